@@ -1,0 +1,72 @@
+// The Express app: request ids and logs, JSON parsing with a size limit, auth, the routes, and one
+// error mapper. Routes translate HTTP to services; no business rule lives here.
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Client } from '@temporalio/client';
+import cookieParser from 'cookie-parser';
+import express from 'express';
+import { pinoHttp } from 'pino-http';
+import { sql, type DatabasePool } from 'slonik';
+import type { Config } from '../platform/env.ts';
+import type { Logger } from '../platform/logger.ts';
+import { checkTemporal } from '../platform/temporal.ts';
+import { createAuthenticator } from './auth.ts';
+import { errorHandler, notFoundRoute } from './errors.ts';
+import { openApiDocument, REFERENCE_INIT, REFERENCE_PAGE } from './openapi.ts';
+import { mountRoutes, type RouteDef } from './route.ts';
+import { activationRoutes } from './routes/activations.ts';
+import { healthRoutes } from './routes/health.ts';
+import { signupRoutes } from './routes/signups.ts';
+
+export type AppDeps = { config: Config; db: DatabasePool; temporal: Client; log: Logger };
+
+export const BODY_LIMIT = '100kb';
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthenticator(config.apiKeys, config.sessionSecret)): RouteDef[] {
+  const activationWindowDays = config.activationWindowDays;
+  return [
+    ...healthRoutes([
+      { name: 'postgres', check: async () => void (await db.oneFirst(sql.unsafe`SELECT 1`)) },
+      { name: 'temporal', check: () => checkTemporal(temporal) },
+    ]),
+    ...signupRoutes({ db, activationWindowDays }, auth),
+    ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, activationWindowDays }),
+  ];
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const auth = createAuthenticator(deps.config.apiKeys, deps.config.sessionSecret);
+  const routes = apiRoutes(deps, auth);
+  const document = openApiDocument(routes, { title: 'Referral graph API', version: '1' });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(cookieParser());
+
+  app.get('/openapi.json', (_req, res) => void res.json(document));
+  const swaggerUiDir = createRequire(import.meta.url)('swagger-ui-dist').getAbsoluteFSPath() as string;
+  app.use('/docs/assets', express.static(swaggerUiDir, { index: false }));
+  app.get('/docs/init.js', (_req, res) => void res.type('application/javascript').send(REFERENCE_INIT));
+  app.get('/docs', (_req, res) => void res.type('html').send(REFERENCE_PAGE));
+
+  const router = express.Router();
+  mountRoutes(router, routes, auth);
+  app.use(router);
+  app.use(notFoundRoute);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,99 @@
+// Every failure leaves the API as { error: { type, code, message, param? } } with the right status.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { z } from 'zod';
+import { ServiceError, type ServiceErrorKind } from '../services/errors.ts';
+
+export const ERROR_TYPES = [
+  'invalid_request_error',
+  'authentication_error',
+  'permission_error',
+  'not_found_error',
+  'conflict_error',
+  'idempotency_error',
+  'rate_limit_error',
+  'api_error',
+] as const;
+export type ErrorType = (typeof ERROR_TYPES)[number];
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      type: z.enum(ERROR_TYPES),
+      code: z.string(),
+      message: z.string(),
+      param: z.string().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly code: string;
+  readonly param: string | undefined;
+  constructor(status: number, type: ErrorType, code: string, message: string, param?: string) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.code = code;
+    this.param = param;
+  }
+  body() {
+    return { error: { type: this.type, code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}) } };
+  }
+}
+
+const SERVICE_ERROR_STATUS: Record<ServiceErrorKind, [number, ErrorType]> = {
+  invalid: [400, 'invalid_request_error'],
+  not_found: [404, 'not_found_error'],
+  conflict: [409, 'conflict_error'],
+  forbidden: [403, 'permission_error'],
+};
+
+/** Zod issues become one 400 naming the first offending parameter. */
+export function fromZodError(error: z.ZodError, location: 'body' | 'query' | 'path'): ApiError {
+  const issue = error.issues[0]!;
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return new ApiError(400, 'invalid_request_error', 'parameter_unknown', `Unknown parameter "${[...path, key].join('.')}" in the ${location}.`, [...path, key].join('.'));
+  }
+  const param = path.join('.') || undefined;
+  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  return new ApiError(
+    400,
+    'invalid_request_error',
+    missing ? 'parameter_missing' : 'parameter_invalid',
+    missing ? `Missing required parameter "${param}" in the ${location}.` : `Invalid ${location} parameter${param ? ` "${param}"` : ''}: ${issue.message}.`,
+    param,
+  );
+}
+
+export const notFoundRoute: RequestHandler = (req, _res, next) => {
+  next(new ApiError(404, 'invalid_request_error', 'route_not_found', `No route ${req.method} ${req.path}.`));
+};
+
+const BODY_PARSER_ERRORS: Record<string, [number, string, string]> = {
+  'entity.parse.failed': [400, 'invalid_json', 'The request body is not valid JSON.'],
+  'entity.too.large': [413, 'body_too_large', 'The request body is larger than the limit.'],
+  'encoding.unsupported': [415, 'unsupported_encoding', 'The request body encoding is not supported.'],
+  'charset.unsupported': [415, 'unsupported_charset', 'The request body charset is not supported; send UTF-8.'],
+};
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  let apiError: ApiError;
+  if (err instanceof ApiError) apiError = err;
+  else if (err instanceof ServiceError) {
+    const [status, type] = SERVICE_ERROR_STATUS[err.kind];
+    apiError = new ApiError(status, type, err.code, err.message, err.param);
+  } else if (err && typeof err === 'object' && 'type' in err && typeof err.type === 'string' && BODY_PARSER_ERRORS[err.type]) {
+    const [status, code, message] = BODY_PARSER_ERRORS[err.type]!;
+    apiError = new ApiError(status, 'invalid_request_error', code, message);
+  } else {
+    req.log?.error({ err }, 'unhandled error');
+    apiError = new ApiError(500, 'api_error', 'internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
+  }
+  if (res.headersSent) return;
+  res.status(apiError.status).json(apiError.body());
+};

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { edgeWorkflowId } from '../../domain/edge.ts';
+import { recordActivation, type ActivationDeps } from '../../services/activations.ts';
+import { defineRoute } from '../route.ts';
+
+const activationRequest = z.strictObject({ userId: z.uuid().describe('The referee who built an app.') });
+const activationResponse = z.object({
+  userId: z.uuid(),
+  activatedAt: z.iso.datetime().describe('The first activation; repeats keep it.'),
+  edge: z.object({ id: z.uuid(), workflowId: z.string() }).nullable().describe('The edge that brought the user, told of the activation; null when nobody referred them.'),
+});
+
+export function activationRoutes(deps: ActivationDeps) {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/activations',
+      operationId: 'createActivation',
+      summary: 'The referee built an app',
+      description: 'Records the activation and signals the edge workflow, which vests the edge. Idempotent: repeating it changes nothing.',
+      tags: ['events'],
+      access: { roles: ['server', 'admin'] },
+      body: activationRequest,
+      responses: { 202: { description: 'Recorded; the edge workflow has the signal', schema: activationResponse } },
+      handle: async ({ body }) => {
+        const result = await recordActivation(deps, body);
+        return {
+          status: 202,
+          body: {
+            userId: result.userId,
+            activatedAt: result.activatedAt.toISOString(),
+            edge: result.edge && { id: result.edge.id, workflowId: edgeWorkflowId(result.edge.referee_id) },
+          },
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,36 @@
+// The API process.
+import type { Server } from 'node:http';
+import { loadConfig, ConfigError } from '../platform/env.ts';
+import { createLogger } from '../platform/logger.ts';
+import { createTemporalClient } from '../platform/temporal.ts';
+import { createDatabasePool } from '../db/pool.ts';
+import { createApp } from './app.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'api');
+  const db = await createDatabasePool(config.databaseUrl, config.pgPoolSize);
+  const temporal = createTemporalClient(config);
+  const app = createApp({ config, db, temporal, log });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  log.info({ port: config.port }, `API listening on http://localhost:${config.port}`);
+  const shutdown = () => {
+    server.close(async () => {
+      await db.end();
+      await temporal.connection.close();
+      log.info('API stopped');
+      process.exit(0);
+    });
+    server.closeAllConnections();
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((err) => {
+  const message = err instanceof ConfigError ? err.message : err?.code === 'EADDRINUSE' ? `port ${process.env.PORT ?? 3000} is already in use; stop what holds it or set PORT` : undefined;
+  console.error(message ? `api: ${message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+// Configuration is read once, at start-up, into a typed object. A bad or missing variable stops
+// start-up with a message naming it.
+import { z } from 'zod';
+
+export const API_KEY_ROLES = ['admin', 'finance', 'server', 'partner'] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+export type ApiKey = { role: ApiKeyRole; tenantId?: string; key: string };
+
+const MIN_KEY_LENGTH = 16;
+const uuid = z.uuid();
+
+/** `role:key` pairs, comma-separated; a partner key is `partner:<tenantId>:key`. */
+export function parseApiKeys(raw: string): ApiKey[] {
+  const keys: ApiKey[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [role, ...rest] = entry.split(':');
+    if (!API_KEY_ROLES.includes(role as ApiKeyRole)) {
+      throw new Error(`"${role}" is not a role (expected one of ${API_KEY_ROLES.join(', ')})`);
+    }
+    let tenantId: string | undefined;
+    if (role === 'partner') {
+      tenantId = rest.shift();
+      if (!tenantId || !uuid.safeParse(tenantId).success) throw new Error('a partner key is written partner:<tenantId uuid>:<key>');
+    }
+    const key = rest.join(':');
+    if (key.length < MIN_KEY_LENGTH) throw new Error(`the ${role} key must be at least ${MIN_KEY_LENGTH} characters`);
+    keys.push({ role: role as ApiKeyRole, ...(tenantId ? { tenantId } : {}), key });
+  }
+  const seen = new Set<string>();
+  for (const { key } of keys) {
+    if (seen.has(key)) throw new Error('the same key is listed twice');
+    seen.add(key);
+  }
+  return keys;
+}
+
+const apiKeys = z.string().transform((raw, ctx) => {
+  try {
+    return parseApiKeys(raw);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const postgresUrl = z.string().refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// or postgresql:// URL');
+
+export const configSchema = z.object({
+  DATABASE_URL: postgresUrl,
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('referral-graph'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_KEYS: apiKeys,
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ACTIVATION_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  PG_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
+});
+
+export type Config = {
+  databaseUrl: string;
+  temporal: { address: string; namespace: string; taskQueue: string };
+  port: number;
+  apiKeys: ApiKey[];
+  sessionSecret: string;
+  logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
+  activationWindowDays: number;
+  pgPoolSize: number;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const missing = env[name] === undefined;
+      return `${name}: ${missing ? 'is not set' : issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    databaseUrl: c.DATABASE_URL,
+    temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
+    port: c.PORT,
+    apiKeys: c.API_KEYS,
+    sessionSecret: c.SESSION_SECRET,
+    logLevel: c.LOG_LEVEL,
+    activationWindowDays: c.ACTIVATION_WINDOW_DAYS,
+    pgPoolSize: c.PG_POOL_SIZE,
+  };
+}

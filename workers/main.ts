@@ -1,0 +1,44 @@
+// The worker process: runs every workflow and activity on the task queue, and the relay that
+// starts workflows from the outbox.
+import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, ConfigError } from '../platform/env.ts';
+import { createLogger } from '../platform/logger.ts';
+import { createDatabasePool } from '../db/pool.ts';
+import { createActivities } from '../activities/index.ts';
+import { startWorkflowStarter } from './workflow-starter.ts';
+import { workerOptions } from './worker-options.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'worker');
+  Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
+  const db = await createDatabasePool(config.databaseUrl, config.pgPoolSize);
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    ...workerOptions(),
+    connection: nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities({ db }),
+  });
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const starter = startWorkflowStarter({ db, databaseUrl: config.databaseUrl, client, taskQueue: config.temporal.taskQueue, log });
+
+  const shutdown = () => worker.shutdown();
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
+  await worker.run();
+  await starter.stop();
+  await clientConnection.close();
+  await nativeConnection.close();
+  await db.end();
+  log.info('worker stopped');
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `worker: ${err.message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+// Worker options shared by the worker process, the tests and the benchmarks.
+import { fileURLToPath } from 'node:url';
+import type { WorkerOptions } from '@temporalio/worker';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * Workflows come from a prebuilt bundle when WORKFLOW_BUNDLE names one (tests build it once),
+ * else they are bundled from source at start.
+ */
+export function workerOptions(): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'maxCachedWorkflows'> {
+  const bundle = process.env.WORKFLOW_BUNDLE;
+  return {
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: WORKFLOWS_PATH }),
+    // Open edges wait on the server, not in this cache: memory stays bounded however many are open.
+    maxCachedWorkflows: 1_000,
+  };
+}

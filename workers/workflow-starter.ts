@@ -1,0 +1,117 @@
+// Starts the workflows the outbox holds. Requests commit to PostgreSQL and return; this relay
+// follows, woken by LISTEN/NOTIFY and polling as a fallback. A start that already happened is a
+// success (workflow ids are business ids), so a relay that crashed after starting but before
+// marking only repeats a no-op.
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { DatabasePool } from 'slonik';
+import { claimPendingStarts, markFailed, markStarted, type OutboxRow } from '../db/outbox.ts';
+import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+
+export type WorkflowStarterOptions = {
+  db: DatabasePool;
+  databaseUrl: string;
+  client: Client;
+  taskQueue: string;
+  log: Logger;
+  batchSize?: number;
+  concurrency?: number;
+  leaseMs?: number;
+  pollIntervalMs?: number;
+};
+
+export type WorkflowStarter = { stop(): Promise<void>; drained(): Promise<void> };
+
+export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowStarter {
+  const { db, client, taskQueue, log } = options;
+  const batchSize = options.batchSize ?? 200;
+  const concurrency = options.concurrency ?? 32;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  async function start(row: OutboxRow): Promise<boolean> {
+    try {
+      await client.workflow.start(row.workflow_type, {
+        workflowId: row.workflow_id,
+        taskQueue,
+        args: row.args,
+        typedSearchAttributes: toSearchAttributePairs(row.search_attributes),
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return true;
+      const backoff = Math.min(60_000, 1_000 * 2 ** Math.min(row.attempts, 6));
+      log.warn({ err, workflowId: row.workflow_id, attempts: row.attempts }, 'workflow start failed; will retry');
+      await markFailed(db, row.id, String((err as Error).message ?? err), backoff).catch(() => {});
+      return false;
+    }
+  }
+
+  async function startBatch(rows: readonly OutboxRow[]): Promise<void> {
+    const started: number[] = [];
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        if (await start(row)) started.push(row.id);
+      }
+    });
+    await Promise.all(lanes);
+    await markStarted(db, started);
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      let rows: readonly OutboxRow[] = [];
+      try {
+        rows = await claimPendingStarts(db, batchSize, leaseMs);
+        if (rows.length > 0) await startBatch(rows);
+      } catch (err) {
+        if (!stopped) log.error({ err }, 'workflow starter pass failed');
+      }
+      if (rows.length < batchSize && !stopped) {
+        for (const resolve of idleWaiters) resolve();
+        idleWaiters = [];
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollIntervalMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  }
+
+  // A dedicated connection for LISTEN (a pool connection would be returned and lose it).
+  const listener = new pg.Client({ connectionString: options.databaseUrl });
+  listener.on('notification', () => wake?.());
+  listener.on('error', (err) => log.warn({ err }, 'outbox listener connection lost; polling continues'));
+  const listening = listener
+    .connect()
+    .then(() => listener.query('LISTEN workflow_outbox'))
+    .catch((err) => log.warn({ err }, 'outbox listener unavailable; polling only'));
+
+  const running = loop();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await running;
+      await listening;
+      await listener.end().catch(() => {});
+    },
+    /** Resolves the next time the relay finds nothing left to start (for tests and benchmarks). */
+    drained() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        wake?.();
+      });
+    },
+  };
+}

@@ -1,0 +1,2 @@
+// Every workflow type the worker runs.
+export { referralLifecycle } from './referral-lifecycle.ts';
