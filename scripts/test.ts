@@ -1,0 +1,80 @@
+// `npm test`: type-check, then jest over every suite against real servers this run starts and
+// stops itself: an embedded PostgreSQL (a migrated template database each test file copies), a
+// Temporal dev server (in memory), and the Java time-skipping test server for month-long timers.
+// Extra arguments go to jest (`npm test -- test/unit`).
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { migrate } from '../db/migrate.ts';
+import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
+import { startLocalPostgres, type LocalPostgres } from './local-postgres.ts';
+import { startLocalTemporal, type LocalTemporal } from './local-temporal.ts';
+import { freePort } from './ports.ts';
+import { ensureTemporalCli, ensureTestServer } from './provision.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
+export const TEMPLATE_DATABASE = 'referral_graph_template';
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  say('type-checking (tsc --noEmit)');
+  const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    say('type-check failed; fix the errors above');
+    return 1;
+  }
+
+  const cli = ensureTemporalCli();
+  const testServer = ensureTestServer();
+  const work = mkdtempSync(join(tmpdir(), 'referral-graph-test-'));
+  chmodSync(work, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
+  let postgres: LocalPostgres | undefined;
+  let temporal: LocalTemporal | undefined;
+  try {
+    const [pgPort, temporalPort] = [await freePort(), await freePort()];
+    [postgres, temporal] = await Promise.all([
+      startLocalPostgres({ dataDir: join(work, 'postgres'), port: pgPort, persistent: false }),
+      startLocalTemporal({ cli, port: temporalPort, uiPort: null, dbFile: null }),
+    ]);
+    await postgres.createDatabase(TEMPLATE_DATABASE);
+    await migrate(postgres.urlFor(TEMPLATE_DATABASE));
+    // Workflows are bundled once for the whole run instead of once per test worker.
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+    const bundlePath = join(work, 'workflow-bundle.js');
+    writeFileSync(bundlePath, bundle.code);
+    say(`servers ready in ${((Date.now() - started) / 1000).toFixed(1)} s: PostgreSQL :${pgPort}, Temporal ${temporal.address}`);
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEST_PG_ADMIN_URL: postgres.adminUrl,
+      TEST_PG_TEMPLATE: TEMPLATE_DATABASE,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TEST_SERVER: testServer ?? '',
+      WORKFLOW_BUNDLE: bundlePath,
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning'].filter(Boolean).join(' '),
+    };
+    const jest = spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], { env, stdio: 'inherit', cwd: root });
+    const forward = (signal: NodeJS.Signals) => jest.kill(signal);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    const code = await new Promise<number>((resolve) => jest.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+    say(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return code;
+  } finally {
+    await Promise.allSettled([temporal?.stop(), postgres?.stop()]);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    say(`could not run the tests: ${(err as Error).message ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,99 @@
+// The first vertical slice on the real servers: API -> PostgreSQL -> outbox relay -> Temporal ->
+// query, then an activation signal through the API vests the edge.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { createLogger } from '../../platform/logger.ts';
+import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
+import { stateQuery } from '../../workflows/referral-lifecycle.ts';
+import { LifecycleState, ReferrerId } from '../../workflows/search-attributes.ts';
+import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { eventually, startDevWorker, type RunningWorker } from '../support/temporal.ts';
+
+let database: TestDatabase;
+let worker: RunningWorker;
+let starter: WorkflowStarter;
+let api: TestApi;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  worker = await startDevWorker(database.db, 'slice');
+  const config = testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue });
+  starter = startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: worker.client, taskQueue: worker.taskQueue, log: createLogger('silent', 'starter') });
+  api = await startTestApi({ config, db: database.db, temporal: worker.client });
+});
+afterAll(async () => {
+  await api?.close();
+  await starter?.stop();
+  await worker?.stop();
+  await database?.drop();
+});
+
+describe('signup with a ref', () => {
+  it('writes the edge, starts edge:<refereeId>, and an activation vests it', async () => {
+    const alice = await api.request('/v1/signups', { json: { email: 'alice@example.com' } });
+    expect(alice.status).toBe(201);
+    expect(alice.body.edge).toBeNull();
+
+    const bob = await api.request('/v1/signups', { json: { email: 'Bob@Example.com', ref: alice.body.user.referralCode } });
+    expect(bob.status).toBe(201);
+    expect(bob.body.user.email).toBe('bob@example.com');
+    expect(bob.body.edge).toMatchObject({ referrerId: alice.body.user.id, refereeId: bob.body.user.id, kind: 'beta_auto', source: 'link', workflowId: `edge:${bob.body.user.id}` });
+    expect(bob.headers.get('set-cookie')).toMatch(/^session=.+HttpOnly.*SameSite=Lax/i);
+
+    // In PostgreSQL: the edge, and the outbox row the relay works from.
+    const edges = await database.db.any(sql.type(z.object({ referrer_id: z.string(), referee_id: z.string() }))`SELECT referrer_id, referee_id FROM edges`);
+    expect(edges).toEqual([{ referrer_id: alice.body.user.id, referee_id: bob.body.user.id }]);
+
+    // In Temporal: the relay started the workflow, which answers its query.
+    const handle = worker.client.workflow.getHandle(bob.body.edge.workflowId);
+    const state = await eventually(async () => handle.query(stateQuery));
+    expect(state).toMatchObject({ edgeId: bob.body.edge.id, state: 'awaiting_activation', kind: 'beta_auto', phase: 'beta', waitingFor: 'activation' });
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(ReferrerId)).toBe(alice.body.user.id);
+    expect(described.typedSearchAttributes.get(LifecycleState)).toBe('awaiting_activation');
+
+    const activation = await api.request('/v1/activations', { json: { userId: bob.body.user.id }, key: TEST_KEYS.server });
+    expect(activation.status).toBe(202);
+    expect(activation.body.edge).toEqual({ id: bob.body.edge.id, workflowId: bob.body.edge.workflowId });
+    const result = await handle.result();
+    expect(result).toMatchObject({ state: 'vested', activatedAt: activation.body.activatedAt });
+    expect((await handle.query(stateQuery)).state).toBe('vested');
+    expect((await handle.describe()).typedSearchAttributes.get(LifecycleState)).toBe('vested');
+
+    // Ops can find it in the UI by referrer and state (visibility is eventually consistent).
+    const found = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const wf of worker.client.workflow.list({ query: `ReferrerId = '${alice.body.user.id}' AND LifecycleState = 'vested'` })) ids.push(wf.workflowId);
+      return ids.length ? ids : undefined;
+    });
+    expect(found).toEqual([bob.body.edge.workflowId]);
+
+    const vested = await database.db.oneFirst(sql.type(z.object({ vested_at: z.date().nullable() }))`SELECT vested_at FROM edges WHERE id = ${bob.body.edge.id}`);
+    expect(vested?.toISOString()).toBe(activation.body.activatedAt);
+  });
+
+  it('answers an activation for a user nobody referred without touching Temporal', async () => {
+    const carol = await api.request('/v1/signups', { json: { email: 'carol@example.com' } });
+    const activation = await api.request('/v1/activations', { json: { userId: carol.body.user.id }, key: TEST_KEYS.server });
+    expect(activation.status).toBe(202);
+    expect(activation.body.edge).toBeNull();
+    const again = await api.request('/v1/activations', { json: { userId: carol.body.user.id }, key: TEST_KEYS.server });
+    expect(again.body.activatedAt).toBe(activation.body.activatedAt);
+  });
+
+  it('refuses a ref that names nobody, and writes nothing', async () => {
+    const res = await api.request('/v1/signups', { json: { email: 'dave@example.com', ref: 'zzzzzzzzzz' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'referrer_not_found', param: 'ref' });
+    const count = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM users WHERE email = 'dave@example.com'`);
+    expect(count).toBe(0);
+  });
+
+  it('answers 404 for an activation of an unknown user', async () => {
+    const res = await api.request('/v1/activations', { json: { userId: '00000000-0000-4000-8000-000000000000' }, key: TEST_KEYS.server });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('user_not_found');
+  });
+});

@@ -1,0 +1,87 @@
+// Real Temporal for tests: a worker on the dev server `npm test` started, and the Java
+// time-skipping test server for month-long timers.
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { DatabasePool } from '../../db/pool.ts';
+import { createActivities } from '../../activities/index.ts';
+import { workerOptions } from '../../workers/worker-options.ts';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
+import { temporal } from '@temporalio/proto';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this process by another test file
+  }
+}
+
+export function temporalAddress(): string {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the suite through `npm test`, which starts a Temporal dev server');
+  return address;
+}
+
+export const uniqueTaskQueue = (name: string) => `${name}-${randomBytes(4).toString('hex')}`;
+
+export type RunningWorker = { worker: Worker; client: Client; taskQueue: string; stop(): Promise<void> };
+
+/** A worker with the real activities on the dev server, on a task queue of its own. */
+export async function startDevWorker(db: DatabasePool, name = 'test'): Promise<RunningWorker> {
+  quietRuntime();
+  const taskQueue = uniqueTaskQueue(name);
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
+  const worker = await Worker.create({ ...workerOptions(), connection: nativeConnection, taskQueue, activities: createActivities({ db }) });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: temporalAddress() });
+  const client = new Client({ connection });
+  return {
+    worker,
+    client,
+    taskQueue,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+/** The time-skipping test server: timers of months pass in seconds. */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const path = process.env.TEMPORAL_TEST_SERVER;
+  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
+  // The test server starts with no custom search attributes; the workflows upsert ours.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
+}
+
+export async function timeSkippingWorker(env: TestWorkflowEnvironment, db: DatabasePool, taskQueue = uniqueTaskQueue('ts')): Promise<Worker> {
+  return Worker.create({ ...workerOptions(), connection: env.nativeConnection, taskQueue, activities: createActivities({ db }) });
+}
+
+/** Polls until `fn` returns a value other than undefined (or throws after `timeoutMs`). */
+export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
+}

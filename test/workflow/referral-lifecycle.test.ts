@@ -1,0 +1,100 @@
+// The edge lifecycle on the time-skipping test server: a 30-day activation window passes in
+// seconds. Activities are the real ones, writing to a real PostgreSQL.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import type { EdgeLifecycleInput } from '../../domain/lifecycle.ts';
+import { signUp } from '../../services/signups.ts';
+import { edgeLifecycleInput } from '../../services/edge-lifecycle.ts';
+import { activatedSignal, referralLifecycle, stateQuery } from '../../workflows/referral-lifecycle.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { createTimeSkippingEnv, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+
+// A test server per test: once a workflow completes and nothing is left to wait for, the test
+// server skips its clock years ahead, which would expire the next test's edge at once.
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+beforeEach(async () => {
+  env = await createTimeSkippingEnv();
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+/** How long the workflow ran in its own (skipped) time, in days. */
+async function daysRun(workflowId: string): Promise<number> {
+  const { startTime, closeTime } = await env.client.workflow.getHandle(workflowId).describe();
+  return (closeTime!.getTime() - startTime.getTime()) / 86_400_000;
+}
+
+/** A real referrer and referee in PostgreSQL, and the input their edge's workflow starts with. */
+async function writtenEdge(windowDays = 30): Promise<EdgeLifecycleInput> {
+  const deps = { db: database.db, activationWindowDays: windowDays };
+  const stamp = Math.random().toString(36).slice(2);
+  const referrer = await signUp(deps, { email: `referrer-${stamp}@example.com` });
+  const { edge } = await signUp(deps, { email: `referee-${stamp}@example.com`, ref: referrer.user.id });
+  // The edge was written "now" in wall time; the test server's clock starts at wall time too.
+  return edgeLifecycleInput(edge!, windowDays);
+}
+
+const stamps = (edgeId: string) =>
+  database.db.one(sql.type(z.object({ vested_at: z.date().nullable(), expired_at: z.date().nullable() }))`
+    SELECT vested_at, expired_at FROM edges WHERE id = ${edgeId}`);
+
+describe('referral lifecycle', () => {
+  it('expires when no activation arrives within the 30-day window', async () => {
+    const input = await writtenEdge();
+    const taskQueue = uniqueTaskQueue('lifecycle');
+    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const result = await worker.runUntil(
+      env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
+    );
+    expect(result.state).toBe('expired');
+    expect(result.waitingFor).toBeNull();
+    const elapsedDays = await daysRun(`edge:${input.refereeId}`);
+    expect(elapsedDays).toBeGreaterThanOrEqual(29.9);
+    expect(elapsedDays).toBeLessThan(30.1);
+    const row = await stamps(input.edgeId);
+    expect(row.expired_at?.toISOString()).toBe(result.activationDeadline);
+    expect(row.vested_at).toBeNull();
+  });
+
+  it('vests on activation inside the window; a repeated activation changes nothing', async () => {
+    const input = await writtenEdge();
+    const taskQueue = uniqueTaskQueue('lifecycle');
+    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const result = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      expect((await handle.query(stateQuery)).state).toBe('awaiting_activation');
+      await env.sleep('10 days');
+      await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-11T00:00:00.000Z' });
+      await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-12T00:00:00.000Z' });
+      return handle.result();
+    });
+    expect(result).toMatchObject({ state: 'vested', activatedAt: '2026-01-11T00:00:00.000Z', waitingFor: null });
+    const row = await stamps(input.edgeId);
+    expect(row.vested_at?.toISOString()).toBe('2026-01-11T00:00:00.000Z');
+    expect(row.expired_at).toBeNull();
+  });
+
+  it('honours a configured activation window', async () => {
+    const input = await writtenEdge(7);
+    const taskQueue = uniqueTaskQueue('lifecycle');
+    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const result = await worker.runUntil(
+      env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
+    );
+    expect(result.state).toBe('expired');
+    const days = await daysRun(`edge:${input.refereeId}`);
+    expect(days).toBeGreaterThanOrEqual(6.9);
+    expect(days).toBeLessThan(7.1);
+  });
+});
