@@ -52,7 +52,7 @@ const SERVICE_ERROR_STATUS: Record<ServiceErrorKind, [number, ErrorType]> = {
 };
 
 /** Zod issues become one 400 naming the first offending parameter. */
-export function fromZodError(error: z.ZodError, location: 'body' | 'query' | 'path'): ApiError {
+export function fromZodError(error: z.ZodError, location: 'body' | 'query' | 'path', input: unknown): ApiError {
   const issue = error.issues[0]!;
   const path = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
@@ -60,7 +60,8 @@ export function fromZodError(error: z.ZodError, location: 'body' | 'query' | 'pa
     return new ApiError(400, 'invalid_request_error', 'parameter_unknown', `Unknown parameter "${[...path, key].join('.')}" in the ${location}.`, [...path, key].join('.'));
   }
   const param = path.join('.') || undefined;
-  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  const parent = issue.path.slice(0, -1).reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], input);
+  const missing = issue.code === 'invalid_type' && path.length > 0 && typeof parent === 'object' && parent !== null && !(path[path.length - 1]! in parent);
   return new ApiError(
     400,
     'invalid_request_error',

@@ -37,7 +37,7 @@ const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, location: 'body' | 'query' | 'path'): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);
-  if (!result.success) throw fromZodError(result.error, location);
+  if (!result.success) throw fromZodError(result.error, location, value);
   return result.data;
 }
 

@@ -22,7 +22,7 @@ function safeInteger(value: string): number {
 }
 
 export async function createDatabasePool(connectionUri: string, maximumPoolSize = 16): Promise<DatabasePool> {
-  return createPool(connectionUri, {
+  const pool = await createPool(connectionUri, {
     maximumPoolSize,
     interceptors: [validateRows],
     captureStackTrace: false,
@@ -33,4 +33,8 @@ export async function createDatabasePool(connectionUri: string, maximumPoolSize 
       { name: 'date', parse: (value: string) => value },
     ],
   });
+  // Slonik also emits every failed query as an 'error' event; the query's caller already gets the
+  // error, so this listener only keeps EventEmitter from turning the event into a crash.
+  pool.on('error', () => {});
+  return pool;
 }

@@ -84,6 +84,12 @@ const TEST_SERVER_POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
       <artifactId>temporal-test-server</artifactId>
       <version>${TEST_SERVER_VERSION}</version>
     </dependency>
+    <!-- Silences SLF4J's "no binder" warning on every start; matches the server's slf4j-api. -->
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-nop</artifactId>
+      <version>1.7.36</version>
+    </dependency>
   </dependencies>
 </project>
 `;
@@ -97,7 +103,8 @@ export function ensureTestServer(): string | undefined {
     if (!isExecutable(process.env.TEMPORAL_TEST_SERVER)) throw new ProvisionError(`TEMPORAL_TEST_SERVER=${process.env.TEMPORAL_TEST_SERVER} is not executable; point it at a test server launcher or unset it.`);
     return process.env.TEMPORAL_TEST_SERVER;
   }
-  const home = join(cacheDir(), `temporal-test-server-${TEST_SERVER_VERSION}`);
+  // The suffix names the recipe (the pom above): change it when the pom changes.
+  const home = join(cacheDir(), `temporal-test-server-${TEST_SERVER_VERSION}-r2`);
   const wrapper = join(home, 'temporal-test-server');
   if (isExecutable(wrapper)) return wrapper;
   if (!onPath('java') || !onPath('mvn')) return undefined;
