@@ -1,25 +1,28 @@
 // Real Temporal for tests: a worker on the dev server `npm test` started, and the Java
 // time-skipping test server for month-long timers.
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { DatabasePool } from '../../db/pool.ts';
 import { createActivities } from '../../activities/index.ts';
 import { workerOptions } from '../../workers/worker-options.ts';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   } catch {
     // already installed in this process by another test file
   }
 }
+
+export const HISTORIES_DIR = fileURLToPath(new URL('../workflow/histories', import.meta.url));
 
 export function temporalAddress(): string {
   const address = process.env.TEMPORAL_ADDRESS;
@@ -61,7 +64,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   // The test server starts with no custom search attributes; the workflows upsert ours.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
   });
   return env;
 }

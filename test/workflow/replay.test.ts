@@ -1,0 +1,25 @@
+// Replays recorded histories of every path through the current workflow code: a change that
+// would break workflows already running fails here.
+import { describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { workerOptions } from '../../workers/worker-options.ts';
+import { HISTORIES_DIR, quietRuntime } from '../support/temporal.ts';
+
+quietRuntime();
+
+const fixtures = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+
+describe('replay of recorded histories', () => {
+  it('has a history for each recorded path', () => {
+    expect(fixtures).toEqual(expect.arrayContaining(['referral-lifecycle-expired.json', 'referral-lifecycle-vested.json']));
+  });
+
+  it.each(fixtures)('replays %s without nondeterminism', async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')));
+    const { workflowBundle, workflowsPath } = workerOptions();
+    await Worker.runReplayHistory({ ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath! }), replayName: file }, history, file);
+  });
+});
