@@ -1,0 +1,40 @@
+// Load helpers for the benchmarks: a fixed number of operations at a fixed concurrency, with
+// per-operation latencies.
+
+export type Measured = { count: number; seconds: number; perSecond: number; p50: number; p99: number; errors: number };
+
+export async function measure(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Measured> {
+  const latencies: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        try {
+          await op(i);
+          latencies.push(performance.now() - t);
+        } catch (err) {
+          if (errors++ === 0) console.error('first error:', err);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { count, seconds, perSecond: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+}
+
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function flag(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
+}

@@ -1,0 +1,91 @@
+// Signups with a ref through the real API process, next to the bare PostgreSQL insert rate; then
+// the edge workflows the worker's starter runs from the outbox, next to the bare Temporal start
+// rate, with the lag from signup to running workflow.
+//   npm run bench -- signups [--count 5000] [--concurrency 32]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { freePort, waitFor } from '../scripts/ports.ts';
+import type { BenchStack } from './run.ts';
+import { flag, fmt, measure, percentile } from './_measure.ts';
+
+const root = join(import.meta.dirname, '..');
+const SERVER_KEY = 'server_bench_key_0123456789';
+
+function start(script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [join(root, script)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+export async function run({ databaseUrl, temporalAddress, args }: BenchStack): Promise<void> {
+  const count = flag(args, 'count', 5000);
+  const concurrency = flag(args, 'concurrency', 32);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 16 });
+
+  // Bare limit 1: single-row inserts, same concurrency.
+  await pool.query('CREATE TABLE bench_bare (id bigserial PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())');
+  const bareInsert = await measure(count, concurrency, async (i) => void (await pool.query('INSERT INTO bench_bare (email) VALUES ($1)', [`bare-${i}@x.co`])));
+
+  // Bare limit 2: Temporal workflow starts (no worker needed to accept a start).
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const bareStartCount = Math.min(count, 2000);
+  const bareStart = await measure(bareStartCount, concurrency, async (i) =>
+    void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare' })));
+
+  // The API and the worker as their own processes, as in production.
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    PORT: String(port),
+    API_KEYS: `server:${SERVER_KEY}`,
+    SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
+    LOG_LEVEL: 'warn',
+  };
+  const api = start('api/server.ts', env);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('the API', async () => {
+    if ((await fetch(`${base}/healthz`)).status !== 200) throw new Error('not up');
+  });
+  const post = async (body: unknown) => {
+    const res = await fetch(`${base}/v1/signups`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`signup answered ${res.status}: ${await res.text()}`);
+    return res.json() as Promise<{ user: { id: string } }>;
+  };
+  const referrers = await Promise.all(Array.from({ length: 50 }, (_, i) => post({ email: `referrer-${i}@bench.example` })));
+  const worker = start('workers/main.ts', env);
+
+  const signups = await measure(count, concurrency, async (i) => void (await post({ email: `referee-${i}@bench.example`, ref: referrers[i % referrers.length]!.user.id })));
+
+  // Wait for the outbox to drain, then read the start times the starter recorded.
+  await waitFor('the outbox to drain', async () => {
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM workflow_outbox WHERE started_at IS NULL');
+    if (rows[0].n > 0) throw new Error(`${rows[0].n} pending`);
+  }, 600_000);
+  const { rows } = await pool.query<{ lag_ms: number; started: number }>(
+    `SELECT extract(epoch FROM started_at - created_at) * 1000 AS lag_ms, extract(epoch FROM started_at) AS started FROM workflow_outbox`);
+  const lags = rows.map((r) => Number(r.lag_ms)).sort((a, b) => a - b);
+  const startTimes = rows.map((r) => Number(r.started)).sort((a, b) => a - b);
+  const startRate = rows.length / Math.max(0.001, startTimes[startTimes.length - 1]! - startTimes[0]!);
+
+  await Promise.all([stop(api), stop(worker)]);
+  await connection.close();
+  await pool.end();
+
+  console.log(`\nsignups with ref, ${fmt(count)} at concurrency ${concurrency} (errors: ${signups.errors})`);
+  console.log(`  POST /v1/signups         ${fmt(signups.perSecond)}/s   p50 ${fmt(signups.p50, 1)} ms   p99 ${fmt(signups.p99, 1)} ms`);
+  console.log(`  bare PostgreSQL insert   ${fmt(bareInsert.perSecond)}/s   p50 ${fmt(bareInsert.p50, 1)} ms   p99 ${fmt(bareInsert.p99, 1)} ms`);
+  console.log(`  ratio                    ${fmt((100 * signups.perSecond) / bareInsert.perSecond)}% of bare inserts`);
+  console.log(`edge workflows started from the outbox (${fmt(rows.length)})`);
+  console.log(`  starter                  ${fmt(startRate)}/s   lag signup -> running p50 ${fmt(percentile(lags, 0.5))} ms   p99 ${fmt(percentile(lags, 0.99))} ms`);
+  console.log(`  bare Temporal start      ${fmt(bareStart.perSecond)}/s   (${fmt(bareStartCount)} starts at concurrency ${concurrency})`);
+  console.log(`  ratio                    ${fmt((100 * startRate) / bareStart.perSecond)}% of bare starts`);
+}
