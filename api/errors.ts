@@ -15,16 +15,14 @@ export const ERROR_TYPES = [
 ] as const;
 export type ErrorType = (typeof ERROR_TYPES)[number];
 
-export const errorBody = z
-  .object({
-    error: z.object({
-      type: z.enum(ERROR_TYPES),
-      code: z.string(),
-      message: z.string(),
-      param: z.string().optional(),
-    }),
-  })
-  .meta({ id: 'Error' });
+export const errorBody = z.object({
+  error: z.object({
+    type: z.enum(ERROR_TYPES),
+    code: z.string(),
+    message: z.string(),
+    param: z.string().optional(),
+  }),
+});
 
 export class ApiError extends Error {
   override name = 'ApiError';
