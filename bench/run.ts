@@ -21,7 +21,10 @@ if (!name || !available.includes(name)) {
 const work = mkdtempSync(join(tmpdir(), 'referral-graph-bench-'));
 chmodSync(work, 0o755);
 const postgres = await startLocalPostgres({ dataDir: join(work, 'postgres'), port: await freePort(), persistent: false });
-const temporal = await startLocalTemporal({ cli: ensureTemporalCli(), port: await freePort(), uiPort: null, dbFile: null });
+const temporal = await startLocalTemporal({ cli: ensureTemporalCli(), port: await freePort(), uiPort: null, dbFile: null }).catch(async (err) => {
+  await postgres.stop();
+  throw err;
+});
 try {
   await postgres.createDatabase('bench');
   const databaseUrl = postgres.urlFor('bench');

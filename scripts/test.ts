@@ -36,10 +36,16 @@ async function main(): Promise<number> {
   let temporal: LocalTemporal | undefined;
   try {
     const [pgPort, temporalPort] = [await freePort(), await freePort()];
-    [postgres, temporal] = await Promise.all([
+    // Both start at once; whichever came up is stopped in `finally` even if the other failed.
+    const [pgResult, temporalResult] = await Promise.allSettled([
       startLocalPostgres({ dataDir: join(work, 'postgres'), port: pgPort, persistent: false }),
       startLocalTemporal({ cli, port: temporalPort, uiPort: null, dbFile: null }),
     ]);
+    if (pgResult.status === 'fulfilled') postgres = pgResult.value;
+    if (temporalResult.status === 'fulfilled') temporal = temporalResult.value;
+    if (pgResult.status === 'rejected') throw pgResult.reason;
+    if (temporalResult.status === 'rejected') throw temporalResult.reason;
+    if (!postgres || !temporal) throw new Error('unreachable');
     await postgres.createDatabase(TEMPLATE_DATABASE);
     await migrate(postgres.urlFor(TEMPLATE_DATABASE));
     // Workflows are bundled once for the whole run instead of once per test worker.
