@@ -64,6 +64,8 @@ async function main(): Promise<void> {
   env.API_KEYS ??= generated.API_KEYS;
   env.SESSION_SECRET ??= generated.SESSION_SECRET;
   env.PORT ??= '3000';
+  // Fail on a bad variable before anything starts (addresses filled in below are placeholders here).
+  loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'postgres://placeholder', TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
   const port = Number(env.PORT);
   await assertPortFree(port, 'API', 'PORT');
 
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = temporal.address;
   }
 
-  const config = loadConfig(env); // fails here, naming the variable, before anything else starts
+  const config = loadConfig(env);
   const applied = await migrate(config.databaseUrl);
   say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema up to date');
 
