@@ -81,6 +81,8 @@ async function startDownloaded({ port, uiPort, dbFile, address, uiUrl }: Omit<Lo
       searchAttributes: CUSTOM_SEARCH_ATTRIBUTES,
       extraArgs: [...(dbFile ? SQLITE_PRAGMAS : []), '--log-level', 'error'],
     },
+  }).catch((err: Error) => {
+    throw new Error(`no Temporal CLI: Go is not installed to build one and the SDK's own download failed (${err.message}); install Go, or set TEMPORAL_CLI to a Temporal CLI binary, or TEMPORAL_ADDRESS to a running server.`);
   });
   return { address, uiUrl, stop: () => env.teardown() };
 }
