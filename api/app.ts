@@ -17,6 +17,12 @@ import { mountRoutes, type RouteDef } from './route.ts';
 import { activationRoutes } from './routes/activations.ts';
 import { healthRoutes } from './routes/health.ts';
 import { signupRoutes } from './routes/signups.ts';
+import { inviteCodeRoutes } from './routes/invite-codes.ts';
+import { partnerRoutes } from './routes/partners.ts';
+import { referralRoutes } from './routes/referrals.ts';
+import { userRoutes } from './routes/users.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { referrerFromQuery } from './referrer-cookie.ts';
 
 export type AppDeps = { config: Config; db: DatabasePool; temporal: Client; log: Logger };
 
@@ -24,14 +30,18 @@ export const BODY_LIMIT = '100kb';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthenticator(config.apiKeys, config.sessionSecret)): RouteDef[] {
-  const activationWindowDays = config.activationWindowDays;
+  const { activationWindowDays, flavors, publicBaseUrl } = config;
   return [
     ...healthRoutes([
       { name: 'postgres', check: async () => void (await db.oneFirst(sql.unsafe`SELECT 1`)) },
       { name: 'temporal', check: () => checkTemporal(temporal) },
     ]),
-    ...signupRoutes({ db, activationWindowDays }, auth),
+    ...signupRoutes({ db, activationWindowDays, flavors }, auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, activationWindowDays }),
+    ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
+    ...partnerRoutes({ db, publicBaseUrl }),
+    ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
+    ...userRoutes({ db }),
   ];
 }
 
@@ -55,7 +65,8 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
-  app.use(cookieParser());
+  app.use(cookieParser(deps.config.sessionSecret));
+  app.use(referrerFromQuery);
 
   app.get('/openapi.json', (_req, res) => void res.json(document));
   const swaggerUiDir = createRequire(import.meta.url)('swagger-ui-dist').getAbsoluteFSPath() as string;
@@ -64,7 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/docs', (_req, res) => void res.type('html').send(REFERENCE_PAGE));
 
   const router = express.Router();
-  mountRoutes(router, routes, auth);
+  mountRoutes(router, routes, { auth, db: deps.db, limiter: createRateLimiter(deps.config.rateLimitPerMinute) });
   app.use(router);
   app.use(notFoundRoute);
   app.use(errorHandler);

@@ -7,7 +7,7 @@ import type { ApiKey, ApiKeyRole } from '../platform/env.ts';
 import { ApiError } from './errors.ts';
 
 export type Principal =
-  | { type: 'api_key'; role: ApiKeyRole; tenantId?: string }
+  | { type: 'api_key'; role: ApiKeyRole; tenantId?: string; keyId: string }
   | { type: 'user'; userId: string; tenantId: string };
 
 /** Who may call a route: anyone, users (session or bearer), and/or API keys of these roles. */
@@ -44,8 +44,9 @@ export function createAuthenticator(apiKeys: readonly ApiKey[], sessionSecret: s
       if (header) {
         const match = /^Bearer\s+(\S+)$/i.exec(header);
         if (!match) throw new ApiError(401, 'authentication_error', 'invalid_authorization_header', 'Use "Authorization: Bearer <API key or token>".');
-        const apiKey = keysByDigest.get(digest(match[1]!));
-        if (apiKey) return { type: 'api_key', role: apiKey.role, ...(apiKey.tenantId ? { tenantId: apiKey.tenantId } : {}) };
+        const keyDigest = digest(match[1]!);
+        const apiKey = keysByDigest.get(keyDigest);
+        if (apiKey) return { type: 'api_key', role: apiKey.role, keyId: keyDigest.slice(0, 12), ...(apiKey.tenantId ? { tenantId: apiKey.tenantId } : {}) };
         return userFromToken(match[1]!);
       }
       const cookie = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
@@ -71,4 +72,17 @@ export function authorize(access: Access, principal: Principal | null): void {
   if (!principal) throw new ApiError(401, 'authentication_error', 'missing_credentials', 'This call needs an API key or a user session.');
   const allowed = principal.type === 'user' ? access.users === true : (access.roles ?? []).includes(principal.role);
   if (!allowed) throw new ApiError(403, 'permission_error', 'forbidden', 'These credentials may not make this call.');
+}
+
+/** Who did it, for records such as approved_by: `admin-key:<id>` or `user:<id>`. */
+export function principalLabel(principal: Principal | null): string {
+  if (!principal) return 'anonymous';
+  return principal.type === 'user' ? `user:${principal.userId}` : `${principal.role}-key:${principal.keyId}`;
+}
+
+/** A partner's own key, a user of the partner's tenant, or an admin may see a partner; others get 404. */
+export function canSeeTenant(principal: Principal | null, tenantId: string): boolean {
+  if (!principal) return false;
+  if (principal.type === 'user') return principal.tenantId === tenantId;
+  return principal.role === 'admin' || (principal.role === 'partner' && principal.tenantId === tenantId);
 }

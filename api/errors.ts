@@ -47,6 +47,7 @@ const SERVICE_ERROR_STATUS: Record<ServiceErrorKind, [number, ErrorType]> = {
   not_found: [404, 'not_found_error'],
   conflict: [409, 'conflict_error'],
   forbidden: [403, 'permission_error'],
+  gone: [410, 'invalid_request_error'],
 };
 
 /** Zod issues become one 400 naming the first offending parameter. */
@@ -80,19 +81,27 @@ const BODY_PARSER_ERRORS: Record<string, [number, string, string]> = {
   'charset.unsupported': [415, 'unsupported_charset', 'The request body charset is not supported; send UTF-8.'],
 };
 
-export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  let apiError: ApiError;
-  if (err instanceof ApiError) apiError = err;
-  else if (err instanceof ServiceError) {
+/** The API error a thrown error means; null for an unexpected one (a 500). */
+export function toApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ServiceError) {
     const [status, type] = SERVICE_ERROR_STATUS[err.kind];
-    apiError = new ApiError(status, type, err.code, err.message, err.param);
-  } else if (err && typeof err === 'object' && 'type' in err && typeof err.type === 'string' && BODY_PARSER_ERRORS[err.type]) {
+    return new ApiError(status, type, err.code, err.message, err.param);
+  }
+  if (err && typeof err === 'object' && 'type' in err && typeof err.type === 'string' && BODY_PARSER_ERRORS[err.type]) {
     const [status, code, message] = BODY_PARSER_ERRORS[err.type]!;
-    apiError = new ApiError(status, 'invalid_request_error', code, message);
-  } else {
+    return new ApiError(status, 'invalid_request_error', code, message);
+  }
+  return null;
+}
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  let apiError = toApiError(err);
+  if (!apiError) {
     req.log?.error({ err }, 'unhandled error');
     apiError = new ApiError(500, 'api_error', 'internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
   }
   if (res.headersSent) return;
+  if ('retryAfter' in apiError) res.setHeader('Retry-After', String(apiError.retryAfter));
   res.status(apiError.status).json(apiError.body());
 };

@@ -2,8 +2,12 @@
 // OpenAPI document (api/openapi.ts), so what is documented is what is accepted.
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { authorize, type Access, type Authenticator, type Principal } from './auth.ts';
-import { ApiError, fromZodError } from './errors.ts';
+import { createHash } from 'node:crypto';
+import type { DatabasePool } from 'slonik';
+import { claimIdempotencyKey, releaseKey, storeAnswer } from '../db/idempotency.ts';
+import { authorize, principalLabel, type Access, type Authenticator, type Principal } from './auth.ts';
+import { ApiError, fromZodError, toApiError } from './errors.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -23,6 +27,10 @@ export type RouteDef<P = unknown, Q = unknown, B = unknown> = {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /** Honours Idempotency-Key: the same key and body replays the first answer; another body is a 409. */
+  idempotent?: boolean;
+  /** Public routes are limited per IP; routes of one group share a budget. */
+  rateLimitGroup?: string;
   /** Documented responses; a reply whose status has a schema is checked against it. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   handle(input: RouteInput<P, Q, B>): Promise<Reply>;
@@ -41,28 +49,68 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, location: 'b
   return result.data;
 }
 
-export function mountRoutes(router: Router, routes: readonly RouteDef[], auth: Authenticator): void {
+export type MountDeps = { auth: Authenticator; db: DatabasePool; limiter: RateLimiter };
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function mountRoutes(router: Router, routes: readonly RouteDef[], { auth, db, limiter }: MountDeps): void {
   for (const route of routes) {
     router[route.method](expressPath(route.path), async (req, res) => {
+      if (route.rateLimitGroup) limiter.take(req.ip ?? 'unknown', route.rateLimitGroup);
       const principal = await auth.principalOf(req);
       authorize(route.access, principal);
       if (route.body && !req.is('application/json')) {
         throw new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.');
       }
-      const reply = await route.handle({
+      const input = {
         params: parse(route.params, { ...req.params }, 'path'),
         query: parse(route.query, { ...(req.query as object) }, 'query'),
         body: parse(route.body, req.body ?? {}, 'body'),
         principal,
         req,
         res,
-      });
-      const schema = route.responses[reply.status]?.schema;
-      if (!route.responses[reply.status]) throw new Error(`${route.operationId} replied ${reply.status}, which it does not document`);
-      const body = schema ? schema.parse(reply.body) : reply.body;
-      for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
-      if (body === undefined) res.status(reply.status).end();
-      else res.status(reply.status).json(body);
+      };
+      const key = req.get('idempotency-key');
+      const reply = route.idempotent && key !== undefined
+        ? await idempotently(db, route, key, principal ?? { ip: req.ip }, { params: input.params, body: input.body }, () => route.handle(input))
+        : await route.handle(input);
+      send(res, route, reply);
     });
+  }
+}
+
+function send(res: Response, route: RouteDef, reply: Reply): void {
+  if (!route.responses[reply.status] && reply.status < 400) throw new Error(`${route.operationId} replied ${reply.status}, which it does not document`);
+  const schema = reply.status < 400 ? route.responses[reply.status]?.schema : undefined;
+  const body = schema ? schema.parse(reply.body) : reply.body;
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (body === undefined) res.status(reply.status).end();
+  else res.status(reply.status).json(body);
+}
+
+/**
+ * The first request under a key runs and its answer (success or client error) is stored; a repeat
+ * with the same body gets that answer again, with another body a 409. A failure on our side frees
+ * the key for a retry.
+ */
+async function idempotently(db: DatabasePool, route: RouteDef, key: string, who: Principal | { ip: string | undefined }, request: unknown, run: () => Promise<Reply>): Promise<Reply> {
+  if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, 'invalid_request_error', 'idempotency_key_invalid', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+  const scope = `${route.operationId}|${'type' in who ? principalLabel(who) : `ip:${who.ip}`}`;
+  const hash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+  const stored = await claimIdempotencyKey(db, scope, key, hash);
+  if (stored) {
+    if (stored.request_hash !== hash) throw new ApiError(409, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
+    if (stored.status === null) throw new ApiError(409, 'idempotency_error', 'idempotency_in_progress', 'A request with this Idempotency-Key is still in progress.');
+    return { status: stored.status, body: stored.response, headers: { 'Idempotent-Replayed': 'true' } };
+  }
+  try {
+    const reply = await run();
+    await storeAnswer(db, scope, key, reply.status, reply.body);
+    return reply;
+  } catch (err) {
+    const apiError = toApiError(err);
+    if (apiError && apiError.status < 500) await storeAnswer(db, scope, key, apiError.status, apiError.body());
+    else await releaseKey(db, scope, key);
+    throw err;
   }
 }

@@ -1,6 +1,7 @@
 // Configuration is read once, at start-up, into a typed object. A bad or missing variable stops
 // start-up with a message naming it.
 import { z } from 'zod';
+import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
 
 export const API_KEY_ROLES = ['admin', 'finance', 'server', 'partner'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -56,7 +57,28 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ACTIVATION_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   PG_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
+  PUBLIC_BASE_URL: z.url().optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).default('Referral Graph <invites@localhost>'),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  INVITE_FLAVORS: z.string().optional(),
 });
+
+const flavorSettings = z.strictObject({ prefix: z.string().regex(/^[A-Z0-9]{1,12}$/), landingPage: z.string().startsWith('/'), defaultCredits: z.number().int().min(0) });
+const flavorTable = z.strictObject({ beta: flavorSettings, free: flavorSettings, og: flavorSettings, partner: flavorSettings });
+
+function parseFlavors(raw: string | undefined): FlavorTable {
+  if (!raw) return DEFAULT_FLAVORS;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('invalid configuration: INVITE_FLAVORS: is not JSON');
+  }
+  const merged = flavorTable.safeParse({ ...DEFAULT_FLAVORS, ...(json as object) });
+  if (!merged.success) throw new ConfigError(`invalid configuration: INVITE_FLAVORS: ${merged.error.issues[0]?.path.join('.')} ${merged.error.issues[0]?.message}`);
+  return merged.data;
+}
 
 export type Config = {
   databaseUrl: string;
@@ -67,6 +89,11 @@ export type Config = {
   logLevel: z.infer<typeof configSchema>['LOG_LEVEL'];
   activationWindowDays: number;
   pgPoolSize: number;
+  publicBaseUrl: string;
+  smtpUrl: string | null;
+  mailFrom: string;
+  rateLimitPerMinute: number;
+  flavors: FlavorTable;
 };
 
 export class ConfigError extends Error {
@@ -93,5 +120,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: c.LOG_LEVEL,
     activationWindowDays: c.ACTIVATION_WINDOW_DAYS,
     pgPoolSize: c.PG_POOL_SIZE,
+    publicBaseUrl: c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`,
+    smtpUrl: c.SMTP_URL ?? null,
+    mailFrom: c.MAIL_FROM,
+    rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+    flavors: parseFlavors(c.INVITE_FLAVORS),
   };
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from '../db/migrate.ts';
 import { loadConfig } from '../platform/env.ts';
 import { startLocalPostgres, type LocalPostgres } from './local-postgres.ts';
+import { startLocalSmtp } from './local-smtp.ts';
 import { startLocalTemporal, type LocalTemporal } from './local-temporal.ts';
 import { assertPortFree, waitFor } from './ports.ts';
 import { ensureTemporalCli } from './provision.ts';
@@ -93,6 +94,14 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = temporal.address;
   }
 
+  if (!env.SMTP_URL) {
+    const smtpPort = Number(env.DEV_SMTP_PORT ?? 2525);
+    await assertPortFree(smtpPort, 'local SMTP sink', 'DEV_SMTP_PORT');
+    const smtp = await startLocalSmtp({ port: smtpPort, dir: join(dataDir, 'mail') });
+    cleanups.push(() => smtp.stop());
+    env.SMTP_URL = smtp.url;
+  }
+
   const config = loadConfig(env);
   const applied = await migrate(config.databaseUrl);
   say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema up to date');
@@ -111,6 +120,7 @@ async function main(): Promise<void> {
     `Temporal UI    ${temporal?.uiUrl ?? '(external Temporal at ' + config.temporal.address + ')'}`,
     `Temporal       ${config.temporal.address}  namespace ${config.temporal.namespace}`,
     `PostgreSQL     ${postgres ? config.databaseUrl : '(external DATABASE_URL)'}`,
+    `Mail           ${config.smtpUrl}${process.env.SMTP_URL ? '' : '  (local sink: mails land in .data/mail/*.eml)'}`,
   ];
   if (usingGenerated.API_KEYS) lines.push(`API_KEYS       ${env.API_KEYS}   (generated for dev, kept in .data/dev-secrets.json)`);
   if (usingGenerated.SESSION_SECRET) lines.push(`SESSION_SECRET ${env.SESSION_SECRET}   (generated for dev)`);

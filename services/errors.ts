@@ -1,5 +1,5 @@
 // Business errors, named by what went wrong; api/errors.ts maps each kind to HTTP once.
-export type ServiceErrorKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden';
+export type ServiceErrorKind = 'invalid' | 'not_found' | 'conflict' | 'forbidden' | 'gone';
 
 export class ServiceError extends Error {
   override name = 'ServiceError';
@@ -17,3 +17,4 @@ export class ServiceError extends Error {
 export const invalid = (code: string, message: string, param?: string) => new ServiceError('invalid', code, message, param);
 export const notFound = (code: string, message: string, param?: string) => new ServiceError('not_found', code, message, param);
 export const conflict = (code: string, message: string, param?: string) => new ServiceError('conflict', code, message, param);
+export const gone = (code: string, message: string, param?: string) => new ServiceError('gone', code, message, param);

@@ -1,18 +1,30 @@
-// A signup: the user, and when a referrer is named, the one edge that says who brought them.
-// Commits to PostgreSQL and returns; the edge's workflow follows from the outbox.
+// A signup: the user, and when a referrer is named (ref, the referrer cookie, a listing's share
+// token or an invite code), the one edge that says who brought them. Commits to PostgreSQL and
+// returns; the edge's workflow follows from the outbox.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
+import { isSelfReferral } from '../domain/attribution.ts';
 import { canonicalEmail, inboxOf } from '../domain/email.ts';
-import { edgeKindFor } from '../domain/edge.ts';
+import type { FlavorTable } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
-import { findReferrer, insertSignup, EmailTakenError, type EdgeRow, type UserRow, type NewEdge } from '../db/users.ts';
-import { edgeLifecycleInput, edgeLifecycleStart } from './edge-lifecycle.ts';
+import { findReferrer } from '../db/graph.ts';
+import { insertSignup, EmailTakenError, type EdgeRow, type UserRow, type NewEdge } from '../db/users.ts';
+import { assertReferrerUsable, edgeFrom } from './edge-lifecycle.ts';
 import { conflict, invalid } from './errors.ts';
+import { redeemInTransaction, type Redemption } from './invite-codes.ts';
 
-export type SignupDeps = { db: DatabasePool; activationWindowDays: number };
-export type SignupInput = { email: string; ref?: string | undefined };
+export type SignupDeps = { db: DatabasePool; activationWindowDays: number; flavors: FlavorTable };
+export type SignupInput = {
+  email: string;
+  ref?: string | undefined;
+  /** An invite code: redeemed with the signup, in the same transaction. */
+  code?: string | undefined;
+  /** The listing whose share link brought the user (source `listing`). */
+  listingId?: string | undefined;
+};
 
-export async function signUp({ db, activationWindowDays }: SignupDeps, input: SignupInput): Promise<{ user: UserRow; edge: EdgeRow | null }> {
+export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
+  const { db, activationWindowDays } = deps;
   const email = canonicalEmail(input.email);
   const user = {
     id: randomUUID(),
@@ -23,24 +35,25 @@ export async function signUp({ db, activationWindowDays }: SignupDeps, input: Si
     createdAt: new Date(),
   };
   let edge: NewEdge | null = null;
-  if (input.ref !== undefined) {
+  // An invite code names its own referrer; a ref alongside it is ignored (first touch: the code).
+  if (input.ref !== undefined && input.code === undefined) {
     const referrer = await findReferrer(db, input.ref);
-    if (!referrer) throw invalid('referrer_not_found', `No user is named by ref "${input.ref}".`, 'ref');
-    const id = randomUUID();
-    const kind = edgeKindFor({ phase: referrer.phase, source: 'link', referrerIsApprovedPartner: false });
-    const row = { id, referrer_id: referrer.id, referee_id: user.id, kind, source: 'link' as const, phase_at_write: referrer.phase, created_at: user.createdAt };
-    edge = {
-      id,
-      referrerId: referrer.id,
-      source: 'link',
-      kind,
-      phase: referrer.phase,
-      code: null,
-      workflowStart: edgeLifecycleStart(edgeLifecycleInput(row, activationWindowDays)),
-    };
+    if (!referrer) throw invalid('referrer_not_found', `No user or partner is named by ref "${input.ref}".`, 'ref');
+    assertReferrerUsable(referrer);
+    if (isSelfReferral(referrer, { id: user.id, email })) throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
+    const source = referrer.via_partner_code ? 'partner_code' : input.listingId ? 'listing' : 'link';
+    const code = referrer.via_partner_code ? input.ref : (input.listingId ?? null);
+    const { refereeId: _referee, createdAt: _created, ...rest } = edgeFrom(referrer, user.id, source, code, user.createdAt, activationWindowDays);
+    edge = rest;
   }
   try {
-    return await insertSignup(db, user, edge);
+    if (input.code === undefined) return { ...(await insertSignup(db, user, edge)), redemption: null };
+    const code = input.code;
+    return await db.transaction(async (tx) => {
+      const created = await insertSignup(tx, user, null);
+      const redemption = await redeemInTransaction(tx, deps, { code, user: created.user, principalLabel: 'signup' });
+      return { user: created.user, edge: redemption.edge, redemption };
+    });
   } catch (err) {
     if (err instanceof EmailTakenError) throw conflict('email_taken', 'A user with this email already exists.', 'email');
     throw err;

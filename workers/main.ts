@@ -6,7 +6,9 @@ import { loadConfig, ConfigError } from '../platform/env.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { createActivities } from '../activities/index.ts';
+import nodemailer from 'nodemailer';
 import { startWorkflowStarter } from './workflow-starter.ts';
+import { startMailSender } from './mail-sender.ts';
 import { workerOptions } from './worker-options.ts';
 
 async function main(): Promise<void> {
@@ -26,10 +28,15 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const starter = startWorkflowStarter({ db, databaseUrl: config.databaseUrl, client, taskQueue: config.temporal.taskQueue, log });
+  const mailSender = config.smtpUrl
+    ? startMailSender({ db, transport: nodemailer.createTransport(config.smtpUrl), from: config.mailFrom, messageIdDomain: new URL(config.publicBaseUrl).hostname, log })
+    : undefined;
+  if (!mailSender) log.warn('SMTP_URL is not set: invite mails stay queued in mail_outbox until it is');
 
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
   await starter.stop();
+  await mailSender?.stop();
   await clientConnection.close();
   await nativeConnection.close();
   await db.end();

@@ -7,6 +7,7 @@ import { claimPendingStarts, pendingStartCount } from '../../db/outbox.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { recordActivation } from '../../services/activations.ts';
 import { signUp } from '../../services/signups.ts';
+import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
 import { startWorkflowStarter } from '../../workers/workflow-starter.ts';
 import { stateQuery } from '../../workflows/referral-lifecycle.ts';
 import { toSearchAttributePairs } from '../../workflows/search-attributes.ts';
@@ -28,7 +29,7 @@ afterAll(async () => {
 
 let n = 0;
 async function referredSignup() {
-  const deps = { db: database.db, activationWindowDays: 30 };
+  const deps = { db: database.db, activationWindowDays: 30, flavors: DEFAULT_FLAVORS };
   n += 1;
   const referrer = await signUp(deps, { email: `r${n}-${Date.now()}@example.com` });
   const referee = await signUp(deps, { email: `e${n}-${Date.now()}@example.com`, ref: referrer.user.id });
@@ -96,7 +97,7 @@ describe('edge outbox', () => {
   });
 
   it('writes neither the user nor the edge when the outbox write fails', async () => {
-    const deps = { db: database.db, activationWindowDays: 30 };
+    const deps = { db: database.db, activationWindowDays: 30, flavors: DEFAULT_FLAVORS };
     const referrer = await signUp(deps, { email: `atomic-${Date.now()}@example.com` });
     await database.db.query(sql.unsafe`
       CREATE FUNCTION fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox down'; END $$`);

@@ -6,6 +6,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import type { EdgeLifecycleInput } from '../../domain/lifecycle.ts';
 import { signUp } from '../../services/signups.ts';
+import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
 import { edgeLifecycleInput } from '../../services/edge-lifecycle.ts';
 import { activatedSignal, referralLifecycle, stateQuery } from '../../workflows/referral-lifecycle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -37,7 +38,7 @@ async function daysRun(workflowId: string): Promise<number> {
 
 /** A real referrer and referee in PostgreSQL, and the input their edge's workflow starts with. */
 async function writtenEdge(windowDays = 30): Promise<EdgeLifecycleInput> {
-  const deps = { db: database.db, activationWindowDays: windowDays };
+  const deps = { db: database.db, activationWindowDays: windowDays, flavors: DEFAULT_FLAVORS };
   const stamp = Math.random().toString(36).slice(2);
   const referrer = await signUp(deps, { email: `referrer-${stamp}@example.com` });
   const { edge } = await signUp(deps, { email: `referee-${stamp}@example.com`, ref: referrer.user.id });

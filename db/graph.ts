@@ -1,0 +1,125 @@
+// Reads and writes of the graph beyond a plain signup: resolving who a code or ref names,
+// attributing an existing user (first touch wins, later attempts are events), the downline.
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { PROGRAM_PHASES, type EdgeKind, type EdgeSource, type ProgramPhase } from '../domain/edge.ts';
+import type { AttributionOutcome } from '../domain/attribution.ts';
+import type { WorkflowStart } from './outbox.ts';
+import { edgeRow, type Db, type EdgeRow } from './users.ts';
+
+const referrerRow = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  phase: z.enum(PROGRAM_PHASES),
+  via_partner_code: z.boolean(),
+  partner_tenant_id: z.uuid().nullable(),
+  partner_approved: z.boolean(),
+  partner_active: z.boolean(),
+});
+export type Referrer = z.infer<typeof referrerRow>;
+
+/**
+ * The referrer a `ref` names: a partner's referral code, a user's referral code, or a user id; with
+ * the program phase read in the same query and whether the referrer's tenant is a partner.
+ */
+export async function findReferrer(db: Db, ref: string): Promise<Referrer | null> {
+  const byId = z.uuid().safeParse(ref).success;
+  const code = ref.trim().toLowerCase();
+  return db.maybeOne(sql.type(referrerRow)`
+    WITH named AS (
+      SELECT t.owner_user_id AS user_id, true AS via_partner_code, 0 AS rank FROM partners p JOIN tenants t ON t.id = p.tenant_id WHERE p.referral_code = ${code}
+      UNION ALL
+      SELECT u.id, false, 1 FROM users u WHERE ${byId ? sql.fragment`u.id = ${ref}` : sql.fragment`u.referral_code = ${code}`}
+    )
+    SELECT u.id, u.email, prog.phase, n.via_partner_code,
+           p.tenant_id AS partner_tenant_id, coalesce(p.approved, false) AS partner_approved, coalesce(p.status = 'active', false) AS partner_active
+    FROM named n JOIN users u ON u.id = n.user_id
+    LEFT JOIN partners p ON p.tenant_id = u.tenant_id
+    CROSS JOIN program prog
+    ORDER BY n.rank LIMIT 1`);
+}
+
+export type EdgeToWrite = {
+  id: string;
+  referrerId: string;
+  refereeId: string;
+  source: EdgeSource;
+  kind: EdgeKind;
+  phase: ProgramPhase;
+  code: string | null;
+  createdAt: Date;
+  workflowStart: WorkflowStart;
+};
+
+/**
+ * Writes the edge and its outbox row unless the referee already has one; either way the attempt
+ * is recorded as an attribution event. Run inside the caller's transaction.
+ */
+export async function attributeExistingUser(tx: Db, edge: EdgeToWrite): Promise<{ outcome: AttributionOutcome; edge: EdgeRow }> {
+  const written = await tx.maybeOne(sql.type(edgeRow)`
+    INSERT INTO edges (id, referrer_id, referee_id, source, kind, phase_at_write, code, created_at)
+    VALUES (${edge.id}, ${edge.referrerId}, ${edge.refereeId}, ${edge.source}, ${edge.kind}, ${edge.phase}, ${edge.code}, ${edge.createdAt.toISOString()})
+    ON CONFLICT (referee_id) DO NOTHING
+    RETURNING id, referrer_id, referee_id, source, kind, phase_at_write, code, created_at`);
+  if (written) {
+    const start = edge.workflowStart;
+    await tx.query(sql.unsafe`
+      WITH outbox AS (
+        INSERT INTO workflow_outbox (workflow_id, workflow_type, args, search_attributes)
+        VALUES (${start.workflowId}, ${start.workflowType}, ${sql.jsonb(start.args as never)}, ${sql.jsonb(start.searchAttributes)})
+      )
+      INSERT INTO attribution_events (referee_id, referrer_id, source, code, outcome, edge_id)
+      VALUES (${edge.refereeId}, ${edge.referrerId}, ${edge.source}, ${edge.code}, 'edge_written', ${written.id})`);
+    return { outcome: 'edge_written', edge: written };
+  }
+  const existing = await tx.one(sql.type(edgeRow)`
+    SELECT id, referrer_id, referee_id, source, kind, phase_at_write, code, created_at FROM edges WHERE referee_id = ${edge.refereeId}`);
+  await recordAttributionEvent(tx, { refereeId: edge.refereeId, referrerId: edge.referrerId, source: edge.source, code: edge.code, outcome: 'already_attributed', edgeId: existing.id });
+  return { outcome: 'already_attributed', edge: existing };
+}
+
+export async function recordAttributionEvent(db: Db, e: { refereeId: string; referrerId: string | null; source: string; code: string | null; outcome: AttributionOutcome; edgeId: string | null }): Promise<void> {
+  await db.query(sql.unsafe`
+    INSERT INTO attribution_events (referee_id, referrer_id, source, code, outcome, edge_id)
+    VALUES (${e.refereeId}, ${e.referrerId}, ${e.source}, ${e.code}, ${e.outcome}, ${e.edgeId})`);
+}
+
+const downlineRow = z.object({
+  user_id: z.uuid(),
+  email: z.string(),
+  referrer_id: z.uuid(),
+  depth: z.number(),
+  edge_id: z.uuid(),
+  source: z.string(),
+  kind: z.string(),
+  vested_at: z.date().nullable(),
+  created_at: z.date(),
+});
+export type DownlineRow = z.infer<typeof downlineRow>;
+
+/** Whom a user brought, down to `depth` levels, in (depth, created_at, id) order after `after`. */
+export async function downline(db: Db, userId: string, depth: number, limit: number, after: { depth: number; createdAt: string; id: string } | null): Promise<readonly DownlineRow[]> {
+  return db.any(sql.type(downlineRow)`
+    WITH RECURSIVE tree AS (
+      SELECT e.id AS edge_id, e.referee_id, e.referrer_id, e.source, e.kind, e.vested_at, e.created_at, 1 AS depth
+      FROM edges e WHERE e.referrer_id = ${userId}
+      UNION ALL
+      SELECT e.id, e.referee_id, e.referrer_id, e.source, e.kind, e.vested_at, e.created_at, t.depth + 1
+      FROM edges e JOIN tree t ON e.referrer_id = t.referee_id
+      WHERE t.depth < ${depth}
+    )
+    SELECT t.referee_id AS user_id, u.email, t.referrer_id, t.depth, t.edge_id, t.source, t.kind, t.vested_at, t.created_at
+    FROM tree t JOIN users u ON u.id = t.referee_id
+    ${after ? sql.fragment`WHERE (t.depth, t.created_at, t.referee_id) > (${after.depth}, ${after.createdAt}::timestamptz, ${after.id}::uuid)` : sql.fragment``}
+    ORDER BY t.depth, t.created_at, t.referee_id
+    LIMIT ${limit}`);
+}
+
+const referralStats = z.object({ total: z.number(), active: z.number() });
+
+/** Referrals brought by any user of the tenant: all of them, and those vested (activated). */
+export async function tenantReferralStats(db: Db, tenantId: string): Promise<z.infer<typeof referralStats>> {
+  return db.one(sql.type(referralStats)`
+    SELECT count(*)::int AS total, count(e.vested_at)::int AS active
+    FROM edges e JOIN users u ON u.id = e.referrer_id WHERE u.tenant_id = ${tenantId}`);
+}

@@ -1,0 +1,75 @@
+// Invite codes and redemptions. A use is consumed by one conditional UPDATE, so a code never
+// exceeds its max uses however many redemptions race (the row lock serialises them).
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { INVITE_FLAVORS, type InviteFlavor } from '../domain/invite-flavors.ts';
+import type { Db } from './users.ts';
+
+export const inviteCodeRow = z.object({
+  id: z.uuid(),
+  code: z.string(),
+  flavor: z.enum(INVITE_FLAVORS),
+  owner_user_id: z.uuid().nullable(),
+  max_uses: z.number(),
+  uses: z.number(),
+  credits: z.number(),
+  expires_at: z.date().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  created_by: z.string(),
+  created_at: z.date(),
+});
+export type InviteCodeRow = z.infer<typeof inviteCodeRow>;
+
+const columns = sql.fragment`id, code, flavor, owner_user_id, max_uses, uses, credits, expires_at, metadata, created_by, created_at`;
+
+export type NewInviteCode = {
+  code: string;
+  flavor: InviteFlavor;
+  ownerUserId: string | null;
+  maxUses: number;
+  credits: number;
+  expiresAt: Date | null;
+  metadata: Record<string, unknown>;
+  createdBy: string;
+};
+
+/** Inserts many codes in one statement; returns them in input order. */
+export async function insertInviteCodes(db: Db, codes: readonly NewInviteCode[]): Promise<readonly InviteCodeRow[]> {
+  const records = codes.map((c, ordinal) => ({
+    ordinal, code: c.code, flavor: c.flavor, owner_user_id: c.ownerUserId, max_uses: c.maxUses, credits: c.credits,
+    expires_at: c.expiresAt?.toISOString() ?? null, metadata: c.metadata, created_by: c.createdBy,
+  }));
+  return db.any(sql.type(inviteCodeRow)`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${sql.jsonb(records)}) AS x(ordinal int, code text, flavor text, owner_user_id uuid, max_uses int, credits bigint, expires_at timestamptz, metadata jsonb, created_by text)
+    ), inserted AS (
+      INSERT INTO invite_codes (code, flavor, owner_user_id, max_uses, credits, expires_at, metadata, created_by)
+      SELECT code, flavor, owner_user_id, max_uses, credits, expires_at, metadata, created_by FROM input ORDER BY ordinal
+      RETURNING ${columns}
+    )
+    SELECT i.*
+    FROM inserted i JOIN input USING (code) ORDER BY input.ordinal`);
+}
+
+export async function findInviteCode(db: Db, code: string): Promise<InviteCodeRow | null> {
+  return db.maybeOne(sql.type(inviteCodeRow)`SELECT ${columns} FROM invite_codes WHERE code = ${code}`);
+}
+
+/** Takes one use if the code is unexpired and has one left; null otherwise. */
+export async function consumeUse(db: Db, codeId: string): Promise<number | null> {
+  return db.maybeOneFirst(sql.type(z.object({ uses: z.number() }))`
+    UPDATE invite_codes SET uses = uses + 1
+    WHERE id = ${codeId} AND uses < max_uses AND (expires_at IS NULL OR expires_at > now())
+    RETURNING uses`);
+}
+
+export async function hasRedeemed(db: Db, codeId: string, userId: string): Promise<boolean> {
+  return db.exists(sql.unsafe`SELECT 1 FROM invite_redemptions WHERE code_id = ${codeId} AND user_id = ${userId}`);
+}
+
+/** The redemption's id, or null when this user already redeemed the code (a racing request). */
+export async function insertRedemption(db: Db, codeId: string, userId: string): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(z.object({ id: z.uuid() }))`
+    INSERT INTO invite_redemptions (code_id, user_id) VALUES (${codeId}, ${userId})
+    ON CONFLICT (code_id, user_id) DO NOTHING RETURNING id`);
+}
