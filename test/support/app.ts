@@ -7,17 +7,23 @@ import { createLogger } from '../../platform/logger.ts';
 import { createApp } from '../../api/app.ts';
 import type { DatabasePool } from '../../db/pool.ts';
 
+export const PARTNER_A = '00000000-0000-4000-8000-00000000000a';
+export const PARTNER_B = '00000000-0000-4000-8000-00000000000b';
+
 export const TEST_KEYS = {
   admin: 'admin_test_key_0123456789',
   finance: 'finance_test_key_0123456789',
   server: 'server_test_key_0123456789',
+  partnerA: 'partner_a_test_key_0123456789',
+  partnerB: 'partner_b_test_key_0123456789',
 };
 
 export function testConfig(databaseUrl: string, overrides: Partial<Record<string, string>> = {}): Config {
   return loadConfig({
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    API_KEYS: `admin:${TEST_KEYS.admin},finance:${TEST_KEYS.finance},server:${TEST_KEYS.server}`,
+    API_KEYS: `admin:${TEST_KEYS.admin},finance:${TEST_KEYS.finance},server:${TEST_KEYS.server},partner:${PARTNER_A}:${TEST_KEYS.partnerA},partner:${PARTNER_B}:${TEST_KEYS.partnerB}`,
+    RATE_LIMIT_PER_MINUTE: '100000',
     SESSION_SECRET: 'test-session-secret-0123456789-abcdefghijkl',
     LOG_LEVEL: 'silent',
     ...overrides,
