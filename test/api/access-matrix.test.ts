@@ -1,0 +1,91 @@
+// Every route against every kind of caller: anonymous, a user, partner A, partner B, admin (and the
+// server and finance keys). 401 without credentials, 403 without the role, 404 for another
+// tenant's object. The matrix must cover every route the app mounts.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { apiRoutes } from '../../api/app.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { createTemporalClient } from '../../platform/temporal.ts';
+import { PARTNER_A, PARTNER_B, startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { partner, signup, userInTenant, type SignedUp } from '../support/graph.ts';
+
+let database: TestDatabase;
+let api: TestApi;
+let user: SignedUp;
+let routeKeys: string[];
+
+const CALLERS = ['anonymous', 'user', 'partnerA', 'partnerB', 'admin', 'server', 'finance'] as const;
+type Caller = (typeof CALLERS)[number];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const config = testConfig(database.url);
+  const temporal = createTemporalClient(config);
+  api = await startTestApi({ config, db: database.db, temporal });
+  routeKeys = apiRoutes({ config, db: database.db, temporal, log: createLogger('silent', 't') }).map((r) => `${r.method.toUpperCase()} ${r.path}`);
+  await userInTenant(database.db, PARTNER_A);
+  await userInTenant(database.db, PARTNER_B);
+  await partner(api, PARTNER_A);
+  await partner(api, PARTNER_B);
+  user = await signup(api);
+});
+afterAll(async () => {
+  await api?.close();
+  await database?.drop();
+});
+
+const keyOf = (caller: Caller): string | undefined =>
+  caller === 'anonymous' ? undefined : caller === 'user' ? user.token : TEST_KEYS[caller];
+
+type Case = { route: string; call: (key: string | undefined) => Promise<{ status: number; body: any }>; expect: Record<Caller, number> };
+
+const all = (status: number): Record<Caller, number> => Object.fromEntries(CALLERS.map((c) => [c, status])) as Record<Caller, number>;
+const only = (allowed: Partial<Record<Caller, number>>, otherwise = 403): Record<Caller, number> => ({ ...all(otherwise), anonymous: 401, ...allowed });
+
+const cases = (): Case[] => [
+  { route: 'GET /healthz', call: (key) => api.request('/healthz', { key }), expect: all(200) },
+  { route: 'GET /readyz', call: (key) => api.request('/readyz', { key }), expect: all(200) },
+  { route: 'POST /v1/signups', call: (key) => api.request('/v1/signups', { json: { email: `m-${Math.random()}@example.com` }, key }), expect: all(201) },
+  // Authorised callers get 404: the user in the body does not exist.
+  { route: 'POST /v1/activations', call: (key) => api.request('/v1/activations', { json: { userId: '00000000-0000-4000-8000-000000000000' }, key }), expect: only({ server: 404, admin: 404 }) },
+  { route: 'POST /v1/admin/invite-codes', call: (key) => api.request('/v1/admin/invite-codes', { json: { flavor: 'free', maxUses: 1 }, key }), expect: only({ admin: 201 }) },
+  { route: 'POST /v1/invite-codes', call: (key) => api.request('/v1/invite-codes', { json: { maxUses: 1 }, key }), expect: only({ user: 201 }) },
+  { route: 'POST /v1/invite-codes/{code}/redeem', call: (key) => api.request('/v1/invite-codes/FREE-NOSUCH12/redeem', { method: 'POST', key }), expect: only({ user: 404 }) },
+  { route: 'POST /v1/admin/partners', call: (key) => api.request('/v1/admin/partners', { json: { tenantId: user.tenantId }, key }), expect: only({ admin: 201 }) },
+  { route: 'PATCH /v1/admin/partners/{id}', call: (key) => api.request(`/v1/admin/partners/${PARTNER_B}`, { method: 'PATCH', json: { payoutThresholdCents: 7000 }, key }), expect: only({ admin: 200 }) },
+  { route: 'POST /v1/admin/partners/{id}/approve', call: (key) => api.request(`/v1/admin/partners/${PARTNER_B}/approve`, { method: 'POST', key }), expect: only({ admin: 200 }) },
+  // Partner A's record: A and admin see it; B, a user of another tenant, get 404.
+  { route: 'GET /v1/partners/{id}', call: (key) => api.request(`/v1/partners/${PARTNER_A}`, { key }), expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }) },
+  { route: 'POST /v1/referrals/validate', call: (key) => api.request('/v1/referrals/validate', { json: { code: 'nobody' }, key }), expect: all(200) },
+  { route: 'POST /v1/referrals/track', call: (key) => api.request('/v1/referrals/track', { json: { ref: 'nobody1234' }, key }), expect: only({ user: 400 }) },
+  { route: 'GET /r/{code}', call: (key) => api.request('/r/nobody', { key, redirect: 'manual' }), expect: all(302) },
+  { route: 'GET /v1/users/{id}/downline', call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }), expect: only({ user: 200, admin: 200 }) },
+];
+
+describe('access matrix', () => {
+  it('covers every route the app mounts', () => {
+    expect(cases().map((c) => c.route).sort()).toEqual([...routeKeys].sort());
+  });
+
+  it.each(CALLERS)('answers %s with the expected status on every route', async (caller) => {
+    const seen: Record<string, number> = {};
+    const wanted: Record<string, number> = {};
+    for (const c of cases()) {
+      seen[c.route] = (await c.call(keyOf(caller))).status;
+      wanted[c.route] = c.expect[caller];
+    }
+    expect(seen).toEqual(wanted);
+  });
+
+  it('never lets partner B change or read partner A, and hides whether it exists', async () => {
+    const read = await api.request(`/v1/partners/${PARTNER_A}`, { key: TEST_KEYS.partnerB });
+    const missing = await api.request('/v1/partners/00000000-0000-4000-8000-00000000ffff', { key: TEST_KEYS.partnerB });
+    expect(read.status).toBe(404);
+    expect([read.body.error.type, read.body.error.code]).toEqual([missing.body.error.type, missing.body.error.code]);
+    const change = await api.request(`/v1/admin/partners/${PARTNER_A}`, { method: 'PATCH', json: { salesCommissionBps: 9000 }, key: TEST_KEYS.partnerB });
+    expect(change.status).toBe(403);
+    const own = await api.request(`/v1/admin/partners/${PARTNER_B}`, { method: 'PATCH', json: { salesCommissionBps: 9000 }, key: TEST_KEYS.partnerB });
+    expect(own.status).toBe(403); // partners cannot set their own rate either
+    expect((await api.request(`/v1/partners/${PARTNER_A}`, { key: TEST_KEYS.admin })).body.salesCommissionBps).toBe(2000);
+  });
+});
