@@ -1,0 +1,64 @@
+// The ledger on a real PostgreSQL: balanced, idempotent by key, immutable, balances equal to the
+// sum of their entries, also under concurrent postings.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { balanceOf, postTransaction, type AccountRef } from '../../db/ledger.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase(16);
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+const account = (ownerId: string, purpose = 'credits'): AccountRef => ({ ownerType: 'user', ownerId, purpose, currency: 'CREDIT' });
+const source: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
+
+async function balancesMatchEntries(): Promise<boolean> {
+  const mismatches = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int AS n FROM ledger_accounts a
+    WHERE a.balance <> coalesce((SELECT sum(amount) FROM ledger_entries e WHERE e.account_id = a.id), 0)`);
+  return mismatches === 0;
+}
+
+describe('ledger', () => {
+  it('posts a balanced transaction once per idempotency key', async () => {
+    const posting = { key: 'grant:1', kind: 'grant', entries: [{ ...account('u1'), amount: 250 }, { ...source, amount: -250 }] };
+    const first = await postTransaction(database.db, posting);
+    const again = await postTransaction(database.db, posting);
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ transaction_id: first.transaction_id, created: false });
+    expect(await balanceOf(database.db, account('u1'))).toBe(250);
+  });
+
+  it('refuses a transaction that does not balance, writing nothing', async () => {
+    await expect(postTransaction(database.db, { key: 'bad:1', kind: 'grant', entries: [{ ...account('u2'), amount: 10 }, { ...source, amount: -9 }] })).rejects.toThrow();
+    expect(await balanceOf(database.db, account('u2'))).toBe(0);
+    expect(await database.db.exists(sql.unsafe`SELECT 1 FROM ledger_transactions WHERE idempotency_key = 'bad:1'`)).toBe(false);
+  });
+
+  it('keeps entries immutable', async () => {
+    await expect(database.db.query(sql.unsafe`UPDATE ledger_entries SET amount = amount + 1`)).rejects.toThrow(/immutable/);
+    await expect(database.db.query(sql.unsafe`DELETE FROM ledger_transactions`)).rejects.toThrow(/immutable/);
+  });
+
+  it('keeps every balance equal to the sum of its entries under concurrent postings, with retries', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ to: fc.integer({ min: 0, max: 4 }), amount: fc.integer({ min: 1, max: 10_000 }), repeat: fc.boolean() }), { minLength: 1, maxLength: 40 }), async (moves) => {
+        const run = Math.random().toString(36).slice(2);
+        await Promise.all(moves.flatMap((m, i) => {
+          const posting = { key: `prop:${run}:${i}`, kind: 'move', entries: [{ ...account(`p${m.to}`), amount: m.amount }, { ...source, amount: -m.amount }] };
+          return m.repeat ? [postTransaction(database.db, posting), postTransaction(database.db, posting)] : [postTransaction(database.db, posting)];
+        }));
+        return balancesMatchEntries();
+      }),
+      { numRuns: 15 },
+    );
+    const total = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT coalesce(sum(balance), 0)::bigint AS n FROM ledger_accounts WHERE currency = 'CREDIT'`);
+    expect(total).toBe(0);
+  });
+});
