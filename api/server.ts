@@ -1,4 +1,6 @@
-// The API process.
+// The API process; with API_PROCESSES > 1, a primary that forks that many API processes sharing
+// the port (node:cluster), so the API uses more than one core. Rate limits are per process.
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { loadConfig, ConfigError } from '../platform/env.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -29,7 +31,28 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-main().catch((err) => {
+function primary(processes: number): void {
+  for (let i = 0; i < processes; i++) cluster.fork();
+  let stopping = false;
+  cluster.on('exit', (worker, code) => {
+    if (!stopping && code !== 0) {
+      console.error(`api: an API process exited (${code}); stopping`);
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+      process.exitCode = 1;
+    }
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill(signal);
+    });
+  }
+}
+
+const processes = Number(process.env.API_PROCESSES ?? 1);
+if (cluster.isPrimary && processes > 1) primary(processes);
+else main().catch((err) => {
   const message = err instanceof ConfigError ? err.message : err?.code === 'EADDRINUSE' ? `port ${process.env.PORT ?? 3000} is already in use; stop what holds it or set PORT` : undefined;
   console.error(message ? `api: ${message}` : err);
   process.exit(1);

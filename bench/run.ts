@@ -25,6 +25,13 @@ const temporal = await startLocalTemporal({ cli: ensureTemporalCli(), port: awai
   await postgres.stop();
   throw err;
 });
+const cleanUp = async () => {
+  await temporal.stop();
+  await postgres.stop();
+  rmSync(work, { recursive: true, force: true });
+};
+// Interrupted (Ctrl-C, a timeout): stop the servers rather than leave them running.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 try {
   await postgres.createDatabase('bench');
   const databaseUrl = postgres.urlFor('bench');
@@ -32,7 +39,5 @@ try {
   const bench = (await import(`./${name}.ts`)) as { run(stack: BenchStack): Promise<void> };
   await bench.run({ databaseUrl, temporalAddress: temporal.address, args });
 } finally {
-  await temporal.stop();
-  await postgres.stop();
-  rmSync(work, { recursive: true, force: true });
+  await cleanUp();
 }

@@ -8,13 +8,15 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { freePort, waitFor } from '../scripts/ports.ts';
 import type { BenchStack } from './run.ts';
-import { flag, fmt, measure, percentile } from './_measure.ts';
+import { flag, fmt, measure, pace, percentile } from './_measure.ts';
 
 const root = join(import.meta.dirname, '..');
 const SERVER_KEY = 'server_bench_key_0123456789';
 
+// BENCH_PROFILE=<dir> writes a CPU profile of each process there (open it in Chrome DevTools).
 function start(script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [join(root, script)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  return spawn(process.execPath, [...profile, join(root, script)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -49,6 +51,8 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     API_KEYS: `server:${SERVER_KEY}`,
     SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
     LOG_LEVEL: 'warn',
+    API_PROCESSES: process.env.API_PROCESSES ?? '1',
+    RATE_LIMIT_PER_MINUTE: '100000000', // one load generator IP: the per-IP limit is not what is measured
   };
   const api = start('api/server.ts', env);
   const base = `http://127.0.0.1:${port}`;
@@ -61,20 +65,24 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     return res.json() as Promise<{ user: { id: string } }>;
   };
   const referrers = await Promise.all(Array.from({ length: 50 }, (_, i) => post({ email: `referrer-${i}@bench.example` })));
+  const signup = (i: number) => post({ email: `referee-${i}@bench.example`, ref: referrers[i % referrers.length]!.user.id }).then(() => {});
+
+  // 1. Signups alone: the request commits to PostgreSQL and returns; no workflow start on its path.
+  const signups = await measure(count, concurrency, signup);
+
+  // 2. The worker comes up to a backlog of `count` edges and starts their workflows.
   const worker = start('workers/main.ts', env);
+  await drained(pool);
+  const backlog = await startStats(pool, 0);
 
-  const signups = await measure(count, concurrency, async (i) => void (await post({ email: `referee-${i}@bench.example`, ref: referrers[i % referrers.length]!.user.id })));
-
-  // Wait for the outbox to drain, then read the start times the starter recorded.
-  await waitFor('the outbox to drain', async () => {
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM workflow_outbox WHERE started_at IS NULL');
-    if (rows[0].n > 0) throw new Error(`${rows[0].n} pending`);
-  }, 600_000);
-  const { rows } = await pool.query<{ lag_ms: number; started: number }>(
-    `SELECT extract(epoch FROM started_at - created_at) * 1000 AS lag_ms, extract(epoch FROM started_at) AS started FROM workflow_outbox`);
-  const lags = rows.map((r) => Number(r.lag_ms)).sort((a, b) => a - b);
-  const startTimes = rows.map((r) => Number(r.started)).sort((a, b) => a - b);
-  const startRate = rows.length / Math.max(0.001, startTimes[startTimes.length - 1]! - startTimes[0]!);
+  // 3. Lag from signup to running workflow under a steady signup load the starter can follow
+  //    (half the rate it drained the backlog at), worker running.
+  const lagRate = Math.max(1, Math.round(backlog.perSecond / 2));
+  const lagCount = lagRate * 15;
+  const { rows: [mark] } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM workflow_outbox');
+  const paced = await pace(lagCount, lagRate, (i) => signup(count + i));
+  await drained(pool);
+  const steady = await startStats(pool, Number(mark!.id));
 
   await Promise.all([stop(api), stop(worker)]);
   await connection.close();
@@ -84,8 +92,31 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   console.log(`  POST /v1/signups         ${fmt(signups.perSecond)}/s   p50 ${fmt(signups.p50, 1)} ms   p99 ${fmt(signups.p99, 1)} ms`);
   console.log(`  bare PostgreSQL insert   ${fmt(bareInsert.perSecond)}/s   p50 ${fmt(bareInsert.p50, 1)} ms   p99 ${fmt(bareInsert.p99, 1)} ms`);
   console.log(`  ratio                    ${fmt((100 * signups.perSecond) / bareInsert.perSecond)}% of bare inserts`);
-  console.log(`edge workflows started from the outbox (${fmt(rows.length)})`);
-  console.log(`  starter                  ${fmt(startRate)}/s   lag signup -> running p50 ${fmt(percentile(lags, 0.5))} ms   p99 ${fmt(percentile(lags, 0.99))} ms`);
+  console.log(`edge workflows started from a backlog of ${fmt(backlog.count)} by the worker's starter`);
+  console.log(`  starter                  ${fmt(backlog.perSecond)}/s`);
   console.log(`  bare Temporal start      ${fmt(bareStart.perSecond)}/s   (${fmt(bareStartCount)} starts at concurrency ${concurrency})`);
-  console.log(`  ratio                    ${fmt((100 * startRate) / bareStart.perSecond)}% of bare starts`);
+  console.log(`  ratio                    ${fmt((100 * backlog.perSecond) / bareStart.perSecond)}% of bare starts`);
+  console.log(`lag signup -> running workflow under ${fmt(paced.perSecond)} signups/s for ${fmt(paced.seconds)} s (${fmt(steady.count)} edges, worker running)`);
+  console.log(`  p50 ${fmt(steady.lagP50)} ms   p99 ${fmt(steady.lagP99)} ms   (signup p99 meanwhile ${fmt(paced.p99, 1)} ms)`);
+}
+
+async function drained(pool: pg.Pool): Promise<void> {
+  await waitFor('the outbox to drain', async () => {
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM workflow_outbox WHERE started_at IS NULL');
+    if (rows[0].n > 0) throw new Error(`${rows[0].n} pending`);
+  }, 600_000);
+}
+
+/** Start rate over the rows after `afterId` (first to last start), and their signup -> start lag. */
+async function startStats(pool: pg.Pool, afterId: number) {
+  const { rows } = await pool.query<{ lag_ms: string; started: string }>(
+    `SELECT extract(epoch FROM started_at - created_at) * 1000 AS lag_ms, extract(epoch FROM started_at) AS started FROM workflow_outbox WHERE id > $1`, [afterId]);
+  const lags = rows.map((r) => Number(r.lag_ms)).sort((a, b) => a - b);
+  const starts = rows.map((r) => Number(r.started)).sort((a, b) => a - b);
+  return {
+    count: rows.length,
+    perSecond: rows.length / Math.max(0.001, starts[starts.length - 1]! - starts[0]!),
+    lagP50: percentile(lags, 0.5),
+    lagP99: percentile(lags, 0.99),
+  };
 }

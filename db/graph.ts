@@ -25,19 +25,25 @@ export type Referrer = z.infer<typeof referrerRow>;
 export async function findReferrer(db: Db, ref: string): Promise<Referrer | null> {
   const byId = z.uuid().safeParse(ref).success;
   const code = ref.trim().toLowerCase();
-  return db.maybeOne(sql.type(referrerRow)`
+  // Prepared statements (planned once per connection): this runs on every referred signup, and
+  // planning it costs several times what executing it does.
+  return db.maybeOne(byId
+    ? sql.prepared('find_referrer_by_id', referrerRow)`${referrerQuery(sql.fragment`u.id = ${ref}`, code)}`
+    : sql.prepared('find_referrer_by_code', referrerRow)`${referrerQuery(sql.fragment`u.referral_code = ${code}`, code)}`);
+}
+
+const referrerQuery = (userMatch: ReturnType<typeof sql.fragment>, code: string) => sql.fragment`
     WITH named AS (
       SELECT t.owner_user_id AS user_id, true AS via_partner_code, 0 AS rank FROM partners p JOIN tenants t ON t.id = p.tenant_id WHERE p.referral_code = ${code}
       UNION ALL
-      SELECT u.id, false, 1 FROM users u WHERE ${byId ? sql.fragment`u.id = ${ref}` : sql.fragment`u.referral_code = ${code}`}
+      SELECT u.id, false, 1 FROM users u WHERE ${userMatch}
     )
     SELECT u.id, u.email, prog.phase, n.via_partner_code,
            p.tenant_id AS partner_tenant_id, coalesce(p.approved, false) AS partner_approved, coalesce(p.status = 'active', false) AS partner_active
     FROM named n JOIN users u ON u.id = n.user_id
     LEFT JOIN partners p ON p.tenant_id = u.tenant_id
     CROSS JOIN program prog
-    ORDER BY n.rank LIMIT 1`);
-}
+    ORDER BY n.rank LIMIT 1`;
 
 export type EdgeToWrite = {
   id: string;

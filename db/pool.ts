@@ -26,6 +26,9 @@ export async function createDatabasePool(connectionUri: string, maximumPoolSize 
     maximumPoolSize,
     interceptors: [validateRows],
     captureStackTrace: false,
+    // Slonik's default runs DISCARD ALL on every release, a second round trip per query. This
+    // code keeps no session state on pooled connections (LISTEN has its own client), so skip it.
+    resetConnection: async () => {},
     typeParsers: [
       { name: 'int8', parse: safeInteger },
       { name: 'timestamptz', parse: (value: string) => new Date(value) },

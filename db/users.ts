@@ -58,7 +58,8 @@ const signupRow = userRow.extend({
 export async function insertSignup(db: Db, user: NewUser, edge: NewEdge | null): Promise<{ user: UserRow; edge: EdgeRow | null }> {
   const createdAt = user.createdAt.toISOString();
   try {
-    const row = await db.one(sql.type(signupRow)`
+    // A prepared statement (planned once per connection): this is the signup hot path.
+    const row = await db.one(sql.prepared('insert_signup', signupRow)`
       WITH tenant AS (
         INSERT INTO tenants (id, name, owner_user_id, created_at) VALUES (${user.tenantId}, ${user.email}, ${user.id}, ${createdAt}) RETURNING id
       ), member AS (

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createRateLimiter } from '../../api/rate-limit.ts';
-import { attributionOutcome, isSelfReferral } from '../../domain/attribution.ts';
+import { isSelfReferral } from '../../domain/attribution.ts';
 import { DEFAULT_FLAVORS, INVITE_CODE_BODY_LENGTH, inviteCodeFor, normalizeInviteCode, personalCodeCredits, whyUnusable } from '../../domain/invite-flavors.ts';
 import { affiliateLink } from '../../domain/partner-settings.ts';
 
@@ -39,13 +39,6 @@ describe('attribution', () => {
     expect(isSelfReferral(a, a)).toBe(true);
     expect(isSelfReferral(a, { id: 'b', email: 'JaneDoe+x@googlemail.com' })).toBe(true);
     expect(isSelfReferral(a, { id: 'b', email: 'jane.doe@example.com' })).toBe(false);
-  });
-
-  it('lets the first touch win', () => {
-    const b = { id: 'b', email: 'b@example.com' };
-    expect(attributionOutcome({ referrer: a, referee: b, refereeHasEdge: false })).toBe('edge_written');
-    expect(attributionOutcome({ referrer: a, referee: b, refereeHasEdge: true })).toBe('already_attributed');
-    expect(attributionOutcome({ referrer: a, referee: a, refereeHasEdge: false })).toBe('self_referral');
   });
 });
 
