@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { migrate } from '../db/migrate.ts';
 import { loadConfig } from '../platform/env.ts';
 import { startLocalPostgres, type LocalPostgres } from './local-postgres.ts';
-import { startLocalSmtp } from './local-smtp.ts';
+import { startLocalSmtp, writeMailsTo } from './local-smtp.ts';
 import { startLocalTemporal, type LocalTemporal } from './local-temporal.ts';
 import { assertPortFree, waitFor } from './ports.ts';
 import { ensureTemporalCli } from './provision.ts';
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   if (!env.SMTP_URL) {
     const smtpPort = Number(env.DEV_SMTP_PORT ?? 2525);
     await assertPortFree(smtpPort, 'local SMTP sink', 'DEV_SMTP_PORT');
-    const smtp = await startLocalSmtp({ port: smtpPort, dir: join(dataDir, 'mail') });
+    const smtp = await startLocalSmtp({ port: smtpPort, onMail: writeMailsTo(join(dataDir, 'mail')) });
     cleanups.push(() => smtp.stop());
     env.SMTP_URL = smtp.url;
   }
