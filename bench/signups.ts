@@ -41,7 +41,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const bareStart = await measure(bareStartCount, concurrency, async (i) =>
     void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare' })));
 
-  // The API and the worker as their own processes, as in production.
+  // The API, the worker and the relays as their own processes, as in production.
   const port = await freePort();
   const env = {
     ...process.env,
@@ -72,6 +72,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
   // 2. The worker comes up to a backlog of `count` edges and starts their workflows.
   const worker = start('workers/main.ts', env);
+  const relays = start('workers/relays.ts', env);
   await drained(pool);
   const backlog = await startStats(pool, 0);
 
@@ -84,7 +85,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   await drained(pool);
   const steady = await startStats(pool, Number(mark!.id));
 
-  await Promise.all([stop(api), stop(worker)]);
+  await Promise.all([stop(api), stop(worker), stop(relays)]);
   await connection.close();
   await pool.end();
 

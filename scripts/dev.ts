@@ -107,6 +107,7 @@ async function main(): Promise<void> {
   say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema up to date');
 
   run('worker', 'workers/main.ts', env);
+  run('relays', 'workers/relays.ts', env);
   run('API', 'api/server.ts', env);
   const base = `http://localhost:${port}`;
   await waitFor(`the API at ${base}/readyz`, async () => {

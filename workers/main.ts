@@ -1,14 +1,10 @@
-// The worker process: runs every workflow and activity on the task queue, and the relay that
-// starts workflows from the outbox.
+// The worker process: runs every workflow and activity on the task queue. (The outbox relays run
+// in their own process: workers/relays.ts.)
 import { DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig, ConfigError } from '../platform/env.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { createActivities } from '../activities/index.ts';
-import nodemailer from 'nodemailer';
-import { startWorkflowStarter } from './workflow-starter.ts';
-import { startMailSender } from './mail-sender.ts';
 import { workerOptions } from './worker-options.ts';
 
 async function main(): Promise<void> {
@@ -25,19 +21,9 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     activities: createActivities({ db }),
   });
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-  const starter = startWorkflowStarter({ db, databaseUrl: config.databaseUrl, client, taskQueue: config.temporal.taskQueue, log });
-  const mailSender = config.smtpUrl
-    ? startMailSender({ db, transport: nodemailer.createTransport(config.smtpUrl), from: config.mailFrom, messageIdDomain: new URL(config.publicBaseUrl).hostname, log })
-    : undefined;
-  if (!mailSender) log.warn('SMTP_URL is not set: invite mails stay queued in mail_outbox until it is');
 
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
-  await starter.stop();
-  await mailSender?.stop();
-  await clientConnection.close();
   await nativeConnection.close();
   await db.end();
   log.info('worker stopped');
