@@ -11,14 +11,17 @@ export type LedgerPosting = { key: string; kind: string; metadata?: Record<strin
 const posted = z.object({ transaction_id: z.uuid(), created: z.boolean() });
 
 export async function postTransaction(db: DatabasePool | DatabaseTransactionConnection, posting: LedgerPosting): Promise<z.infer<typeof posted>> {
-  const entries = posting.entries.map((e) => ({ owner_type: e.ownerType, owner_id: e.ownerId, purpose: e.purpose, currency: e.currency, amount: e.amount }));
+  const e = posting.entries;
   return db.one(sql.type(posted)`
-    SELECT transaction_id, created FROM ledger_post(${posting.key}, ${posting.kind}, ${sql.jsonb(posting.metadata ?? {})}, ${sql.jsonb(entries)})`);
+    SELECT transaction_id, created FROM ledger_post(${posting.key}, ${posting.kind}, ${sql.jsonb((posting.metadata ?? {}) as never)},
+      ${sql.array(e.map((x) => x.ownerType), 'text')}, ${sql.array(e.map((x) => x.ownerId), 'text')},
+      ${sql.array(e.map((x) => x.purpose), 'text')}, ${sql.array(e.map((x) => x.currency), 'text')},
+      ${sql.array(e.map((x) => x.amount), 'int8')})`);
 }
 
 export async function balanceOf(db: DatabasePool | DatabaseTransactionConnection, account: AccountRef): Promise<number> {
   const balance = await db.maybeOneFirst(sql.type(z.object({ balance: z.number() }))`
-    SELECT balance FROM ledger_accounts
+    SELECT balance FROM ledger_balances
     WHERE owner_type = ${account.ownerType} AND owner_id = ${account.ownerId} AND purpose = ${account.purpose} AND currency = ${account.currency}`);
   return balance ?? 0;
 }

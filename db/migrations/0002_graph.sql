@@ -101,17 +101,20 @@ BEGIN
 END $$;
 CREATE TRIGGER mail_outbox_notify AFTER INSERT ON mail_outbox FOR EACH STATEMENT EXECUTE FUNCTION mail_outbox_notify();
 
--- Double-entry ledger. Entries are never updated or deleted; balances are maintained in the same
--- statement that writes the entries, and always equal the sum of their entries.
+-- Double-entry ledger. Entries are never updated or deleted. User and tenant accounts keep a
+-- running balance, maintained in the same statement that writes the entries and always equal to
+-- their sum. Platform accounts (the other side of nearly every transaction) keep none: locking one
+-- hot row per transaction would serialise the whole ledger; their balance is the sum of entries.
 CREATE TABLE ledger_accounts (
   id bigserial PRIMARY KEY,
   owner_type text NOT NULL CHECK (owner_type IN ('user', 'tenant', 'platform')),
   owner_id text NOT NULL,
   purpose text NOT NULL,
   currency text NOT NULL CHECK (currency IN ('USD', 'CREDIT')),
-  balance bigint NOT NULL DEFAULT 0,
+  balance bigint,
   created_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (owner_type, owner_id, purpose, currency)
+  UNIQUE (owner_type, owner_id, purpose, currency),
+  CHECK ((balance IS NULL) = (owner_type = 'platform'))
 );
 
 CREATE TABLE ledger_transactions (
@@ -130,7 +133,13 @@ CREATE TABLE ledger_entries (
   currency text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX ledger_entries_account_idx ON ledger_entries (account_id, id);
+CREATE INDEX ledger_entries_account_idx ON ledger_entries (account_id, id) INCLUDE (amount);
+
+-- Every account's balance: the running one, or for platform accounts the sum of their entries.
+CREATE VIEW ledger_balances AS
+SELECT a.id, a.owner_type, a.owner_id, a.purpose, a.currency,
+       coalesce(a.balance, (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e WHERE e.account_id = a.id))::bigint AS balance
+FROM ledger_accounts a;
 CREATE INDEX ledger_entries_transaction_idx ON ledger_entries (transaction_id);
 
 CREATE FUNCTION ledger_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -140,14 +149,16 @@ END $$;
 CREATE TRIGGER ledger_entries_immutable BEFORE UPDATE OR DELETE ON ledger_entries FOR EACH ROW EXECUTE FUNCTION ledger_forbid_change();
 CREATE TRIGGER ledger_transactions_immutable BEFORE UPDATE OR DELETE ON ledger_transactions FOR EACH ROW EXECUTE FUNCTION ledger_forbid_change();
 
--- Posts one balanced transaction in one round trip. `entries` is a JSON array of
--- {owner_type, owner_id, purpose, currency, amount}. A repeated idempotency key returns the first
--- transaction's id and writes nothing. Accounts are created on first use and locked in id order,
--- so concurrent transactions never deadlock.
-CREATE FUNCTION ledger_post(p_key text, p_kind text, p_metadata jsonb, p_entries jsonb)
+-- Posts one balanced transaction in one round trip. Entries come as parallel arrays (owner type,
+-- owner id, purpose, currency, amount). A repeated idempotency key returns the first transaction's
+-- id and writes nothing. Accounts are created on first use; those with a running balance are
+-- locked in id order, so concurrent transactions never deadlock.
+CREATE FUNCTION ledger_post(p_key text, p_kind text, p_metadata jsonb, p_owner_types text[], p_owner_ids text[],
+                            p_purposes text[], p_currencies text[], p_amounts bigint[])
 RETURNS TABLE (transaction_id uuid, created boolean) LANGUAGE plpgsql AS $$
 DECLARE
   v_tx uuid;
+  v_ids bigint[];
   v_unbalanced text;
 BEGIN
   INSERT INTO ledger_transactions (idempotency_key, kind, metadata)
@@ -159,32 +170,31 @@ BEGIN
     RETURN;
   END IF;
 
-  SELECT string_agg(currency, ', ') INTO v_unbalanced FROM (
-    SELECT e->>'currency' AS currency FROM jsonb_array_elements(p_entries) e
-    GROUP BY 1 HAVING sum((e->>'amount')::bigint) <> 0) u;
-  IF v_unbalanced IS NOT NULL THEN
-    RAISE EXCEPTION 'ledger transaction % does not balance in %', p_key, v_unbalanced USING ERRCODE = 'check_violation';
+  SELECT string_agg(c, ', ') INTO v_unbalanced FROM (
+    SELECT c FROM unnest(p_currencies, p_amounts) AS x(c, a) GROUP BY c HAVING sum(a) <> 0) u;
+  IF v_unbalanced IS NOT NULL OR cardinality(p_amounts) IS DISTINCT FROM cardinality(p_owner_ids) THEN
+    RAISE EXCEPTION 'ledger transaction % does not balance in %', p_key, coalesce(v_unbalanced, 'its entries') USING ERRCODE = 'check_violation';
   END IF;
 
-  INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency)
-  SELECT DISTINCT e->>'owner_type', e->>'owner_id', e->>'purpose', e->>'currency' FROM jsonb_array_elements(p_entries) e
-  ON CONFLICT DO NOTHING;
+  SELECT array_agg(a.id ORDER BY x.ord) INTO v_ids
+  FROM unnest(p_owner_types, p_owner_ids, p_purposes, p_currencies) WITH ORDINALITY AS x(t, o, p, c, ord)
+  JOIN ledger_accounts a ON a.owner_type = x.t AND a.owner_id = x.o AND a.purpose = x.p AND a.currency = x.c;
+  IF coalesce(cardinality(v_ids), 0) < cardinality(p_amounts) THEN
+    INSERT INTO ledger_accounts (owner_type, owner_id, purpose, currency, balance)
+    SELECT DISTINCT t, o, p, c, CASE WHEN t = 'platform' THEN NULL ELSE 0 END
+    FROM unnest(p_owner_types, p_owner_ids, p_purposes, p_currencies) AS x(t, o, p, c)
+    ON CONFLICT DO NOTHING;
+    SELECT array_agg(a.id ORDER BY x.ord) INTO v_ids
+    FROM unnest(p_owner_types, p_owner_ids, p_purposes, p_currencies) WITH ORDINALITY AS x(t, o, p, c, ord)
+    JOIN ledger_accounts a ON a.owner_type = x.t AND a.owner_id = x.o AND a.purpose = x.p AND a.currency = x.c;
+  END IF;
 
-  WITH wanted AS (
-    SELECT a.id AS account_id, e->>'currency' AS currency, (e->>'amount')::bigint AS amount
-    FROM jsonb_array_elements(p_entries) e
-    JOIN ledger_accounts a ON a.owner_type = e->>'owner_type' AND a.owner_id = e->>'owner_id'
-      AND a.purpose = e->>'purpose' AND a.currency = e->>'currency'
-  ), locked AS (
-    SELECT a.id FROM ledger_accounts a WHERE a.id IN (SELECT account_id FROM wanted) ORDER BY a.id FOR UPDATE
-  ), entries AS (
-    INSERT INTO ledger_entries (transaction_id, account_id, amount, currency)
-    SELECT v_tx, w.account_id, w.amount, w.currency FROM wanted w, (SELECT count(*) FROM locked) l
-    RETURNING account_id, amount
-  )
-  UPDATE ledger_accounts a SET balance = a.balance + s.total
-  FROM (SELECT account_id, sum(amount) AS total FROM entries GROUP BY account_id) s
-  WHERE a.id = s.account_id;
+  PERFORM 1 FROM ledger_accounts WHERE id = ANY (v_ids) AND balance IS NOT NULL ORDER BY id FOR UPDATE;
+  INSERT INTO ledger_entries (transaction_id, account_id, amount, currency)
+  SELECT v_tx, i, a, c FROM unnest(v_ids, p_amounts, p_currencies) AS x(i, a, c);
+  UPDATE ledger_accounts acc SET balance = acc.balance + s.total
+  FROM (SELECT i, sum(a) AS total FROM unnest(v_ids, p_amounts) AS x(i, a) GROUP BY i) s
+  WHERE acc.id = s.i AND acc.balance IS NOT NULL;
 
   RETURN QUERY SELECT v_tx, true;
 END $$;

@@ -20,7 +20,7 @@ const source: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose
 
 async function balancesMatchEntries(): Promise<boolean> {
   const mismatches = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(*)::int AS n FROM ledger_accounts a
+    SELECT count(*)::int AS n FROM ledger_balances a
     WHERE a.balance <> coalesce((SELECT sum(amount) FROM ledger_entries e WHERE e.account_id = a.id), 0)`);
   return mismatches === 0;
 }
@@ -58,7 +58,7 @@ describe('ledger', () => {
       }),
       { numRuns: 15 },
     );
-    const total = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT coalesce(sum(balance), 0)::bigint AS n FROM ledger_accounts WHERE currency = 'CREDIT'`);
+    const total = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT coalesce(sum(balance), 0)::bigint AS n FROM ledger_balances WHERE currency = 'CREDIT'`);
     expect(total).toBe(0);
   });
 });
