@@ -34,7 +34,7 @@ async function main(): Promise<void> {
 function primary(processes: number): void {
   for (let i = 0; i < processes; i++) cluster.fork();
   let stopping = false;
-  cluster.on('exit', (worker, code) => {
+  cluster.on('exit', (_worker, code) => {
     if (!stopping && code !== 0) {
       console.error(`api: an API process exited (${code}); stopping`);
       stopping = true;

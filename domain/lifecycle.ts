@@ -1,4 +1,5 @@
 // The states one edge moves through, as ops see them in the Temporal UI (LifecycleState).
+import type { EdgeKind, EdgeSource, ProgramPhase } from './edge.ts';
 
 export const LIFECYCLE_STATES = [
   'awaiting_activation',
@@ -25,9 +26,9 @@ export type EdgeLifecycleInput = {
   refereeId: string;
   /** The referrer's partner tenant when the edge is an affiliate edge, else null. */
   partnerId: string | null;
-  kind: import('./edge.ts').EdgeKind;
-  source: import('./edge.ts').EdgeSource;
-  phase: import('./edge.ts').ProgramPhase;
+  kind: EdgeKind;
+  source: EdgeSource;
+  phase: ProgramPhase;
   /** ISO time the edge was written; the activation window runs from here. */
   writtenAt: string;
   activationWindowDays: number;
@@ -37,8 +38,8 @@ export type EdgeLifecycleInput = {
 export type EdgeLifecycleView = {
   edgeId: string;
   state: LifecycleState;
-  kind: import('./edge.ts').EdgeKind;
-  phase: import('./edge.ts').ProgramPhase;
+  kind: EdgeKind;
+  phase: ProgramPhase;
   activationDeadline: string;
   activatedAt: string | null;
   /** The next event the edge is waiting for, or null once it has nothing left to wait for. */

@@ -92,10 +92,10 @@ export async function createPersonalCode(deps: InviteDeps, user: { userId: strin
 export async function redeemInviteCode(deps: InviteDeps, input: { code: string; userId: string }): Promise<Redemption> {
   const user = await findUser(deps.db, input.userId);
   if (!user) throw notFound('user_not_found', 'The signed-in user no longer exists.');
-  return deps.db.transaction((tx) => redeemInTransaction(tx, deps, { code: input.code, user, principalLabel: `user:${user.id}` }));
+  return deps.db.transaction((tx) => redeemInTransaction(tx, deps, { code: input.code, user }));
 }
 
-export async function redeemInTransaction(tx: Db, deps: Pick<InviteDeps, 'flavors' | 'activationWindowDays'>, { code: raw, user }: { code: string; user: UserRow; principalLabel: string }): Promise<Redemption> {
+export async function redeemInTransaction(tx: Db, deps: Pick<InviteDeps, 'flavors' | 'activationWindowDays'>, { code: raw, user }: { code: string; user: UserRow }): Promise<Redemption> {
   const code = await findInviteCode(tx, normalizeInviteCode(raw));
   if (!code) throw notFound('code_not_found', 'No such invite code.', 'code');
   const landingPage = deps.flavors[code.flavor].landingPage;

@@ -51,7 +51,7 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ us
     const code = input.code;
     return await db.transaction(async (tx) => {
       const created = await insertSignup(tx, user, null);
-      const redemption = await redeemInTransaction(tx, deps, { code, user: created.user, principalLabel: 'signup' });
+      const redemption = await redeemInTransaction(tx, deps, { code, user: created.user });
       return { user: created.user, edge: redemption.edge, redemption };
     });
   } catch (err) {

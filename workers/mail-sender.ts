@@ -41,6 +41,7 @@ export function startMailSender(options: MailSenderOptions): { stop(): Promise<v
       } catch (err) {
         if (!stopped) log.error({ err }, 'mail sender pass failed');
       }
+      // Polled: a second's delay on an invite mail is fine.
       if (claimed === 0 && !stopped) {
         await new Promise<void>((resolve) => {
           timer = setTimeout(resolve, pollIntervalMs);

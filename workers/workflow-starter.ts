@@ -21,7 +21,7 @@ export type WorkflowStarterOptions = {
   pollIntervalMs?: number;
 };
 
-export type WorkflowStarter = { stop(): Promise<void>; drained(): Promise<void> };
+export type WorkflowStarter = { stop(): Promise<void> };
 
 export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowStarter {
   const { db, client, taskQueue, log } = options;
@@ -31,7 +31,7 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   let stopped = false;
   let wake: (() => void) | undefined;
-  let idleWaiters: (() => void)[] = [];
+  let notified = false;
 
   async function start(row: OutboxRow): Promise<boolean> {
     try {
@@ -66,6 +66,7 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
 
   async function loop(): Promise<void> {
     while (!stopped) {
+      notified = false;
       let rows: readonly OutboxRow[] = [];
       try {
         rows = await claimPendingStarts(db, batchSize, leaseMs);
@@ -73,9 +74,8 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
       } catch (err) {
         if (!stopped) log.error({ err }, 'workflow starter pass failed');
       }
-      if (rows.length < batchSize && !stopped) {
-        for (const resolve of idleWaiters) resolve();
-        idleWaiters = [];
+      // Sleep only when the outbox looked empty and no insert was announced meanwhile.
+      if (rows.length === 0 && !notified && !stopped) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollIntervalMs);
           wake = () => {
@@ -90,7 +90,10 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
 
   // A dedicated connection for LISTEN (a pool connection would be returned and lose it).
   const listener = new pg.Client({ connectionString: options.databaseUrl });
-  listener.on('notification', () => wake?.());
+  listener.on('notification', () => {
+    notified = true;
+    wake?.();
+  });
   listener.on('error', (err) => log.warn({ err }, 'outbox listener connection lost; polling continues'));
   const listening = listener
     .connect()
@@ -105,13 +108,6 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
       await running;
       await listening;
       await listener.end().catch(() => {});
-    },
-    /** Resolves the next time the relay finds nothing left to start (for tests and benchmarks). */
-    drained() {
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        wake?.();
-      });
     },
   };
 }

@@ -94,12 +94,6 @@ CREATE TABLE mail_outbox (
   sent_at timestamptz
 );
 CREATE INDEX mail_outbox_pending_idx ON mail_outbox (created_at) WHERE sent_at IS NULL;
-CREATE FUNCTION mail_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('mail_outbox', '');
-  RETURN NULL;
-END $$;
-CREATE TRIGGER mail_outbox_notify AFTER INSERT ON mail_outbox FOR EACH STATEMENT EXECUTE FUNCTION mail_outbox_notify();
 
 -- Double-entry ledger. Entries are never updated or deleted. User and tenant accounts keep a
 -- running balance, maintained in the same statement that writes the entries and always equal to
