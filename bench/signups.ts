@@ -93,7 +93,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   console.log(`  POST /v1/signups         ${fmt(signups.perSecond)}/s   p50 ${fmt(signups.p50, 1)} ms   p99 ${fmt(signups.p99, 1)} ms`);
   console.log(`  bare PostgreSQL insert   ${fmt(bareInsert.perSecond)}/s   p50 ${fmt(bareInsert.p50, 1)} ms   p99 ${fmt(bareInsert.p99, 1)} ms`);
   console.log(`  ratio                    ${fmt((100 * signups.perSecond) / bareInsert.perSecond)}% of bare inserts`);
-  console.log(`edge workflows started from a backlog of ${fmt(backlog.count)} by the worker's starter`);
+  console.log(`edge workflows started from a backlog of ${fmt(backlog.count)} by the relay process's starter`);
   console.log(`  starter                  ${fmt(backlog.perSecond)}/s`);
   console.log(`  bare Temporal start      ${fmt(bareStart.perSecond)}/s   (${fmt(bareStartCount)} starts at concurrency ${concurrency})`);
   console.log(`  ratio                    ${fmt((100 * backlog.perSecond) / bareStart.perSecond)}% of bare starts`);
