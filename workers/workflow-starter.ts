@@ -23,10 +23,13 @@ export type WorkflowStarterOptions = {
 
 export type WorkflowStarter = { stop(): Promise<void> };
 
+/** Workflow starts in flight at once. */
+export const STARTER_CONCURRENCY = 32;
+
 export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowStarter {
   const { db, client, taskQueue, log } = options;
   const batchSize = options.batchSize ?? 200;
-  const concurrency = options.concurrency ?? 32;
+  const concurrency = options.concurrency ?? STARTER_CONCURRENCY;
   const leaseMs = options.leaseMs ?? 30_000;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   let stopped = false;
