@@ -21,7 +21,23 @@ export type SignupInput = {
   code?: string | undefined;
   /** The listing whose share link brought the user (source `listing`). */
   listingId?: string | undefined;
+  /**
+   * The ref came from the referrer cookie, not from the caller: when it no longer names a usable
+   * referrer (unknown, unapproved partner, the user themself) the signup goes on without an edge.
+   */
+  refFromCookie?: boolean;
 };
+
+async function edgeForRef(db: DatabasePool, ref: string, listingId: string | undefined, referee: { id: string; email: string; createdAt: Date }, activationWindowDays: number): Promise<NewEdge> {
+  const referrer = await findReferrer(db, ref);
+  if (!referrer) throw invalid('referrer_not_found', `No user or partner is named by ref "${ref}".`, 'ref');
+  assertReferrerUsable(referrer);
+  if (isSelfReferral(referrer, referee)) throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
+  const source = referrer.via_partner_code ? 'partner_code' : listingId ? 'listing' : 'link';
+  const code = referrer.via_partner_code ? ref : (listingId ?? null);
+  const { refereeId: _referee, createdAt: _created, ...edge } = edgeFrom(referrer, referee.id, source, code, referee.createdAt, activationWindowDays);
+  return edge;
+}
 
 export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
   const { db, activationWindowDays } = deps;
@@ -37,14 +53,11 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ us
   let edge: NewEdge | null = null;
   // An invite code names its own referrer; a ref alongside it is ignored (first touch: the code).
   if (input.ref !== undefined && input.code === undefined) {
-    const referrer = await findReferrer(db, input.ref);
-    if (!referrer) throw invalid('referrer_not_found', `No user or partner is named by ref "${input.ref}".`, 'ref');
-    assertReferrerUsable(referrer);
-    if (isSelfReferral(referrer, { id: user.id, email })) throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
-    const source = referrer.via_partner_code ? 'partner_code' : input.listingId ? 'listing' : 'link';
-    const code = referrer.via_partner_code ? input.ref : (input.listingId ?? null);
-    const { refereeId: _referee, createdAt: _created, ...rest } = edgeFrom(referrer, user.id, source, code, user.createdAt, activationWindowDays);
-    edge = rest;
+    try {
+      edge = await edgeForRef(db, input.ref, input.listingId, { id: user.id, email, createdAt: user.createdAt }, activationWindowDays);
+    } catch (err) {
+      if (!input.refFromCookie) throw err;
+    }
   }
   try {
     if (input.code === undefined) return { ...(await insertSignup(db, user, edge)), redemption: null };

@@ -36,7 +36,12 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
       responses: { 201: { description: 'Created', schema: signupResponse } },
       handle: async ({ body, req, res }) => {
         const remembered = body.ref || body.code ? {} : rememberedReferral(req);
-        const { user, edge, redemption } = await signUp(deps, { ...remembered, ...body, listingId: body.listingId ?? remembered.listingId });
+        const { user, edge, redemption } = await signUp(deps, {
+          ...remembered,
+          ...body,
+          listingId: body.listingId ?? remembered.listingId,
+          refFromCookie: body.ref === undefined && remembered.ref !== undefined,
+        });
         const session = await auth.issueSession({ userId: user.id, tenantId: user.tenant_id });
         res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: 'lax', secure: req.secure, expires: session.expiresAt, path: '/' });
         return {

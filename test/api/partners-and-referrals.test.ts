@@ -163,6 +163,17 @@ describe('referrer cookie', () => {
     const forged = await api.request('/v1/signups', { json: { email: uniqueEmail() }, headers: { cookie: `ref=${second.referralCode}` } });
     expect(forged.body.edge).toBeNull();
   });
+
+  it('lets a signup go on without an edge when the remembered referrer is no longer usable', async () => {
+    const owner = await signup(api);
+    const unapproved = await partner(api, owner.tenantId, { approved: false });
+    const link = await api.request(`/r/${unapproved.referralCode}`, { redirect: 'manual' });
+    const res = await api.request('/v1/signups', { json: { email: uniqueEmail() }, headers: { cookie: cookieHeader(link.headers.getSetCookie()) } });
+    expect(res.status).toBe(201);
+    expect(res.body.edge).toBeNull();
+    // Named explicitly, the same code is refused.
+    expect((await api.request('/v1/signups', { json: { email: uniqueEmail(), ref: unapproved.referralCode } })).body.error.code).toBe('referrer_not_approved');
+  });
 });
 
 describe('downline', () => {
