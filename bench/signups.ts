@@ -9,6 +9,9 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { freePort, waitFor } from '../scripts/ports.ts';
 import type { BenchStack } from './run.ts';
+import { randomUUID } from 'node:crypto';
+import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecycle.ts';
+import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 import { STARTER_CONCURRENCY } from '../workers/workflow-starter.ts';
 import { flag, fmt, measure, pace, percentile } from './_measure.ts';
 
@@ -42,6 +45,11 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const bareStartCount = Math.min(count, 2000);
   const bareStart = await measure(bareStartCount, STARTER_CONCURRENCY, async (i) =>
     void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare' })));
+
+  // Bare limit 2b: the same starts carrying an edge's arguments and six search attributes.
+  const payload = edgeLifecycleStart(edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: new Date() }, 30));
+  const bareEdgeStart = await measure(bareStartCount, STARTER_CONCURRENCY, async (i) =>
+    void (await client.workflow.start('bareWorkflow', { workflowId: `bare-edge-${i}`, taskQueue: 'bench-bare', args: payload.args, typedSearchAttributes: toSearchAttributePairs(payload.searchAttributes) })));
 
   // The API, the worker and the relays as their own processes, as in production.
   const port = await freePort();
@@ -123,6 +131,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   console.log(`  starter, no worker       ${fmt(starterAlone.perSecond)}/s   ${fmt((100 * starterAlone.perSecond) / bareStart.perSecond)}% of bare starts`);
   console.log(`  starter, worker running  ${fmt(backlog.perSecond)}/s   ${fmt((100 * backlog.perSecond) / bareStart.perSecond)}% of bare starts (the worker runs each new workflow's first task meanwhile)`);
   console.log(`  bare Temporal start      ${fmt(bareStart.perSecond)}/s   (${fmt(bareStartCount)} trivial starts at concurrency ${STARTER_CONCURRENCY}, as the starter; no worker)`);
+  console.log(`  bare, edge payload       ${fmt(bareEdgeStart.perSecond)}/s   (the same starts with an edge's arguments and six search attributes; the starter alone is ${fmt((100 * starterAlone.perSecond) / bareEdgeStart.perSecond)}% of it)`);
   console.log(`lag signup -> running workflow under ${fmt(paced.perSecond)} signups/s for ${fmt(paced.seconds)} s (${fmt(steady.count)} edges, worker running)`);
   console.log(`  p50 ${fmt(steady.lagP50)} ms   p99 ${fmt(steady.lagP99)} ms   (signup p99 meanwhile ${fmt(paced.p99, 1)} ms)`);
 }
