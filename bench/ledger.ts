@@ -6,7 +6,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import pg from 'pg';
 import { createDatabasePool } from '../db/pool.ts';
-import { postTransaction } from '../db/ledger.ts';
+import { createLedgerWriter, postTransaction } from '../db/ledger.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure } from './_measure.ts';
 
@@ -30,19 +30,32 @@ export async function run({ databaseUrl, args }: BenchStack): Promise<void> {
       ],
     });
   });
+  // The same through the batching writer (concurrent postings share a call).
+  const writer = createLedgerWriter(db);
+  const batched = await measure(count, concurrency * 4, async (i) => {
+    await writer.post({
+      key: `batched:${i}`,
+      kind: 'bench',
+      entries: [
+        { ownerType: 'user', ownerId: `u${i % accounts}`, purpose: 'credits', currency: 'CREDIT', amount: 1 + (i % 97) },
+        { ...platform, amount: -(1 + (i % 97)) },
+      ],
+    });
+  });
   // A replay of the first thousand keys writes nothing (idempotency by business key).
   await measure(Math.min(1_000, count), concurrency, async (i) => void (await postTransaction(db, { key: `bench:${i}`, kind: 'bench', entries: [] })));
 
   const mismatched = await db.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int AS n FROM ledger_accounts a
     WHERE a.balance IS NOT NULL AND a.balance <> coalesce((SELECT sum(amount) FROM ledger_entries e WHERE e.account_id = a.id), 0)`);
-  const transactions = await db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM ledger_transactions`);
+  const transactions = await db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM ledger_transactions`) / 2;
   const total = await db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT coalesce(sum(balance), 0)::bigint AS n FROM ledger_balances`);
   await db.end();
   await pool.end();
 
   console.log(`\nledger: ${fmt(count)} transactions of two entries over ${fmt(accounts)} user accounts and one hot platform account, concurrency ${concurrency}`);
   console.log(`  ledger_post              ${fmt(ledger.perSecond)}/s   p50 ${fmt(ledger.p50, 1)} ms   p99 ${fmt(ledger.p99, 1)} ms   (errors: ${ledger.errors})`);
+  console.log(`  batching writer          ${fmt(batched.perSecond)}/s   p50 ${fmt(batched.p50, 1)} ms   p99 ${fmt(batched.p99, 1)} ms   (errors: ${batched.errors}; ${concurrency * 4} callers)   ${fmt((100 * batched.perSecond) / bare.perSecond)}% of bare inserts`);
   console.log(`  bare PostgreSQL insert   ${fmt(bare.perSecond)}/s   p50 ${fmt(bare.p50, 1)} ms   p99 ${fmt(bare.p99, 1)} ms`);
   console.log(`  ratio                    ${fmt((100 * ledger.perSecond) / bare.perSecond)}% of bare inserts`);
   console.log(`  exact: ${transactions === count ? 'one transaction per key' : `${transactions} transactions for ${count} keys`}; balances equal to their entries: ${mismatched === 0 ? 'all' : `${mismatched} accounts differ`}; sum of balances ${total}`);

@@ -29,3 +29,68 @@ export async function balanceOf(db: DatabasePool | DatabaseTransactionConnection
 /** Credits a user holds, and where granted credits come from. */
 export const userCredits = (userId: string): AccountRef => ({ ownerType: 'user', ownerId: userId, purpose: 'credits', currency: 'CREDIT' });
 export const creditsIssued: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
+
+const postedInBatch = z.object({ idempotency_key: z.string(), transaction_id: z.uuid(), created: z.boolean() });
+
+export type LedgerWriter = { post(posting: LedgerPosting): Promise<z.infer<typeof posted>> };
+
+/**
+ * Posts concurrent transactions together: while one call is in flight, postings queue and go in
+ * the next call as one batch (group commit), so throughput is not bounded by one round trip and one
+ * function call per transaction. A batch that fails (one posting does not balance) is retried one
+ * posting at a time, so only the bad posting fails.
+ */
+export function createLedgerWriter(db: DatabasePool, { maxBatch = 200, maxInFlight = 4 }: { maxBatch?: number; maxInFlight?: number } = {}): LedgerWriter {
+  type Waiter = { posting: LedgerPosting; resolve: (v: z.infer<typeof posted>) => void; reject: (e: unknown) => void };
+  let queue: Waiter[] = [];
+  let inFlight = 0;
+
+  async function send(batch: Waiter[]): Promise<void> {
+    const byKey = new Map<string, Waiter[]>();
+    for (const w of batch) byKey.set(w.posting.key, [...(byKey.get(w.posting.key) ?? []), w]);
+    const postings = [...byKey.values()].map((ws) => ws[0]!.posting);
+    try {
+      const rows = await db.any(sql.type(postedInBatch)`
+        SELECT idempotency_key, transaction_id, created FROM ledger_post_batch(
+          ${sql.array(postings.map((p) => p.key), 'text')}, ${sql.array(postings.map((p) => p.kind), 'text')},
+          ${sql.array(postings.map((p) => JSON.stringify(p.metadata ?? {})), 'jsonb')},
+          ${sql.array(postings.flatMap((p, i) => p.entries.map(() => i + 1)), 'int4')},
+          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.ownerType)), 'text')},
+          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.ownerId)), 'text')},
+          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.purpose)), 'text')},
+          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.currency)), 'text')},
+          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.amount)), 'int8')})`);
+      for (const row of rows) {
+        const waiters = byKey.get(row.idempotency_key) ?? [];
+        waiters.forEach((w, i) => w.resolve({ transaction_id: row.transaction_id, created: row.created && i === 0 }));
+      }
+    } catch (err) {
+      if (postings.length === 1) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      await Promise.all(postings.map((p) => send(byKey.get(p.key)!)));
+    }
+  }
+
+  function pump(): void {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(maxBatch);
+      inFlight += 1;
+      void send(batch).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
+    }
+  }
+
+  return {
+    post(posting) {
+      return new Promise((resolve, reject) => {
+        queue.push({ posting, resolve, reject });
+        pump();
+      });
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { balanceOf, postTransaction, type AccountRef } from '../../db/ledger.ts';
+import { balanceOf, createLedgerWriter, postTransaction, type AccountRef } from '../../db/ledger.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let database: TestDatabase;
@@ -60,5 +60,27 @@ describe('ledger', () => {
     );
     const total = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT coalesce(sum(balance), 0)::bigint AS n FROM ledger_balances WHERE currency = 'CREDIT'`);
     expect(total).toBe(0);
+  });
+
+  it('batches concurrent postings through the writer: each key once, a bad posting fails alone', async () => {
+    const writer = createLedgerWriter(database.db, { maxBatch: 50, maxInFlight: 1 });
+    const grant = (key: string, to: string, amount: number, sourceAmount = -amount) =>
+      writer.post({ key, kind: 'grant', entries: [{ ...account(to), amount }, { ...source, amount: sourceAmount }] });
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 120 }, (_, i) => grant(`w:${i}`, `w${i % 7}`, 10)),
+      grant('w:0', 'w0', 10), // the same key again, in the same burst
+      grant('w:bad', 'w1', 10, -9), // does not balance
+    ]);
+    const rejected = results.filter((r) => r.status === 'rejected');
+    expect(rejected).toHaveLength(1);
+    const firsts = results.slice(0, 120).map((r) => (r as PromiseFulfilledResult<{ transaction_id: string; created: boolean }>).value);
+    expect(firsts.every((r) => r.created)).toBe(true);
+    const repeat = (results[120] as PromiseFulfilledResult<{ transaction_id: string; created: boolean }>).value;
+    expect(repeat).toEqual({ transaction_id: firsts[0]!.transaction_id, created: false });
+    const balances = await Promise.all(Array.from({ length: 7 }, (_, i) => balanceOf(database.db, account(`w${i}`))));
+    expect(balances.reduce((a, b) => a + b, 0)).toBe(1_200);
+    expect(await balancesMatchEntries()).toBe(true);
+    const again = await grant('w:5', 'w5', 10);
+    expect(again).toEqual({ transaction_id: firsts[5]!.transaction_id, created: false });
   });
 });
