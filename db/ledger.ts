@@ -40,7 +40,7 @@ export type LedgerWriter = { post(posting: LedgerPosting): Promise<z.infer<typeo
  * function call per transaction. A batch that fails (one posting does not balance) is retried one
  * posting at a time, so only the bad posting fails.
  */
-export function createLedgerWriter(db: DatabasePool, { maxBatch = 200, maxInFlight = 4 }: { maxBatch?: number; maxInFlight?: number } = {}): LedgerWriter {
+export function createLedgerWriter(db: DatabasePool, { maxBatch = 200, maxInFlight = 2 }: { maxBatch?: number; maxInFlight?: number } = {}): LedgerWriter {
   type Waiter = { posting: LedgerPosting; resolve: (v: z.infer<typeof posted>) => void; reject: (e: unknown) => void };
   let queue: Waiter[] = [];
   let inFlight = 0;
