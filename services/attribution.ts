@@ -5,7 +5,7 @@ import { normalizeInviteCode, whyUnusable } from '../domain/invite-flavors.ts';
 import { attributeExistingUser, findReferrer, recordAttributionEvent } from '../db/graph.ts';
 import { findInviteCode } from '../db/invite-codes.ts';
 import { findUser, type EdgeRow } from '../db/users.ts';
-import { assertReferrerUsable, edgeFrom } from './edge-lifecycle.ts';
+import { assertReferrerUsable, edgeFrom, refSource } from './edge-lifecycle.ts';
 import { invalid, notFound } from './errors.ts';
 
 export type Validation =
@@ -35,11 +35,10 @@ export async function trackReferral(deps: TrackDeps, input: { userId: string; re
   const referrer = await findReferrer(deps.db, input.ref);
   if (!referrer) throw invalid('referrer_not_found', `No user or partner is named by "${input.ref}".`, 'ref');
   assertReferrerUsable(referrer);
-  const source = referrer.via_partner_code ? 'partner_code' : input.listingId ? 'listing' : 'link';
+  const { source, code } = refSource(referrer, input.ref, input.listingId);
   if (isSelfReferral(referrer, user)) {
     await recordAttributionEvent(deps.db, { refereeId: user.id, referrerId: referrer.id, source, code: input.ref, outcome: 'self_referral', edgeId: null });
     throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
   }
-  const code = referrer.via_partner_code ? input.ref : (input.listingId ?? null);
   return deps.db.transaction((tx) => attributeExistingUser(tx, edgeFrom(referrer, user.id, source, code, new Date(), deps.activationWindowDays)));
 }

@@ -53,6 +53,12 @@ export function edgeFrom(referrer: Referrer, refereeId: string, source: EdgeSour
   };
 }
 
+/** How a ref reached the referee: a partner's code (kept on the edge), a listing's share link, or a plain link. */
+export function refSource(referrer: Referrer, ref: string, listingId: string | undefined): { source: EdgeSource; code: string | null } {
+  if (referrer.via_partner_code) return { source: 'partner_code', code: ref };
+  return listingId ? { source: 'listing', code: listingId } : { source: 'link', code: null };
+}
+
 /** Partner codes only attribute while their partner is approved and active. */
 export function assertReferrerUsable(referrer: Referrer): void {
   if (referrer.via_partner_code && !(referrer.partner_approved && referrer.partner_active)) {

@@ -9,7 +9,7 @@ import type { FlavorTable } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { findReferrer } from '../db/graph.ts';
 import { insertSignup, EmailTakenError, type EdgeRow, type UserRow, type NewEdge } from '../db/users.ts';
-import { assertReferrerUsable, edgeFrom } from './edge-lifecycle.ts';
+import { assertReferrerUsable, edgeFrom, refSource } from './edge-lifecycle.ts';
 import { conflict, invalid } from './errors.ts';
 import { redeemInTransaction, type Redemption } from './invite-codes.ts';
 
@@ -33,8 +33,7 @@ async function edgeForRef(db: DatabasePool, ref: string, listingId: string | und
   if (!referrer) throw invalid('referrer_not_found', `No user or partner is named by ref "${ref}".`, 'ref');
   assertReferrerUsable(referrer);
   if (isSelfReferral(referrer, referee)) throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
-  const source = referrer.via_partner_code ? 'partner_code' : listingId ? 'listing' : 'link';
-  const code = referrer.via_partner_code ? ref : (listingId ?? null);
+  const { source, code } = refSource(referrer, ref, listingId);
   const { refereeId: _referee, createdAt: _created, ...edge } = edgeFrom(referrer, referee.id, source, code, referee.createdAt, activationWindowDays);
   return edge;
 }
