@@ -86,3 +86,18 @@ async function startDownloaded({ port, uiPort, dbFile, address, uiUrl }: Omit<Lo
   });
   return { address, uiUrl, stop: () => env.teardown() };
 }
+
+/**
+ * Temporal's time-skipping test server (from `executable`, else the SDK's download), with the
+ * project's search attributes registered: it starts with none, and the workflows upsert ours.
+ */
+export async function startTimeSkippingServer(executable: string | undefined) {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const { default: proto } = await import('@temporalio/proto');
+  const env = await TestWorkflowEnvironment.createTimeSkipping(executable ? { server: { executable: { type: 'existing-path', path: executable } } } : {});
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
+}

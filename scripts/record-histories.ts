@@ -7,15 +7,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import type { EdgeLifecycleInput } from '../domain/lifecycle.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { activatedSignal, referralLifecycle } from '../workflows/referral-lifecycle.ts';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 import { ensureTestServer } from './provision.ts';
+import { startTimeSkippingServer } from './local-temporal.ts';
 
 const HISTORIES_DIR = join(import.meta.dirname, '..', 'test', 'workflow', 'histories');
 
@@ -47,13 +46,8 @@ Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { loggin
 mkdirSync(HISTORIES_DIR, { recursive: true });
 const only = process.argv.slice(2);
 for (const path of paths.filter((p) => only.length === 0 || only.includes(p.name))) {
-  const testServer = ensureTestServer();
-  const env = await TestWorkflowEnvironment.createTimeSkipping(testServer ? { server: { executable: { type: 'existing-path', path: testServer } } } : {});
+  const env = await startTimeSkippingServer(ensureTestServer());
   try {
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: 'default',
-      searchAttributes: Object.fromEntries(CUSTOM_SEARCH_ATTRIBUTES.map((k) => [k.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-    });
     const taskQueue = `record-${path.name}`;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, bundlerOptions: { logger: new DefaultLogger('ERROR') } as never });
     const input: EdgeLifecycleInput = {

@@ -8,8 +8,7 @@ import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Wo
 import type { DatabasePool } from '../../db/pool.ts';
 import { createActivities } from '../../activities/index.ts';
 import { workerOptions } from '../../workers/worker-options.ts';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
-import proto from '@temporalio/proto';
+import { startTimeSkippingServer } from '../../scripts/local-temporal.ts';
 
 let runtimeInstalled = false;
 export function quietRuntime(): void {
@@ -59,14 +58,7 @@ export async function startDevWorker(db: DatabasePool, name = 'test'): Promise<R
 /** The time-skipping test server: timers of months pass in seconds. */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const path = process.env.TEMPORAL_TEST_SERVER;
-  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : {});
-  // The test server starts with no custom search attributes; the workflows upsert ours.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
-  return env;
+  return startTimeSkippingServer(process.env.TEMPORAL_TEST_SERVER || undefined);
 }
 
 export async function timeSkippingWorker(env: TestWorkflowEnvironment, db: DatabasePool, taskQueue = uniqueTaskQueue('ts')): Promise<Worker> {
