@@ -1,4 +1,4 @@
-// Ledger write path: balanced two-entry transactions through ledger_post (one round trip each),
+// Ledger write path: balanced two-entry transactions posted one per call (postTransaction),
 // next to the bare single-row insert rate in the same run; then checks every balance still
 // equals the sum of its entries.
 //   npm run bench -- ledger [--count 20000] [--concurrency 16] [--accounts 1000]
@@ -54,9 +54,9 @@ export async function run({ databaseUrl, args }: BenchStack): Promise<void> {
   await pool.end();
 
   console.log(`\nledger: ${fmt(count)} transactions of two entries over ${fmt(accounts)} user accounts and one hot platform account, concurrency ${concurrency}`);
-  console.log(`  ledger_post              ${fmt(ledger.perSecond)}/s   p50 ${fmt(ledger.p50, 1)} ms   p99 ${fmt(ledger.p99, 1)} ms   (errors: ${ledger.errors})`);
+  console.log(`  one per call             ${fmt(ledger.perSecond)}/s   p50 ${fmt(ledger.p50, 1)} ms   p99 ${fmt(ledger.p99, 1)} ms   (errors: ${ledger.errors})`);
   console.log(`  batching writer          ${fmt(batched.perSecond)}/s   p50 ${fmt(batched.p50, 1)} ms   p99 ${fmt(batched.p99, 1)} ms   (errors: ${batched.errors}; ${concurrency * 4} callers)   ${fmt((100 * batched.perSecond) / bare.perSecond)}% of bare inserts`);
   console.log(`  bare PostgreSQL insert   ${fmt(bare.perSecond)}/s   p50 ${fmt(bare.p50, 1)} ms   p99 ${fmt(bare.p99, 1)} ms`);
-  console.log(`  ledger_post ratio        ${fmt((100 * ledger.perSecond) / bare.perSecond)}% of bare inserts`);
+  console.log(`  one per call, ratio      ${fmt((100 * ledger.perSecond) / bare.perSecond)}% of bare inserts`);
   console.log(`  exact: ${transactions === 2 * count ? 'one transaction per key' : `${transactions} transactions for ${2 * count} keys`}; balances equal to their entries: ${mismatched === 0 ? 'all' : `${mismatched} accounts differ`}; sum of balances ${total}`);
 }

@@ -1,5 +1,5 @@
-// The ledger's write path: one round trip per transaction (the ledger_post function), idempotent
-// by business key.
+// The ledger's write path: ledger_post_batch posts one or many balanced transactions in one round
+// trip, idempotent by business key.
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 
@@ -10,13 +10,24 @@ export type LedgerPosting = { key: string; kind: string; metadata?: Record<strin
 
 const posted = z.object({ transaction_id: z.uuid(), created: z.boolean() });
 
+const postedInBatch = z.object({ idempotency_key: z.string(), transaction_id: z.uuid(), created: z.boolean() });
+
+/** One call of ledger_post_batch; postings must have distinct keys. */
+function postBatch(db: DatabasePool | DatabaseTransactionConnection, postings: readonly LedgerPosting[]) {
+  const entries = postings.flatMap((p, i) => p.entries.map((e) => ({ ...e, tx: i + 1 })));
+  return db.any(sql.type(postedInBatch)`
+    SELECT idempotency_key, transaction_id, created FROM ledger_post_batch(
+      ${sql.array(postings.map((p) => p.key), 'text')}, ${sql.array(postings.map((p) => p.kind), 'text')},
+      ${sql.array(postings.map((p) => JSON.stringify(p.metadata ?? {})), 'jsonb')},
+      ${sql.array(entries.map((e) => e.tx), 'int4')}, ${sql.array(entries.map((e) => e.ownerType), 'text')},
+      ${sql.array(entries.map((e) => e.ownerId), 'text')}, ${sql.array(entries.map((e) => e.purpose), 'text')},
+      ${sql.array(entries.map((e) => e.currency), 'text')}, ${sql.array(entries.map((e) => e.amount), 'int8')})`);
+}
+
+/** Posts one transaction (inside the caller's transaction when given one). */
 export async function postTransaction(db: DatabasePool | DatabaseTransactionConnection, posting: LedgerPosting): Promise<z.infer<typeof posted>> {
-  const e = posting.entries;
-  return db.one(sql.type(posted)`
-    SELECT transaction_id, created FROM ledger_post(${posting.key}, ${posting.kind}, ${sql.jsonb((posting.metadata ?? {}) as never)},
-      ${sql.array(e.map((x) => x.ownerType), 'text')}, ${sql.array(e.map((x) => x.ownerId), 'text')},
-      ${sql.array(e.map((x) => x.purpose), 'text')}, ${sql.array(e.map((x) => x.currency), 'text')},
-      ${sql.array(e.map((x) => x.amount), 'int8')})`);
+  const [row] = await postBatch(db, [posting]);
+  return { transaction_id: row!.transaction_id, created: row!.created };
 }
 
 export async function balanceOf(db: DatabasePool | DatabaseTransactionConnection, account: AccountRef): Promise<number> {
@@ -29,8 +40,6 @@ export async function balanceOf(db: DatabasePool | DatabaseTransactionConnection
 /** Credits a user holds, and where granted credits come from. */
 export const userCredits = (userId: string): AccountRef => ({ ownerType: 'user', ownerId: userId, purpose: 'credits', currency: 'CREDIT' });
 export const creditsIssued: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
-
-const postedInBatch = z.object({ idempotency_key: z.string(), transaction_id: z.uuid(), created: z.boolean() });
 
 export type LedgerWriter = { post(posting: LedgerPosting): Promise<z.infer<typeof posted>> };
 
@@ -50,16 +59,7 @@ export function createLedgerWriter(db: DatabasePool, { maxBatch = 200, maxInFlig
     for (const w of batch) byKey.set(w.posting.key, [...(byKey.get(w.posting.key) ?? []), w]);
     const postings = [...byKey.values()].map((ws) => ws[0]!.posting);
     try {
-      const rows = await db.any(sql.type(postedInBatch)`
-        SELECT idempotency_key, transaction_id, created FROM ledger_post_batch(
-          ${sql.array(postings.map((p) => p.key), 'text')}, ${sql.array(postings.map((p) => p.kind), 'text')},
-          ${sql.array(postings.map((p) => JSON.stringify(p.metadata ?? {})), 'jsonb')},
-          ${sql.array(postings.flatMap((p, i) => p.entries.map(() => i + 1)), 'int4')},
-          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.ownerType)), 'text')},
-          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.ownerId)), 'text')},
-          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.purpose)), 'text')},
-          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.currency)), 'text')},
-          ${sql.array(postings.flatMap((p) => p.entries.map((e) => e.amount)), 'int8')})`);
+      const rows = await postBatch(db, postings);
       for (const row of rows) {
         const waiters = byKey.get(row.idempotency_key) ?? [];
         waiters.forEach((w, i) => w.resolve({ transaction_id: row.transaction_id, created: row.created && i === 0 }));
