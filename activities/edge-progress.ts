@@ -12,5 +12,11 @@ export function createEdgeProgressActivities({ db }: { db: DatabasePool }) {
     async recordEdgeExpired({ edgeId, expiredAt }: { edgeId: string; expiredAt: string }): Promise<void> {
       await db.query(sql.unsafe`UPDATE edges SET expired_at = coalesce(expired_at, ${expiredAt}) WHERE id = ${edgeId} AND vested_at IS NULL`);
     },
+    async recordEdgeCompleted({ edgeId, completedAt }: { edgeId: string; completedAt: string }): Promise<void> {
+      await db.query(sql.unsafe`UPDATE edges SET completed_at = coalesce(completed_at, ${completedAt}) WHERE id = ${edgeId}`);
+    },
+    async recordEdgeVoided({ edgeId, voidedAt }: { edgeId: string; voidedAt: string }): Promise<void> {
+      await db.query(sql.unsafe`UPDATE edges SET voided_at = coalesce(voided_at, ${voidedAt}) WHERE id = ${edgeId}`);
+    },
   };
 }

@@ -3,10 +3,10 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 
-export type Currency = 'USD' | 'CREDIT';
-export type AccountRef = { ownerType: 'user' | 'tenant' | 'platform'; ownerId: string; purpose: string; currency: Currency };
-export type LedgerEntry = AccountRef & { amount: number };
-export type LedgerPosting = { key: string; kind: string; metadata?: Record<string, unknown>; entries: LedgerEntry[] };
+import type { AccountRef, LedgerPosting } from '../domain/ledger-postings.ts';
+
+export type { AccountRef, Currency, LedgerEntry, LedgerPosting } from '../domain/ledger-postings.ts';
+export { creditsIssued, userCredits } from '../domain/ledger-postings.ts';
 
 const posted = z.object({ transaction_id: z.uuid(), created: z.boolean() });
 
@@ -37,9 +37,6 @@ export async function balanceOf(db: DatabasePool | DatabaseTransactionConnection
   return balance ?? 0;
 }
 
-/** Credits a user holds, and where granted credits come from. */
-export const userCredits = (userId: string): AccountRef => ({ ownerType: 'user', ownerId: userId, purpose: 'credits', currency: 'CREDIT' });
-export const creditsIssued: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
 
 export type LedgerWriter = { post(posting: LedgerPosting): Promise<z.infer<typeof posted>> };
 

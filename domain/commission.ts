@@ -38,10 +38,8 @@ export function termsFor(kind: EdgeKind, phase: ProgramPhase, partner: PartnerRa
 /** Whether a payment at `paidAt` falls in the commission window opened by the first payment. */
 export function inCommissionWindow(terms: CommissionTerms, firstPaymentAt: Date, paidAt: Date, isFirstPayment: boolean): boolean {
   if (isFirstPayment) return true;
-  if (terms.recurringMonths === null) return false;
-  const end = new Date(firstPaymentAt);
-  end.setUTCMonth(end.getUTCMonth() + terms.recurringMonths);
-  return paidAt.getTime() < end.getTime();
+  const end = commissionWindowEnd(terms, firstPaymentAt);
+  return end !== null && paidAt.getTime() < end.getTime();
 }
 
 export type Earned = { cash: number; credits: number };
@@ -68,4 +66,64 @@ export function clawbackFor(amount: number, refundedBefore: number, refund: numb
  */
 export function isSelfPurchase(referrer: { id: string; inbox: string }, buyer: { id: string; inbox: string }): boolean {
   return referrer.id === buyer.id || referrer.inbox === buyer.inbox;
+}
+
+/** How commissions are priced and held, from configuration (HOLDING_PERIOD_DAYS, ...). */
+export type CommissionSettings = {
+  /** Days a commission stays pending (a refund inside it reverses it before it can be paid). */
+  holdingPeriodDays: number;
+  /** Beta auto-enrolled edges' retention gate: their commission stays pending at least this long. */
+  betaRetentionGateDays: number;
+  /** The beta auto-enrolled tier, 1,000-1,500 bps. */
+  betaAutoBps: number;
+};
+
+export const DEFAULT_COMMISSION_SETTINGS: CommissionSettings = { holdingPeriodDays: 30, betaRetentionGateDays: 60, betaAutoBps: BETA_AUTO_TERMS.salesBps };
+
+/** Why a payment earned its referrer nothing. */
+export type NotEligibleReason =
+  | 'beta_phase' // a beta auto-enrolled edge before the launch flip: beta rewards, no cash
+  | 'partner_inactive' // an intentional edge whose partner is no longer approved and active
+  | 'self_purchase'
+  | 'outside_window' // after the first payment (first-payment-only terms) or past the recurring months
+  | 'edge_expired'
+  | 'edge_voided'
+  | 'zero_commission'; // the rates floor this amount to nothing
+
+export type Pricing =
+  | { status: 'earned'; terms: CommissionTerms; earned: Earned; holdDays: number }
+  | { status: 'not_eligible'; reason: NotEligibleReason };
+
+/**
+ * What one payment earns, decided where it is priced. `firstPaymentAt` is when the edge's first
+ * commissionable payment was made (null if this would be the first): it opens the recurring window.
+ */
+export function pricePayment(p: {
+  kind: EdgeKind;
+  phase: ProgramPhase;
+  partner: PartnerRates | null;
+  selfPurchase: boolean;
+  amountCents: number;
+  paidAt: Date;
+  firstPaymentAt: Date | null;
+  settings: CommissionSettings;
+}): Pricing {
+  assertMinorUnits(p.amountCents, 'amount');
+  if (p.selfPurchase) return { status: 'not_eligible', reason: 'self_purchase' };
+  const terms = termsFor(p.kind, p.phase, p.partner, p.settings.betaAutoBps);
+  if (!terms) return { status: 'not_eligible', reason: p.kind === 'intentional' ? 'partner_inactive' : 'beta_phase' };
+  const isFirst = p.firstPaymentAt === null;
+  if (!inCommissionWindow(terms, p.firstPaymentAt ?? p.paidAt, p.paidAt, isFirst)) return { status: 'not_eligible', reason: 'outside_window' };
+  const earned = keptOn(p.amountCents, 0, terms);
+  if (earned.cash === 0 && earned.credits === 0) return { status: 'not_eligible', reason: 'zero_commission' };
+  const holdDays = p.kind === 'beta_auto' ? Math.max(p.settings.holdingPeriodDays, p.settings.betaRetentionGateDays) : p.settings.holdingPeriodDays;
+  return { status: 'earned', terms, earned, holdDays };
+}
+
+/** When the commission window opened by the first payment closes; null: it closed with that payment. */
+export function commissionWindowEnd(terms: CommissionTerms, firstPaymentAt: Date): Date | null {
+  if (terms.recurringMonths === null) return null;
+  const end = new Date(firstPaymentAt);
+  end.setUTCMonth(end.getUTCMonth() + terms.recurringMonths);
+  return end;
 }

@@ -8,6 +8,8 @@ export const LIFECYCLE_STATES = [
   'awaiting_first_payment',
   'earning',
   'completed',
+  'held',
+  'voided',
 ] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
@@ -32,7 +34,14 @@ export type EdgeLifecycleInput = {
   /** ISO time the edge was written; the activation window runs from here. */
   writtenAt: string;
   activationWindowDays: number;
+  /** Continue as new once a run's history reaches this many events (default in the workflow). */
+  historyLimit?: number;
 };
+
+/** How long a completed edge's workflow stays open for refunds of the payments it earned on. */
+export const REFUND_WINDOW_DAYS = 180;
+
+export type WaitingFor = 'activation' | 'first_payment' | 'payments' | 'clearance' | 'refund_window';
 
 /** What the workflow's `state` query answers. */
 export type EdgeLifecycleView = {
@@ -43,5 +52,26 @@ export type EdgeLifecycleView = {
   activationDeadline: string;
   activatedAt: string | null;
   /** The next event the edge is waiting for, or null once it has nothing left to wait for. */
-  waitingFor: 'activation' | 'first_payment' | null;
+  waitingFor: WaitingFor | null;
+  /** Money this edge has earned its referrer so far, net of clawbacks (cents and credits). */
+  earned: { cashCents: number; credits: number; pendingCents: number; payableCents: number };
+  /** Payments seen: how many earned commission and how many earned nothing. */
+  payments: { earning: number; notEligible: number };
+  firstPaymentAt: string | null;
+  /** End of the recurring commission window, once the first payment opened it. */
+  commissionWindowEndsAt: string | null;
+  hold: { reason: string; since: string } | null;
 };
+
+// Events the edge's workflow receives, each with an id that makes a repeat a no-op.
+export type ActivationEvent = { eventId: string; activatedAt: string };
+export type PaymentEvent = { eventId: string; paymentId: string; amountCents: number; currency: 'USD'; paidAt: string };
+export type RefundEvent = { eventId: string; refundId: string; paymentId: string; amountCents: number; refundedAt: string };
+export type Verdict = 'hold' | 'clear' | 'void';
+export type VerdictEvent = { eventId: string; verdict: Verdict; reason: string };
+export type PhaseChangedEvent = { eventId: string; phase: ProgramPhase; changedAt: string };
+
+export const paymentEventId = (paymentId: string) => `payment:${paymentId}`;
+export const refundEventId = (refundId: string) => `refund:${refundId}`;
+export const verdictEventId = (verdictId: string) => `verdict:${verdictId}`;
+export const phaseEventId = (phase: ProgramPhase) => `phase:${phase}`;

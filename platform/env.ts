@@ -2,6 +2,7 @@
 // start-up with a message naming it.
 import { z } from 'zod';
 import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
+import type { CommissionSettings } from '../domain/commission.ts';
 
 export const API_KEY_ROLES = ['admin', 'finance', 'server', 'partner'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -62,6 +63,9 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('Referral Graph <invites@localhost>'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   INVITE_FLAVORS: z.string().optional(),
+  HOLDING_PERIOD_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  BETA_RETENTION_GATE_DAYS: z.coerce.number().int().min(0).max(365).default(60),
+  BETA_AUTO_COMMISSION_BPS: z.coerce.number().int().min(1_000).max(1_500).default(1_000),
 });
 
 const flavorSettings = z.strictObject({ prefix: z.string().regex(/^[A-Z0-9]{1,12}$/), landingPage: z.string().startsWith('/'), defaultCredits: z.number().int().min(0) });
@@ -94,6 +98,7 @@ export type Config = {
   mailFrom: string;
   rateLimitPerMinute: number;
   flavors: FlavorTable;
+  commission: CommissionSettings;
 };
 
 export class ConfigError extends Error {
@@ -125,5 +130,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: c.MAIL_FROM,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     flavors: parseFlavors(c.INVITE_FLAVORS),
+    commission: { holdingPeriodDays: c.HOLDING_PERIOD_DAYS, betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS, betaAutoBps: c.BETA_AUTO_COMMISSION_BPS },
   };
 }

@@ -19,7 +19,7 @@ import { startTimeSkippingServer } from './local-temporal.ts';
 const HISTORIES_DIR = join(import.meta.dirname, '..', 'test', 'workflow', 'histories');
 
 // Activities' side effects are not part of a history, only their results (void here).
-const activities: EdgeProgressActivities = { recordEdgeVested: async () => {}, recordEdgeExpired: async () => {} };
+const activities: EdgeProgressActivities = { recordEdgeVested: async () => {}, recordEdgeExpired: async () => {}, recordEdgeCompleted: async () => {}, recordEdgeVoided: async () => {} };
 
 type Path = { name: string; run(env: TestWorkflowEnvironment, taskQueue: string, input: EdgeLifecycleInput): Promise<void> };
 

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ db }),
+    activities: createActivities({ db, commission: config.commission }),
   });
 
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');

@@ -68,19 +68,21 @@ describe('referral lifecycle', () => {
     expect(row.vested_at).toBeNull();
   });
 
-  it('vests on activation inside the window; a repeated activation changes nothing', async () => {
+  it('vests on activation inside the window and waits for the first payment; a repeated activation changes nothing', async () => {
     const input = await writtenEdge();
     const taskQueue = uniqueTaskQueue('lifecycle');
     const worker = await timeSkippingWorker(env, database.db, taskQueue);
-    const result = await worker.runUntil(async () => {
+    const view = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
       expect((await handle.query(stateQuery)).state).toBe('awaiting_activation');
       await env.sleep('10 days');
       await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-11T00:00:00.000Z' });
       await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-12T00:00:00.000Z' });
-      return handle.result();
+      // Past the activation deadline nothing expires any more: the edge waits for its first payment.
+      await env.sleep('40 days');
+      return handle.query(stateQuery);
     });
-    expect(result).toMatchObject({ state: 'vested', activatedAt: '2026-01-11T00:00:00.000Z', waitingFor: null });
+    expect(view).toMatchObject({ state: 'awaiting_first_payment', activatedAt: '2026-01-11T00:00:00.000Z', waitingFor: 'first_payment' });
     const row = await stamps(input.edgeId);
     expect(row.vested_at?.toISOString()).toBe('2026-01-11T00:00:00.000Z');
     expect(row.expired_at).toBeNull();

@@ -1,0 +1,159 @@
+// Payments and refunds the product's billing reports, each written with the outbox row that tells
+// the payer's edge workflow (one statement, so neither half is lost), and what pricing reads.
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { EDGE_KINDS, PROGRAM_PHASES } from '../domain/edge.ts';
+import { paymentEventId, refundEventId, type PaymentEvent, type RefundEvent } from '../domain/lifecycle.ts';
+import type { Pricing } from '../domain/commission.ts';
+import type { Db } from './users.ts';
+
+export const paymentRow = z.object({
+  id: z.string(),
+  user_id: z.uuid(),
+  amount_cents: z.number(),
+  currency: z.literal('USD'),
+  paid_at: z.date(),
+  edge_id: z.uuid().nullable(),
+  commission_status: z.string(),
+  commission_reason: z.string().nullable(),
+  priced_at: z.date().nullable(),
+  created_at: z.date(),
+});
+export type PaymentRow = z.infer<typeof paymentRow>;
+const paymentColumns = sql.fragment`id, user_id, amount_cents, currency, paid_at, edge_id, commission_status, commission_reason, priced_at, created_at`;
+
+export type NewPayment = { id: string; userId: string; amountCents: number; currency: 'USD'; paidAt: Date };
+
+/**
+ * Records a payment and, when the payer has an edge, the message for its workflow; a known payment
+ * id writes nothing. Answers the stored row and whether this call wrote it (null: no such user).
+ */
+export async function insertPayment(db: Db, p: NewPayment): Promise<{ row: PaymentRow; created: boolean } | null> {
+  const event: PaymentEvent = { eventId: paymentEventId(p.id), paymentId: p.id, amountCents: p.amountCents, currency: p.currency, paidAt: p.paidAt.toISOString() };
+  const written = await db.maybeOne(sql.type(paymentRow.extend({ created: z.boolean() }))`
+    WITH payer AS (
+      SELECT u.id, e.id AS edge_id, 'edge:' || u.id AS workflow_id FROM users u LEFT JOIN edges e ON e.referee_id = u.id WHERE u.id = ${p.userId}
+    ), inserted AS (
+      INSERT INTO payments (id, user_id, amount_cents, currency, paid_at, edge_id)
+      SELECT ${p.id}, payer.id, ${p.amountCents}, ${p.currency}, ${event.paidAt}, payer.edge_id FROM payer
+      ON CONFLICT (id) DO NOTHING
+      RETURNING ${paymentColumns}
+    ), message AS (
+      INSERT INTO workflow_outbox (message_key, workflow_id, workflow_type, args, search_attributes, signal_name, signal_args)
+      SELECT ${event.eventId}, o.workflow_id, o.workflow_type, o.args, o.search_attributes, 'payment', ${sql.jsonb([event])}
+      FROM inserted JOIN payer ON payer.edge_id IS NOT NULL
+      JOIN workflow_outbox o ON o.workflow_id = payer.workflow_id AND o.signal_name IS NULL
+    )
+    SELECT *, true AS created FROM inserted
+    UNION ALL
+    SELECT ${paymentColumns}, false FROM payments WHERE id = ${p.id} AND NOT EXISTS (SELECT 1 FROM inserted)`);
+  if (!written) return null;
+  const { created, ...row } = written;
+  return { row, created };
+}
+
+export async function findPayment(db: Db, paymentId: string): Promise<PaymentRow | null> {
+  return db.maybeOne(sql.type(paymentRow)`SELECT ${paymentColumns} FROM payments WHERE id = ${paymentId}`);
+}
+
+export const refundRow = z.object({ id: z.string(), payment_id: z.string(), amount_cents: z.number(), refunded_at: z.date(), created_at: z.date() });
+export type RefundRow = z.infer<typeof refundRow>;
+const refundColumns = sql.fragment`id, payment_id, amount_cents, refunded_at, created_at`;
+
+export type NewRefund = { id: string; paymentId: string; amountCents: number; refundedAt: Date };
+
+export type RefundOutcome =
+  | { kind: 'created' | 'existing'; row: RefundRow; payment: PaymentRow; refundedCents: number }
+  | { kind: 'unknown_payment' }
+  | { kind: 'exceeds_payment'; payment: PaymentRow; refundedCents: number };
+
+/**
+ * Records a refund of part or all of a payment, with the message for the edge's workflow. The
+ * payment row is locked, so concurrent refunds never add up to more than the payment.
+ */
+export async function insertRefund(db: Db, r: NewRefund): Promise<RefundOutcome> {
+  return db.transaction(async (tx) => {
+    const existing = await tx.maybeOne(sql.type(refundRow)`SELECT ${refundColumns} FROM refunds WHERE id = ${r.id}`);
+    const payment = await tx.maybeOne(sql.type(paymentRow)`SELECT ${paymentColumns} FROM payments WHERE id = ${existing?.payment_id ?? r.paymentId} FOR UPDATE`);
+    if (!payment) return { kind: 'unknown_payment' };
+    const refundedCents = await tx.oneFirst(sql.type(z.object({ total: z.number() }))`
+      SELECT coalesce(sum(amount_cents), 0)::int8 AS total FROM refunds WHERE payment_id = ${payment.id}`);
+    if (existing) return { kind: 'existing', row: existing, payment, refundedCents };
+    if (refundedCents + r.amountCents > payment.amount_cents) return { kind: 'exceeds_payment', payment, refundedCents };
+    const event: RefundEvent = { eventId: refundEventId(r.id), refundId: r.id, paymentId: payment.id, amountCents: r.amountCents, refundedAt: r.refundedAt.toISOString() };
+    const row = await tx.one(sql.type(refundRow)`
+      WITH inserted AS (
+        INSERT INTO refunds (id, payment_id, amount_cents, refunded_at) VALUES (${r.id}, ${payment.id}, ${r.amountCents}, ${event.refundedAt})
+        RETURNING ${refundColumns}
+      ), message AS (
+        INSERT INTO workflow_outbox (message_key, workflow_id, workflow_type, args, search_attributes, signal_name, signal_args)
+        SELECT ${event.eventId}, o.workflow_id, o.workflow_type, o.args, o.search_attributes, 'refund', ${sql.jsonb([event])}
+        FROM workflow_outbox o WHERE ${payment.edge_id !== null} AND o.workflow_id = ${'edge:' + payment.user_id} AND o.signal_name IS NULL
+      )
+      SELECT * FROM inserted`);
+    return { kind: 'created', row, payment, refundedCents: refundedCents + r.amountCents };
+  });
+}
+
+/** What pricing a payment on an edge reads, in one query: the phase now, the edge, who earns, the partner's rates. */
+const pricingContextRow = z.object({
+  phase: z.enum(PROGRAM_PHASES),
+  kind: z.enum(EDGE_KINDS),
+  referrer_id: z.uuid(),
+  referrer_tenant_id: z.uuid(),
+  self_purchase: z.boolean(),
+  sales_commission_bps: z.number().nullable(),
+  credit_commission_bps: z.number().nullable(),
+  recurring: z.boolean().nullable(),
+  recurring_months: z.number().nullable(),
+  partner_usable: z.boolean(),
+});
+export type PricingContext = z.infer<typeof pricingContextRow>;
+
+export async function pricingContext(db: Db, edgeId: string): Promise<PricingContext | null> {
+  return db.maybeOne(sql.type(pricingContextRow)`
+    SELECT prog.phase, e.kind, e.referrer_id, referrer.tenant_id AS referrer_tenant_id,
+           (referrer.inbox = referee.inbox) AS self_purchase,
+           p.sales_commission_bps, p.credit_commission_bps, p.recurring, p.recurring_months,
+           coalesce(p.approved AND p.status = 'active', false) AS partner_usable
+    FROM edges e
+    JOIN users referrer ON referrer.id = e.referrer_id
+    JOIN users referee ON referee.id = e.referee_id
+    LEFT JOIN partners p ON p.tenant_id = referrer.tenant_id
+    CROSS JOIN program prog
+    WHERE e.id = ${edgeId}`);
+}
+
+/** The pricing a payment already has (a retried pricing answers it instead of pricing again). */
+export async function lockPaymentPricing(db: Db, paymentId: string): Promise<{ found: boolean; pricing: unknown }> {
+  const row = await db.maybeOne(sql.type(z.object({ pricing: z.unknown() }))`SELECT pricing FROM payments WHERE id = ${paymentId} FOR UPDATE`);
+  return { found: row !== null, pricing: row?.pricing ?? null };
+}
+
+export async function recordPaymentPricing(db: Db, paymentId: string, pricing: Pricing & { beneficiary?: unknown }): Promise<void> {
+  await db.query(sql.unsafe`
+    UPDATE payments SET pricing = ${sql.jsonb(pricing as never)}, commission_status = ${pricing.status},
+      commission_reason = ${pricing.status === 'not_eligible' ? pricing.reason : null}, priced_at = now()
+    WHERE id = ${paymentId} AND pricing IS NULL`);
+}
+
+/** Payments that will never be priced (their edge expired or was voided first). */
+export async function markPaymentsNotEligible(db: Db, paymentIds: readonly string[], reason: string): Promise<void> {
+  if (paymentIds.length === 0) return;
+  await db.query(sql.unsafe`
+    UPDATE payments SET commission_status = 'not_eligible', commission_reason = ${reason}, priced_at = now(),
+      pricing = jsonb_build_object('status', 'not_eligible', 'reason', ${reason})
+    WHERE id = ANY(${sql.array([...paymentIds], 'text')}) AND pricing IS NULL`);
+}
+
+/** What a payment's commission is, from the ledger: every transaction that names it. */
+export async function paymentCommission(db: Db, paymentId: string): Promise<{ cashCents: number; credits: number }> {
+  const row = await db.one(sql.type(z.object({ cash: z.number(), credits: z.number() }))`
+    SELECT coalesce(sum(e.amount) FILTER (WHERE e.currency = 'USD'), 0)::int8 AS cash,
+           coalesce(sum(e.amount) FILTER (WHERE e.currency = 'CREDIT'), 0)::int8 AS credits
+    FROM ledger_transactions t
+    JOIN ledger_entries e ON e.transaction_id = t.id
+    JOIN ledger_accounts a ON a.id = e.account_id AND a.owner_type <> 'platform'
+    WHERE t.metadata ->> 'paymentId' = ${paymentId} AND t.kind IN ('commission', 'clawback', 'void')`);
+  return { cashCents: row.cash, credits: row.credits };
+}

@@ -1,0 +1,56 @@
+// The ledger transactions an edge's money moves through, as pure data. Accounts: a partner
+// tenant's earnings move pending (inside the holding period) -> payable -> paid, against the
+// platform's commission expense; credit commission goes to the referrer's credits, issued by the
+// platform. A positive balance is what the platform owes the account's owner. Every posting has a
+// business key, so posting it twice writes it once.
+
+export type Currency = 'USD' | 'CREDIT';
+export type AccountRef = { ownerType: 'user' | 'tenant' | 'platform'; ownerId: string; purpose: string; currency: Currency };
+export type LedgerEntry = AccountRef & { amount: number };
+export type LedgerPosting = { key: string; kind: string; metadata?: Record<string, unknown>; entries: LedgerEntry[] };
+
+export type EarningsStage = 'pending' | 'payable' | 'paid';
+
+export const partnerEarnings = (tenantId: string, stage: EarningsStage): AccountRef => ({ ownerType: 'tenant', ownerId: tenantId, purpose: `earnings_${stage}`, currency: 'USD' });
+export const userCredits = (userId: string): AccountRef => ({ ownerType: 'user', ownerId: userId, purpose: 'credits', currency: 'CREDIT' });
+export const creditsIssued: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
+export const commissionExpense: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'commission_expense', currency: 'USD' };
+
+/** Who an edge's commission goes to: cash to the referrer's tenant, credits to the referrer. */
+export type Beneficiary = { tenantId: string; referrerUserId: string };
+export type Amounts = { cash: number; credits: number };
+
+/** Entries moving `amount` from one account to another (none for a zero amount). */
+function move(from: AccountRef, to: AccountRef, amount: number): LedgerEntry[] {
+  if (amount === 0) return [];
+  return [{ ...from, amount: -amount }, { ...to, amount }];
+}
+
+function posting(key: string, kind: string, metadata: Record<string, unknown>, entries: LedgerEntry[]): LedgerPosting | null {
+  return entries.length === 0 ? null : { key, kind, metadata, entries };
+}
+
+/** A payment's commission: cash into the partner's pending earnings, credits to the referrer. */
+export function commissionPosting(p: { paymentId: string; edgeId: string; to: Beneficiary; earned: Amounts }): LedgerPosting | null {
+  return posting(`commission:${p.paymentId}`, 'commission', { paymentId: p.paymentId, edgeId: p.edgeId }, [
+    ...move(commissionExpense, partnerEarnings(p.to.tenantId, 'pending'), p.earned.cash),
+    ...move(creditsIssued, userCredits(p.to.referrerUserId), p.earned.credits),
+  ]);
+}
+
+/** Pending commission that passed its holding period becomes payable. */
+export function releasePosting(p: { paymentId: string; edgeId: string; to: Beneficiary; cash: number }): LedgerPosting | null {
+  return posting(`release:${p.paymentId}`, 'commission_release', { paymentId: p.paymentId, edgeId: p.edgeId }, move(partnerEarnings(p.to.tenantId, 'pending'), partnerEarnings(p.to.tenantId, 'payable'), p.cash));
+}
+
+/**
+ * Takes back commission: from pending while the payment's commission is held, else from payable
+ * (which may go negative: later payouts net it off). `reason` names the refund or the void.
+ */
+export function clawbackPosting(p: { key: string; kind: 'clawback' | 'void'; paymentId: string; edgeId: string; to: Beneficiary; amounts: Amounts; released: boolean }): LedgerPosting | null {
+  const from = partnerEarnings(p.to.tenantId, p.released ? 'payable' : 'pending');
+  return posting(p.key, p.kind, { paymentId: p.paymentId, edgeId: p.edgeId }, [
+    ...move(from, commissionExpense, p.amounts.cash),
+    ...move(userCredits(p.to.referrerUserId), creditsIssued, p.amounts.credits),
+  ]);
+}
