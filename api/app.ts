@@ -15,6 +15,7 @@ import { errorHandler, notFoundRoute } from './errors.ts';
 import { openApiDocument, REFERENCE_INIT, REFERENCE_PAGE } from './openapi.ts';
 import { mountRoutes, type RouteDef } from './route.ts';
 import { activationRoutes } from './routes/activations.ts';
+import { paymentRoutes } from './routes/payments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { signupRoutes } from './routes/signups.ts';
 import { inviteCodeRoutes } from './routes/invite-codes.ts';
@@ -37,7 +38,8 @@ export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthen
       { name: 'temporal', check: () => checkTemporal(temporal) },
     ]),
     ...signupRoutes({ db, activationWindowDays, flavors }, auth),
-    ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, activationWindowDays }),
+    ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
+    ...paymentRoutes({ db }),
     ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
     ...partnerRoutes({ db, publicBaseUrl }),
     ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),

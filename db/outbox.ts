@@ -1,5 +1,9 @@
 // The workflow outbox: rows written beside the business row, claimed by the relay with a lease.
-import { sql, type DatabasePool } from 'slonik';
+// A row either starts its workflow, or (signal_name set) delivers a message to it with
+// signal-with-start.
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
+
+type Db = DatabasePool | DatabaseTransactionConnection;
 import { z } from 'zod';
 
 export type WorkflowStart = {
@@ -15,6 +19,8 @@ const outboxRow = z.object({
   workflow_type: z.string(),
   args: z.array(z.unknown()),
   search_attributes: z.record(z.string(), z.string()),
+  signal_name: z.string().nullable(),
+  signal_args: z.array(z.unknown()).nullable(),
   created_at: z.date(),
   attempts: z.number(),
 });
@@ -28,14 +34,24 @@ export async function claimPendingStarts(db: DatabasePool, limit: number, leaseM
       SELECT id FROM workflow_outbox
       WHERE started_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
       ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-    RETURNING id, workflow_id, workflow_type, args, search_attributes, created_at, attempts`);
+    RETURNING id, workflow_id, workflow_type, args, search_attributes, signal_name, signal_args, created_at, attempts`);
 }
 
-export async function markStarted(db: DatabasePool, ids: readonly number[]): Promise<void> {
+export type DeliveryOutcome = 'delivered' | 'workflow_closed';
+
+/** Rows done: started or delivered, or (a message) refused because its workflow had already ended. */
+export async function markStarted(db: DatabasePool, ids: readonly number[], outcome: DeliveryOutcome = 'delivered'): Promise<void> {
   if (ids.length === 0) return;
   await db.query(sql.unsafe`
-    UPDATE workflow_outbox SET started_at = clock_timestamp(), claimed_until = NULL, last_error = NULL
+    UPDATE workflow_outbox SET started_at = clock_timestamp(), claimed_until = NULL, last_error = NULL, outcome = ${outcome}
     WHERE id = ANY(${sql.array(ids, 'int8')})`);
+}
+
+/** How an edge's workflow was started (from its start row), for messages that may have to start it. */
+export async function workflowStartOf(db: Db, workflowId: string): Promise<WorkflowStart | null> {
+  const row = await db.maybeOne(sql.type(z.object({ workflow_type: z.string(), args: z.array(z.unknown()), search_attributes: z.record(z.string(), z.string()) }))`
+    SELECT workflow_type, args, search_attributes FROM workflow_outbox WHERE workflow_id = ${workflowId} AND signal_name IS NULL`);
+  return row && { workflowId, workflowType: row.workflow_type, args: row.args, searchAttributes: row.search_attributes };
 }
 
 /** Leaves the row for a later attempt, after `retryInMs`. */

@@ -157,3 +157,38 @@ export async function paymentCommission(db: Db, paymentId: string): Promise<{ ca
     WHERE t.metadata ->> 'paymentId' = ${paymentId} AND t.kind IN ('commission', 'clawback', 'void')`);
   return { cashCents: row.cash, credits: row.credits };
 }
+
+/** What delivery found for a message: null while it waits, else 'delivered' or 'workflow_closed'. */
+export async function messageOutcome(db: Db, messageKey: string): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(z.object({ outcome: z.string().nullable() }))`SELECT outcome FROM workflow_outbox WHERE message_key = ${messageKey}`);
+}
+
+export async function refundedCents(db: Db, paymentId: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ total: z.number() }))`SELECT coalesce(sum(amount_cents), 0)::int8 AS total FROM refunds WHERE payment_id = ${paymentId}`);
+}
+
+export type NewVerdict = { id: string; edgeId: string; verdict: 'hold' | 'clear' | 'void'; reason: string; decidedBy: string };
+export const verdictRow = z.object({ id: z.string(), edge_id: z.uuid(), verdict: z.enum(['hold', 'clear', 'void']), reason: z.string(), decided_by: z.string(), created_at: z.date() });
+export type VerdictRow = z.infer<typeof verdictRow>;
+
+/** Records a fraud verdict on an edge with the message for its workflow; a known verdict id writes nothing. Null: no such edge. */
+export async function insertVerdict(db: Db, v: NewVerdict, signalArgs: unknown[]): Promise<{ row: VerdictRow; created: boolean } | null> {
+  const row = await db.maybeOne(sql.type(verdictRow.extend({ created: z.boolean() }))`
+    WITH edge AS (SELECT id, 'edge:' || referee_id AS workflow_id FROM edges WHERE id = ${v.edgeId}
+    ), inserted AS (
+      INSERT INTO edge_verdicts (id, edge_id, verdict, reason, decided_by)
+      SELECT ${v.id}, edge.id, ${v.verdict}, ${v.reason}, ${v.decidedBy} FROM edge
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, edge_id, verdict, reason, decided_by, created_at
+    ), message AS (
+      INSERT INTO workflow_outbox (message_key, workflow_id, workflow_type, args, search_attributes, signal_name, signal_args)
+      SELECT ${'verdict:' + v.id}, o.workflow_id, o.workflow_type, o.args, o.search_attributes, 'verdict', ${sql.jsonb(signalArgs as never)}
+      FROM inserted JOIN edge ON true JOIN workflow_outbox o ON o.workflow_id = edge.workflow_id AND o.signal_name IS NULL
+    )
+    SELECT *, true AS created FROM inserted
+    UNION ALL
+    SELECT id, edge_id, verdict, reason, decided_by, created_at, false FROM edge_verdicts WHERE id = ${v.id} AND NOT EXISTS (SELECT 1 FROM inserted)`);
+  if (!row) return null;
+  const { created, ...rest } = row;
+  return { row: rest, created };
+}

@@ -1,12 +1,15 @@
-// Starts the workflows the outbox holds. Requests commit to PostgreSQL and return; this relay
-// follows, woken by LISTEN/NOTIFY and polling as a fallback. A start that already happened is a
-// success (workflow ids are business ids), so a relay that crashed after starting but before
-// marking only repeats a no-op.
+// Starts the workflows the outbox holds and delivers its messages to them. Requests commit to
+// PostgreSQL and return; this relay follows, woken by LISTEN/NOTIFY and polling as a fallback. A
+// start that already happened is a success (workflow ids are business ids), and every message
+// carries an event id its workflow deduplicates, so a relay that crashed after sending but before
+// marking only repeats a no-op. Workflow ids are never reused: a message for a workflow that has
+// ended is refused by the server, and recorded as such, rather than starting it again.
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabasePool } from 'slonik';
-import { claimPendingStarts, markFailed, markStarted, type OutboxRow } from '../db/outbox.ts';
+import { claimPendingStarts, markFailed, markStarted, type DeliveryOutcome, type OutboxRow } from '../db/outbox.ts';
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 
 export type WorkflowStarterOptions = {
@@ -36,35 +39,41 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
   let wake: (() => void) | undefined;
   let notified = false;
 
-  async function start(row: OutboxRow): Promise<boolean> {
+  /** 'delivered', 'workflow_closed' (a message to an ended workflow), or null: retry later. */
+  async function start(row: OutboxRow): Promise<DeliveryOutcome | null> {
+    const options = {
+      workflowId: row.workflow_id,
+      taskQueue,
+      args: row.args,
+      typedSearchAttributes: toSearchAttributePairs(row.search_attributes),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    };
     try {
-      await client.workflow.start(row.workflow_type, {
-        workflowId: row.workflow_id,
-        taskQueue,
-        args: row.args,
-        typedSearchAttributes: toSearchAttributePairs(row.search_attributes),
-      });
-      return true;
+      if (row.signal_name === null) await client.workflow.start(row.workflow_type, options);
+      else await client.workflow.signalWithStart(row.workflow_type, { ...options, signal: row.signal_name, signalArgs: row.signal_args ?? [] });
+      return 'delivered';
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return true;
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return row.signal_name === null ? 'delivered' : 'workflow_closed';
       const backoff = Math.min(60_000, 1_000 * 2 ** Math.min(row.attempts, 6));
       log.warn({ err, workflowId: row.workflow_id, attempts: row.attempts }, 'workflow start failed; will retry');
       await markFailed(db, row.id, String((err as Error).message ?? err), backoff).catch(() => {});
-      return false;
+      return null;
     }
   }
 
   async function startBatch(rows: readonly OutboxRow[]): Promise<void> {
-    const started: number[] = [];
+    const done: Record<DeliveryOutcome, number[]> = { delivered: [], workflow_closed: [] };
     let next = 0;
     const lanes = Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
       while (next < rows.length) {
         const row = rows[next++]!;
-        if (await start(row)) started.push(row.id);
+        const outcome = await start(row);
+        if (outcome) done[outcome].push(row.id);
       }
     });
     await Promise.all(lanes);
-    await markStarted(db, started);
+    await markStarted(db, done.delivered, 'delivered');
+    await markStarted(db, done.workflow_closed, 'workflow_closed');
   }
 
   async function loop(): Promise<void> {

@@ -7,7 +7,11 @@ const activationRequest = z.strictObject({ userId: z.uuid().describe('The refere
 const activationResponse = z.object({
   userId: z.uuid(),
   activatedAt: z.iso.datetime().describe('The first activation; repeats keep it.'),
-  edge: z.object({ id: z.uuid(), workflowId: z.string() }).nullable().describe('The edge that brought the user, told of the activation; null when nobody referred them.'),
+  edge: z.object({
+    id: z.uuid(),
+    workflowId: z.string(),
+    told: z.boolean().describe('False when the edge\'s workflow had already ended (its activation window expired): the activation came too late to vest it.'),
+  }).nullable().describe('The edge that brought the user; null when nobody referred them.'),
 });
 
 export function activationRoutes(deps: ActivationDeps) {
@@ -29,7 +33,7 @@ export function activationRoutes(deps: ActivationDeps) {
           body: {
             userId: result.userId,
             activatedAt: result.activatedAt.toISOString(),
-            edge: result.edge && { id: result.edge.id, workflowId: edgeWorkflowId(result.edge.referee_id) },
+            edge: result.edge && { id: result.edge.id, workflowId: edgeWorkflowId(result.edge.referee_id), told: result.edgeOpen },
           },
         };
       },

@@ -59,6 +59,11 @@ const cases = (): Case[] => [
   { route: 'POST /v1/referrals/validate', call: (key) => api.request('/v1/referrals/validate', { json: { code: 'nobody' }, key }), expect: all(200) },
   { route: 'POST /v1/referrals/track', call: (key) => api.request('/v1/referrals/track', { json: { ref: 'nobody1234' }, key }), expect: only({ user: 400 }) },
   { route: 'GET /r/{code}', call: (key) => api.request('/r/nobody', { key, redirect: 'manual' }), expect: all(302) },
+  // Money events: the server key (and admin); bodies name nobody, so authorised callers get 404.
+  { route: 'POST /v1/payments', call: (key) => api.request('/v1/payments', { json: { paymentId: `ch_${Math.random()}`, userId: '00000000-0000-4000-8000-000000000000', amountCents: 100 }, key }), expect: only({ server: 404, admin: 404 }) },
+  { route: 'GET /v1/payments/{paymentId}', call: (key) => api.request('/v1/payments/ch_none', { key }), expect: only({ server: 404, admin: 404, finance: 404 }) },
+  { route: 'POST /v1/refunds', call: (key) => api.request('/v1/refunds', { json: { refundId: `re_${Math.random()}`, paymentId: 'ch_none', amountCents: 100 }, key }), expect: only({ server: 404, admin: 404 }) },
+  { route: 'POST /v1/admin/edges/{edgeId}/verdicts', call: (key) => api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000000/verdicts', { json: { verdictId: 'v1', verdict: 'hold', reason: 'r' }, key }), expect: only({ admin: 404 }) },
   { route: 'GET /v1/users/{id}/downline', call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }), expect: only({ user: 200, admin: 200 }) },
 ];
 

@@ -87,11 +87,14 @@ describe('edge outbox', () => {
   it('never loses an activation that arrives before the relay started the workflow', async () => {
     const workflowId = await referredSignup();
     const userId = workflowId.slice('edge:'.length);
-    const result = await recordActivation({ db: database.db, temporal: worker.client, taskQueue: worker.taskQueue, activationWindowDays: 30 }, { userId });
+    const result = await recordActivation({ db: database.db, temporal: worker.client, taskQueue: worker.taskQueue }, { userId });
     expect(result.edge).not.toBeNull();
     await drainRelay(); // the relay's start is now a no-op
-    const view = await worker.client.workflow.getHandle(workflowId).result();
-    expect(view).toMatchObject({ state: 'vested', activatedAt: result.activatedAt.toISOString() });
+    const view = await eventually(async () => {
+      const v = await worker.client.workflow.getHandle(workflowId).query(stateQuery);
+      return v.state === 'awaiting_first_payment' ? v : undefined;
+    });
+    expect(view).toMatchObject({ activatedAt: result.activatedAt.toISOString() });
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await executions(workflowId)).toBe(1);
   });

@@ -56,16 +56,19 @@ describe('signup with a ref', () => {
 
     const activation = await api.request('/v1/activations', { json: { userId: bob.body.user.id }, key: TEST_KEYS.server });
     expect(activation.status).toBe(202);
-    expect(activation.body.edge).toEqual({ id: bob.body.edge.id, workflowId: bob.body.edge.workflowId });
-    const result = await handle.result();
-    expect(result).toMatchObject({ state: 'vested', activatedAt: activation.body.activatedAt });
-    expect((await handle.query(stateQuery)).state).toBe('vested');
-    expect((await handle.describe()).typedSearchAttributes.get(LifecycleState)).toBe('vested');
+    expect(activation.body.edge).toEqual({ id: bob.body.edge.id, workflowId: bob.body.edge.workflowId, told: true });
+    // Vested: the edge now waits for the referee's first payment.
+    const vestedView = await eventually(async () => {
+      const view = await handle.query(stateQuery);
+      return view.state === 'awaiting_first_payment' ? view : undefined;
+    });
+    expect(vestedView).toMatchObject({ activatedAt: activation.body.activatedAt, waitingFor: 'first_payment' });
+    expect((await handle.describe()).typedSearchAttributes.get(LifecycleState)).toBe('awaiting_first_payment');
 
     // Ops can find it in the UI by referrer and state (visibility is eventually consistent).
     const found = await eventually(async () => {
       const ids: string[] = [];
-      for await (const wf of worker.client.workflow.list({ query: `ReferrerId = '${alice.body.user.id}' AND LifecycleState = 'vested'` })) ids.push(wf.workflowId);
+      for await (const wf of worker.client.workflow.list({ query: `ReferrerId = '${alice.body.user.id}' AND LifecycleState = 'awaiting_first_payment'` })) ids.push(wf.workflowId);
       return ids.length ? ids : undefined;
     });
     expect(found).toEqual([bob.body.edge.workflowId]);
