@@ -12,17 +12,46 @@ import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temp
 import type { EdgeLifecycleInput } from '../domain/lifecycle.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
-import { activatedSignal, referralLifecycle } from '../workflows/referral-lifecycle.ts';
+import { activatedSignal, paymentSignal, phaseChangedSignal, referralLifecycle, refundSignal, verdictSignal } from '../workflows/referral-lifecycle.ts';
+import type { CommissionActivities } from '../activities/commission.ts';
+import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
 
 const HISTORIES_DIR = join(import.meta.dirname, '..', 'test', 'workflow', 'histories');
 
-// Activities' side effects are not part of a history, only their results (void here).
-const activities: EdgeProgressActivities = { recordEdgeVested: async () => {}, recordEdgeExpired: async () => {}, recordEdgeCompleted: async () => {}, recordEdgeVoided: async () => {} };
+// Activities' side effects are not part of a history, only their results. These stand-ins answer
+// as the real ones would for an affiliate edge at 20% cash and 5% credits, recurring 2 months.
+const TERMS = { salesBps: 2_000, creditBps: 500, recurringMonths: 2 };
+const activities: EdgeProgressActivities & CommissionActivities = {
+  recordEdgeVested: async () => {},
+  recordEdgeExpired: async () => {},
+  recordEdgeCompleted: async () => {},
+  recordEdgeVoided: async () => {},
+  priceCommission: async (input) => {
+    const pricing = pricePayment({
+      kind: 'intentional', phase: 'beta', partner: { salesCommissionBps: TERMS.salesBps, creditCommissionBps: TERMS.creditBps, recurring: true, recurringMonths: TERMS.recurringMonths },
+      selfPurchase: false, amountCents: input.amountCents, paidAt: new Date(input.paidAt), firstPaymentAt: input.firstPaymentAt ? new Date(input.firstPaymentAt) : null, settings: DEFAULT_COMMISSION_SETTINGS,
+    });
+    return pricing.status === 'earned' ? { ...pricing, beneficiary: { tenantId: 'tenant', referrerUserId: 'referrer' } } : pricing;
+  },
+  releaseCommission: async () => {},
+  clawBackCommission: async () => {},
+  markPaymentsNotEligible: async () => {},
+};
 
-type Path = { name: string; run(env: TestWorkflowEnvironment, taskQueue: string, input: EdgeLifecycleInput): Promise<void> };
+type Path = {
+  name: string;
+  /** Runs the path; answers the run whose history to record (default: the latest). */
+  run(env: TestWorkflowEnvironment, taskQueue: string, input: EdgeLifecycleInput): Promise<string | void>;
+};
 
+const now = async (env: TestWorkflowEnvironment) => new Date(Number(await env.currentTimeMs())).toISOString();
+const payment = async (env: TestWorkflowEnvironment, id: string, amountCents: number) => ({ eventId: `payment:${id}`, paymentId: id, amountCents, currency: 'USD' as const, paidAt: await now(env) });
+const activation = async (env: TestWorkflowEnvironment, input: EdgeLifecycleInput) => ({ eventId: `activation:${input.refereeId}`, activatedAt: await now(env) });
+
+// Fixtures recorded by earlier code and kept to prove workflows started then still replay (never
+// re-recorded): referral-lifecycle-vested.json (the lifecycle ended at vesting before payments).
 const paths: Path[] = [
   {
     name: 'referral-lifecycle-expired',
@@ -31,13 +60,62 @@ const paths: Path[] = [
     },
   },
   {
-    name: 'referral-lifecycle-vested',
+    name: 'referral-lifecycle-expired-with-payment',
+    run: async (env, taskQueue, input) => {
+      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      await env.sleep('2 days');
+      await handle.signal(paymentSignal, await payment(env, 'early', 5_000));
+      await handle.result();
+    },
+  },
+  {
+    name: 'referral-lifecycle-earning',
     run: async (env, taskQueue, input) => {
       const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
       await env.sleep('3 days');
-      await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: new Date(Number(await env.currentTimeMs())).toISOString() });
-      await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: new Date(Number(await env.currentTimeMs())).toISOString() });
+      await handle.signal(activatedSignal, await activation(env, input));
+      await env.sleep('1 day');
+      await handle.signal(paymentSignal, await payment(env, 'm1', 4_999));
+      await handle.signal(paymentSignal, await payment(env, 'm1', 4_999));
+      await env.sleep('31 days');
+      await handle.signal(paymentSignal, await payment(env, 'm2', 4_999));
+      await env.sleep('2 days');
+      await handle.signal(refundSignal, { eventId: 'refund:r1', refundId: 'r1', paymentId: 'm2', amountCents: 2_000, refundedAt: await now(env) });
+      await handle.signal(phaseChangedSignal, { eventId: 'phase:public', phase: 'public', changedAt: await now(env) });
+      await env.sleep('40 days');
+      await handle.signal(paymentSignal, await payment(env, 'm4', 4_999));
       await handle.result();
+    },
+  },
+  {
+    name: 'referral-lifecycle-held-voided',
+    run: async (env, taskQueue, input) => {
+      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      await handle.signal(activatedSignal, await activation(env, input));
+      await handle.signal(paymentSignal, await payment(env, 'p1', 10_000));
+      await env.sleep('1 day');
+      await handle.signal(verdictSignal, { eventId: 'verdict:v1', verdict: 'hold', reason: 'review' });
+      await handle.signal(paymentSignal, await payment(env, 'p2', 10_000));
+      await env.sleep('35 days');
+      await handle.signal(verdictSignal, { eventId: 'verdict:v2', verdict: 'clear', reason: 'ok' });
+      await env.sleep('1 day');
+      await handle.signal(verdictSignal, { eventId: 'verdict:v3', verdict: 'void', reason: 'fraud' });
+      await handle.result();
+    },
+  },
+  {
+    // The first run of an edge that continued as new (a low history limit makes it hand over early).
+    name: 'referral-lifecycle-continued-as-new',
+    run: async (env, taskQueue, input) => {
+      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [{ ...input, historyLimit: 40 }] });
+      await handle.signal(activatedSignal, await activation(env, input));
+      for (let week = 1; week <= 8; week++) {
+        await handle.signal(paymentSignal, await payment(env, `w${week}`, 1_250));
+        await env.sleep('7 days');
+      }
+      const { runId } = await handle.describe();
+      if (runId === handle.firstExecutionRunId) throw new Error('expected the workflow to have continued as new');
+      return handle.firstExecutionRunId;
     },
   },
 ];
@@ -55,8 +133,8 @@ for (const path of paths.filter((p) => only.length === 0 || only.includes(p.name
       kind: 'beta_auto', source: 'link', phase: 'beta',
       writtenAt: new Date(Number(await env.currentTimeMs())).toISOString(), activationWindowDays: 30,
     };
-    await worker.runUntil(path.run(env, taskQueue, input));
-    const history = await env.client.workflow.getHandle(`edge:${input.refereeId}`).fetchHistory();
+    const runId = await worker.runUntil(path.run(env, taskQueue, input));
+    const history = await env.client.workflow.getHandle(`edge:${input.refereeId}`, runId || undefined).fetchHistory();
     writeFileSync(join(HISTORIES_DIR, `${path.name}.json`), historyToJSON(history) + '\n');
     console.log(`recorded ${path.name} (${history.events?.length} events)`);
   } finally {

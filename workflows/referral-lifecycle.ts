@@ -48,8 +48,10 @@ const edgeProgress = wf.proxyActivities<EdgeProgressActivities>({
 });
 // Ordinary activities, not local ones: on the time-skipping test server a signal that lands while
 // a timer is about to fire left a workflow task with a local activity stuck (seen with SDK 1.24).
+// Each is one short PostgreSQL transaction: a worker that dies mid-way is noticed after 10 seconds
+// and the activity runs again, idempotent by its business key.
 const money = wf.proxyActivities<CommissionActivities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
