@@ -4,54 +4,66 @@
 // phase and the partner's rates are facts of the moment the payment is priced.
 import type { DatabasePool } from 'slonik';
 import { pricePayment, type CommissionSettings, type CommissionTerms, type Earned, type NotEligibleReason } from '../domain/commission.ts';
-import { clawbackPosting, commissionPosting, releasePosting, type Amounts, type Beneficiary } from '../domain/ledger-postings.ts';
-import { postTransaction } from '../db/ledger.ts';
-import { lockPaymentPricing, markPaymentsNotEligible, pricingContext, recordPaymentPricing } from '../db/payments.ts';
+import { clawbackPosting, commissionPosting, releasePosting, type Amounts, type Beneficiary, type LedgerPosting } from '../domain/ledger-postings.ts';
+import { postTransaction, postTransactions } from '../db/ledger.ts';
+import { lockPaymentPricings, markPaymentsNotEligible, pricingContext, recordPaymentPricings } from '../db/payments.ts';
 
 export type PricedCommission =
   | { status: 'earned'; terms: CommissionTerms; earned: Earned; holdDays: number; beneficiary: Beneficiary }
   | { status: 'not_eligible'; reason: NotEligibleReason };
 
-export type PriceCommissionInput = { edgeId: string; paymentId: string; amountCents: number; paidAt: string; firstPaymentAt: string | null };
+export type PaymentToPrice = { paymentId: string; amountCents: number; paidAt: string };
 
 export type CommissionActivities = ReturnType<typeof createCommissionActivities>;
 
 export function createCommissionActivities({ db, settings }: { db: DatabasePool; settings: CommissionSettings }) {
   return {
     /**
-     * Prices a payment and posts its commission, in one PostgreSQL transaction. A payment is priced
-     * once: a retry (after a crash, say) answers the pricing already recorded, even if the phase or
-     * the partner's rates changed since, so the workflow and the ledger never disagree.
+     * Prices payments that reached an edge, in the order they arrived, and posts their commissions:
+     * one PostgreSQL transaction for the lot. The first payment that earns opens the recurring
+     * window for the ones after it. A payment is priced once: a retry (after a crash, say) answers
+     * the pricing already recorded, even if the phase or the partner's rates changed since, so the
+     * workflow and the ledger never disagree.
      */
-    async priceCommission(input: PriceCommissionInput): Promise<PricedCommission> {
+    async pricePayments(input: { edgeId: string; firstPaymentAt: string | null; payments: PaymentToPrice[] }): Promise<PricedCommission[]> {
       return db.transaction(async (tx) => {
-        const existing = await lockPaymentPricing(tx, input.paymentId);
-        if (!existing.found) throw new Error(`payment ${input.paymentId} is not recorded`);
-        if (existing.pricing) return existing.pricing as PricedCommission;
+        const recorded = await lockPaymentPricings(tx, input.payments.map((p) => p.paymentId));
         const context = await pricingContext(tx, input.edgeId);
         if (!context) throw new Error(`edge ${input.edgeId} does not exist`);
         const partner = context.partner_usable
           ? { salesCommissionBps: context.sales_commission_bps!, creditCommissionBps: context.credit_commission_bps!, recurring: context.recurring!, recurringMonths: context.recurring_months! }
           : null;
-        const pricing = pricePayment({
-          kind: context.kind,
-          phase: context.phase,
-          partner,
-          selfPurchase: context.self_purchase,
-          amountCents: input.amountCents,
-          paidAt: new Date(input.paidAt),
-          firstPaymentAt: input.firstPaymentAt ? new Date(input.firstPaymentAt) : null,
-          settings,
-        });
-        const priced: PricedCommission = pricing.status === 'earned'
-          ? { ...pricing, beneficiary: { tenantId: context.referrer_tenant_id, referrerUserId: context.referrer_id } }
-          : pricing;
-        if (priced.status === 'earned') {
-          const posting = commissionPosting({ paymentId: input.paymentId, edgeId: input.edgeId, to: priced.beneficiary, earned: priced.earned });
-          if (posting) await postTransaction(tx, posting);
+        let firstPaymentAt = input.firstPaymentAt;
+        const results: PricedCommission[] = [];
+        const postings: LedgerPosting[] = [];
+        const pricings: { paymentId: string; pricing: PricedCommission }[] = [];
+        for (const payment of input.payments) {
+          if (!recorded.has(payment.paymentId)) throw new Error(`payment ${payment.paymentId} is not recorded`);
+          let priced = recorded.get(payment.paymentId) as PricedCommission | null;
+          if (!priced) {
+            const pricing = pricePayment({
+              kind: context.kind,
+              phase: context.phase,
+              partner,
+              selfPurchase: context.self_purchase,
+              amountCents: payment.amountCents,
+              paidAt: new Date(payment.paidAt),
+              firstPaymentAt: firstPaymentAt ? new Date(firstPaymentAt) : null,
+              settings,
+            });
+            priced = pricing.status === 'earned' ? { ...pricing, beneficiary: { tenantId: context.referrer_tenant_id, referrerUserId: context.referrer_id } } : pricing;
+            if (priced.status === 'earned') {
+              const posting = commissionPosting({ paymentId: payment.paymentId, edgeId: input.edgeId, to: priced.beneficiary, earned: priced.earned });
+              if (posting) postings.push(posting);
+            }
+            pricings.push({ paymentId: payment.paymentId, pricing: priced });
+          }
+          if (priced.status === 'earned' && firstPaymentAt === null) firstPaymentAt = payment.paidAt;
+          results.push(priced);
         }
-        await recordPaymentPricing(tx, input.paymentId, priced);
-        return priced;
+        await postTransactions(tx, postings);
+        await recordPaymentPricings(tx, pricings);
+        return results;
       });
     },
 

@@ -24,6 +24,11 @@ function postBatch(db: DatabasePool | DatabaseTransactionConnection, postings: r
       ${sql.array(entries.map((e) => e.currency), 'text')}, ${sql.array(entries.map((e) => e.amount), 'int8')})`);
 }
 
+/** Posts transactions with distinct keys in one call (inside the caller's transaction when given one). */
+export async function postTransactions(db: DatabasePool | DatabaseTransactionConnection, postings: readonly LedgerPosting[]): Promise<void> {
+  if (postings.length > 0) await postBatch(db, postings);
+}
+
 /** Posts one transaction (inside the caller's transaction when given one). */
 export async function postTransaction(db: DatabasePool | DatabaseTransactionConnection, posting: LedgerPosting): Promise<z.infer<typeof posted>> {
   const [row] = await postBatch(db, [posting]);

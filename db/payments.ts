@@ -124,17 +124,19 @@ export async function pricingContext(db: Db, edgeId: string): Promise<PricingCon
     WHERE e.id = ${edgeId}`);
 }
 
-/** The pricing a payment already has (a retried pricing answers it instead of pricing again). */
-export async function lockPaymentPricing(db: Db, paymentId: string): Promise<{ found: boolean; pricing: unknown }> {
-  const row = await db.maybeOne(sql.type(z.object({ pricing: z.unknown() }))`SELECT pricing FROM payments WHERE id = ${paymentId} FOR UPDATE`);
-  return { found: row !== null, pricing: row?.pricing ?? null };
+/** Locks the payments and answers the pricing each already has (a retried pricing answers it instead of pricing again); missing ids are absent. */
+export async function lockPaymentPricings(db: Db, paymentIds: readonly string[]): Promise<Map<string, unknown>> {
+  const rows = await db.any(sql.type(z.object({ id: z.string(), pricing: z.unknown() }))`
+    SELECT id, pricing FROM payments WHERE id = ANY(${sql.array([...paymentIds], 'text')}) ORDER BY id FOR UPDATE`);
+  return new Map(rows.map((r) => [r.id, r.pricing ?? null]));
 }
 
-export async function recordPaymentPricing(db: Db, paymentId: string, pricing: Pricing & { beneficiary?: unknown }): Promise<void> {
+export async function recordPaymentPricings(db: Db, pricings: readonly { paymentId: string; pricing: Pricing & { beneficiary?: unknown } }[]): Promise<void> {
+  if (pricings.length === 0) return;
   await db.query(sql.unsafe`
-    UPDATE payments SET pricing = ${sql.jsonb(pricing as never)}, commission_status = ${pricing.status},
-      commission_reason = ${pricing.status === 'not_eligible' ? pricing.reason : null}, priced_at = now()
-    WHERE id = ${paymentId} AND pricing IS NULL`);
+    UPDATE payments p SET pricing = x.pricing, commission_status = x.pricing ->> 'status', commission_reason = x.pricing ->> 'reason', priced_at = now()
+    FROM unnest(${sql.array(pricings.map((x) => x.paymentId), 'text')}, ${sql.array(pricings.map((x) => JSON.stringify(x.pricing)), 'jsonb')}) AS x(id, pricing)
+    WHERE p.id = x.id AND p.pricing IS NULL`);
 }
 
 /** Payments that will never be priced (their edge expired or was voided first). */

@@ -28,12 +28,17 @@ const activities: EdgeProgressActivities & CommissionActivities = {
   recordEdgeExpired: async () => {},
   recordEdgeCompleted: async () => {},
   recordEdgeVoided: async () => {},
-  priceCommission: async (input) => {
-    const pricing = pricePayment({
-      kind: 'intentional', phase: 'beta', partner: { salesCommissionBps: TERMS.salesBps, creditCommissionBps: TERMS.creditBps, recurring: true, recurringMonths: TERMS.recurringMonths },
-      selfPurchase: false, amountCents: input.amountCents, paidAt: new Date(input.paidAt), firstPaymentAt: input.firstPaymentAt ? new Date(input.firstPaymentAt) : null, settings: DEFAULT_COMMISSION_SETTINGS,
+  pricePayments: async (input) => {
+    let first = input.firstPaymentAt;
+    return input.payments.map((payment) => {
+      const pricing = pricePayment({
+        kind: 'intentional', phase: 'beta', partner: { salesCommissionBps: TERMS.salesBps, creditCommissionBps: TERMS.creditBps, recurring: true, recurringMonths: TERMS.recurringMonths },
+        selfPurchase: false, amountCents: payment.amountCents, paidAt: new Date(payment.paidAt), firstPaymentAt: first ? new Date(first) : null, settings: DEFAULT_COMMISSION_SETTINGS,
+      });
+      if (pricing.status !== 'earned') return pricing;
+      first ??= payment.paidAt;
+      return { ...pricing, beneficiary: { tenantId: 'tenant', referrerUserId: 'referrer' } };
     });
-    return pricing.status === 'earned' ? { ...pricing, beneficiary: { tenantId: 'tenant', referrerUserId: 'referrer' } } : pricing;
   },
   releaseCommission: async () => {},
   clawBackCommission: async () => {},

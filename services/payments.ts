@@ -32,6 +32,8 @@ export async function recordPayment(
   const { row, created } = written;
   const same = row.user_id === input.userId && row.amount_cents === input.amountCents && row.currency === input.currency && (!input.paidAt || row.paid_at.getTime() === input.paidAt.getTime());
   if (!created && !same) throw conflict('payment_conflict', `Payment ${input.paymentId} was already recorded with other details.`, 'paymentId');
+  // Just recorded: nothing refunded or priced yet, so no need to ask the ledger.
+  if (created) return { view: { payment: row, refundedCents: 0, commission: fresh(row) }, created };
   return { view: await paymentView(deps, row), created };
 }
 
@@ -39,6 +41,12 @@ export async function getPayment(deps: PaymentDeps, paymentId: string): Promise<
   const row = await findPayment(deps.db, paymentId);
   if (!row) throw notFound('payment_not_found', `No payment ${paymentId}.`, 'paymentId');
   return paymentView(deps, row);
+}
+
+function fresh(row: PaymentRow): CommissionView {
+  return row.edge_id === null
+    ? { status: 'not_eligible', reason: 'no_edge', cashCents: 0, credits: 0 }
+    : { status: 'pending', reason: null, cashCents: 0, credits: 0 };
 }
 
 /** What the payment earned, from the ledger (net of clawbacks), and where its pricing stands. */

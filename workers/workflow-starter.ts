@@ -4,7 +4,7 @@
 // carries an event id its workflow deduplicates, so a relay that crashed after sending but before
 // marking only repeats a no-op. Workflow ids are never reused: a message for a workflow that has
 // ended is refused by the server, and recorded as such, rather than starting it again.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -39,6 +39,20 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
   let wake: (() => void) | undefined;
   let notified = false;
 
+  /**
+   * A plain signal, the cheaper call, for the usual case of a running workflow; false when there is
+   * none (not started yet, or ended), and signal-with-start then decides which.
+   */
+  async function signalRunning(row: OutboxRow): Promise<boolean> {
+    try {
+      await client.workflow.getHandle(row.workflow_id).signal(row.signal_name!, ...(row.signal_args ?? []));
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
   /** 'delivered', 'workflow_closed' (a message to an ended workflow), or null: retry later. */
   async function start(row: OutboxRow): Promise<DeliveryOutcome | null> {
     const options = {
@@ -50,7 +64,7 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
     };
     try {
       if (row.signal_name === null) await client.workflow.start(row.workflow_type, options);
-      else await client.workflow.signalWithStart(row.workflow_type, { ...options, signal: row.signal_name, signalArgs: row.signal_args ?? [] });
+      else if (!(await signalRunning(row))) await client.workflow.signalWithStart(row.workflow_type, { ...options, signal: row.signal_name, signalArgs: row.signal_args ?? [] });
       return 'delivered';
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return row.signal_name === null ? 'delivered' : 'workflow_closed';

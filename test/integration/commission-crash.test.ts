@@ -78,10 +78,11 @@ describe('commission activities under crashes', () => {
     const edgeId = await database.db.oneFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM edges WHERE referee_id = ${customers[0]!}`);
     await recordPayment({ db: database.db }, { paymentId: `twice-${n}`, userId: customers[0]!, amountCents: 12_345, currency: 'USD' });
     const activities = createCommissionActivities({ db: database.db, settings: DEFAULT_COMMISSION_SETTINGS });
-    const input = { edgeId, paymentId: `twice-${n}`, amountCents: 12_345, paidAt: new Date().toISOString(), firstPaymentAt: null };
-    const [a, b] = await Promise.all([activities.priceCommission(input), activities.priceCommission(input)]);
+    const paymentId = `twice-${n}`;
+    const input = { edgeId, firstPaymentAt: null, payments: [{ paymentId, amountCents: 12_345, paidAt: new Date().toISOString() }] };
+    const [[a], [b]] = await Promise.all([activities.pricePayments(input), activities.pricePayments(input)]);
     await database.db.query(sql.unsafe`UPDATE partners SET sales_commission_bps = 5000 WHERE tenant_id = ${tenantId}`);
-    const c = await activities.priceCommission(input);
+    const [c] = await activities.pricePayments(input);
     expect(a).toMatchObject({ status: 'earned', earned: { cash: 2_469 } });
     expect(b).toEqual(a);
     expect(c).toEqual(a);
@@ -89,8 +90,8 @@ describe('commission activities under crashes', () => {
     expect(await balanceOf(database.db, partnerEarnings(tenantId, 'pending'))).toBe(2_469);
     // Releases and clawbacks are keyed too.
     const to = { tenantId, referrerUserId: customers[0]! };
-    await activities.releaseCommission({ paymentId: input.paymentId, edgeId, to, cash: 2_469 });
-    await activities.releaseCommission({ paymentId: input.paymentId, edgeId, to, cash: 2_469 });
+    await activities.releaseCommission({ paymentId, edgeId, to, cash: 2_469 });
+    await activities.releaseCommission({ paymentId, edgeId, to, cash: 2_469 });
     expect(await balanceOf(database.db, partnerEarnings(tenantId, 'payable'))).toBe(2_469);
   });
 
