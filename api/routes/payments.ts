@@ -66,6 +66,7 @@ export function paymentRoutes(deps: PaymentDeps) {
       description: 'Records the payment and tells the payer\'s edge workflow, which prices it (phase and partner rates as of now) and posts the commission to the ledger. Idempotent by paymentId: a repeat answers 200 with the first record; the same id with other details is a 409.',
       tags: ['events'],
       access: { roles: ['server', 'admin'] },
+      idempotent: true,
       body: paymentRequest,
       responses: { 201: { description: 'Recorded', schema: paymentView }, 200: { description: 'Already recorded (a repeat)', schema: paymentView } },
       handle: async ({ body }) => {
@@ -92,6 +93,7 @@ export function paymentRoutes(deps: PaymentDeps) {
       description: 'Claws back the commission the refunded part earned, also after payout (the partner\'s payable balance may go negative). Refunds never add up to more than the payment. Idempotent by refundId.',
       tags: ['events'],
       access: { roles: ['server', 'admin'] },
+      idempotent: true,
       body: refundRequest,
       responses: { 201: { description: 'Recorded', schema: refundView }, 200: { description: 'Already recorded (a repeat)', schema: refundView } },
       handle: async ({ body }) => {
@@ -110,6 +112,7 @@ export function paymentRoutes(deps: PaymentDeps) {
       tags: ['edges'],
       access: { roles: ['admin'] },
       params: z.strictObject({ edgeId: z.uuid() }),
+      idempotent: true,
       body: verdictRequest,
       responses: { 201: { description: 'Recorded and on its way to the edge\'s workflow', schema: verdictView }, 200: { description: 'Already recorded (a repeat)', schema: verdictView } },
       handle: async ({ params, body, principal }) => {
