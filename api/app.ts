@@ -16,6 +16,8 @@ import { openApiDocument, REFERENCE_INIT, REFERENCE_PAGE } from './openapi.ts';
 import { mountRoutes, type RouteDef } from './route.ts';
 import { activationRoutes } from './routes/activations.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { payoutRoutes } from './routes/payouts.ts';
+import { createStripe } from '../platform/stripe.ts';
 import { healthRoutes } from './routes/health.ts';
 import { signupRoutes } from './routes/signups.ts';
 import { inviteCodeRoutes } from './routes/invite-codes.ts';
@@ -40,6 +42,7 @@ export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthen
     ...signupRoutes({ db, activationWindowDays, flavors }, auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
     ...paymentRoutes({ db }),
+    ...payoutRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, stripe: createStripe(config.stripe), webhookSecret: config.stripe.webhookSecret }),
     ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
     ...partnerRoutes({ db, publicBaseUrl }),
     ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
@@ -66,7 +69,10 @@ export function createApp(deps: AppDeps): express.Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  // Webhook signatures are over the exact bytes received: keep them for the webhook routes.
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, verify: (req, _res, buf) => {
+    if (req.url?.startsWith('/webhooks/')) (req as express.Request & { rawBody?: Buffer }).rawBody = Buffer.from(buf);
+  } }));
   app.use(cookieParser(deps.config.sessionSecret));
   app.use(referrerFromQuery);
 

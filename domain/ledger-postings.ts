@@ -54,3 +54,8 @@ export function clawbackPosting(p: { key: string; kind: 'clawback' | 'void'; pay
     ...move(userCredits(p.to.referrerUserId), creditsIssued, p.amounts.credits),
   ]);
 }
+
+/** A payout sent: the partner's payable earnings become paid, with the payout id as the key. */
+export function payoutPosting(p: { payoutId: string; tenantId: string; amountCents: number }): LedgerPosting | null {
+  return posting(`payout:${p.payoutId}`, 'payout', { payoutId: p.payoutId }, move(partnerEarnings(p.tenantId, 'payable'), partnerEarnings(p.tenantId, 'paid'), p.amountCents));
+}

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
+import type { StripeSettings } from './stripe.ts';
 
 export const API_KEY_ROLES = ['admin', 'finance', 'server', 'partner'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -66,6 +67,11 @@ export const configSchema = z.object({
   HOLDING_PERIOD_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   BETA_RETENTION_GATE_DAYS: z.coerce.number().int().min(0).max(365).default(60),
   BETA_AUTO_COMMISSION_BPS: z.coerce.number().int().min(1_000).max(1_500).default(1_000),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret key (sk_test_..., sk_live_...)').optional(),
+  STRIPE_API_BASE: z.url().optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a webhook signing secret (whsec_...)').optional(),
+  STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(90),
+  PAYOUT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
 });
 
 const flavorSettings = z.strictObject({ prefix: z.string().regex(/^[A-Z0-9]{1,12}$/), landingPage: z.string().startsWith('/'), defaultCredits: z.number().int().min(0) });
@@ -99,6 +105,7 @@ export type Config = {
   rateLimitPerMinute: number;
   flavors: FlavorTable;
   commission: CommissionSettings;
+  stripe: StripeSettings;
 };
 
 export class ConfigError extends Error {
@@ -130,6 +137,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: c.MAIL_FROM,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
     flavors: parseFlavors(c.INVITE_FLAVORS),
+    stripe: {
+      secretKey: c.STRIPE_SECRET_KEY ?? null,
+      apiBase: c.STRIPE_API_BASE ?? null,
+      webhookSecret: c.STRIPE_WEBHOOK_SECRET ?? null,
+      rateLimitPerSecond: c.STRIPE_RATE_LIMIT_PER_SECOND,
+      concurrency: c.PAYOUT_CONCURRENCY,
+    },
     commission: { holdingPeriodDays: c.HOLDING_PERIOD_DAYS, betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS, betaAutoBps: c.BETA_AUTO_COMMISSION_BPS },
   };
 }

@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const TEST_SERVER_VERSION = '1.38.0';
+export const STRIPE_MOCK_VERSION = '0.203.0';
 
 export class ProvisionError extends Error {}
 
@@ -73,6 +74,41 @@ export function ensureTemporalCli(): string | undefined {
   return cached;
 }
 
+/**
+ * stripe-mock, Stripe's own mock of its API (checks our requests against Stripe's OpenAPI spec):
+ * STRIPE_MOCK if set, else `stripe-mock` on PATH, else a cached build, else built now from the Go
+ * module proxy. Tests need it; there is no other source, so without Go this says how to get it.
+ */
+export function ensureStripeMock(): string {
+  const explicit = process.env.STRIPE_MOCK;
+  if (explicit) {
+    if (!isExecutable(explicit)) throw new ProvisionError(`STRIPE_MOCK=${explicit} is not an executable file; point it at a stripe-mock binary or unset it.`);
+    return explicit;
+  }
+  const fromPath = onPath('stripe-mock');
+  if (fromPath) return fromPath;
+  const binDir = join(cacheDir(), `stripe-mock-${STRIPE_MOCK_VERSION}`, 'bin');
+  const cached = join(binDir, 'stripe-mock');
+  if (isExecutable(cached)) return cached;
+  if (!onPath('go')) throw new ProvisionError('stripe-mock is needed for the Stripe tests: install Go (it is built from the Go module proxy) or set STRIPE_MOCK to a stripe-mock binary.');
+  log(`building stripe-mock ${STRIPE_MOCK_VERSION} from the Go module proxy into ${binDir} (once)...`);
+  mkdirSync(join(cacheDir(), 'tmp'), { recursive: true });
+  const staging = mkdtempSync(join(cacheDir(), 'tmp', 'stripe-mock-'));
+  const result = spawnSync('go', ['install', `github.com/stripe/stripe-mock@v${STRIPE_MOCK_VERSION}`], {
+    env: { ...process.env, GOBIN: staging, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim() },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.status !== 0) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new ProvisionError(`building stripe-mock with 'go install' failed (exit ${result.status}); fix Go's access to its module proxy or set STRIPE_MOCK to a stripe-mock binary.`);
+  }
+  mkdirSync(binDir, { recursive: true });
+  renameSync(join(staging, 'stripe-mock'), cached);
+  rmSync(staging, { recursive: true, force: true });
+  log(`stripe-mock ready: ${cached}`);
+  return cached;
+}
+
 const TEST_SERVER_POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.referral-graph</groupId>
@@ -134,6 +170,7 @@ if (import.meta.main) {
     console.log(`Temporal CLI: ${cli ?? 'unavailable (no Go): the SDK will download its own'}`);
     const testServer = ensureTestServer();
     console.log(`Temporal test server: ${testServer ?? 'unavailable (no Java/Maven): the SDK will download its own'}`);
+    console.log(`stripe-mock: ${ensureStripeMock()}`);
   } catch (err) {
     console.error(err instanceof ProvisionError ? err.message : err);
     process.exit(1);

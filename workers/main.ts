@@ -5,7 +5,10 @@ import { loadConfig, ConfigError } from '../platform/env.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { createActivities } from '../activities/index.ts';
+import { Client, Connection } from '@temporalio/client';
 import { workerOptions } from './worker-options.ts';
+import { createStripe } from '../platform/stripe.ts';
+import { ensurePayoutSchedules } from './payout-schedules.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,9 +22,19 @@ async function main(): Promise<void> {
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ db, commission: config.commission }),
+    activities: createActivities({
+      db,
+      commission: config.commission,
+      stripe: createStripe(config.stripe),
+      stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
+      payoutConcurrency: config.stripe.concurrency,
+    }),
   });
 
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const created = await ensurePayoutSchedules(new Client({ connection, namespace: config.temporal.namespace }), config.temporal.taskQueue);
+  await connection.close();
+  if (created.length) log.info({ schedules: created }, 'payout schedules created');
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
   await nativeConnection.close();

@@ -1,2 +1,3 @@
 // Every workflow type the worker runs.
 export { referralLifecycle } from './referral-lifecycle.ts';
+export { payoutCycle } from './payout-cycle.ts';

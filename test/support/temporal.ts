@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { DatabasePool } from '../../db/pool.ts';
-import { createActivities } from '../../activities/index.ts';
+import { createActivities, type ActivityDependencies } from '../../activities/index.ts';
 import { workerOptions } from '../../workers/worker-options.ts';
 import { startTimeSkippingServer } from '../../scripts/local-temporal.ts';
 
@@ -34,11 +34,11 @@ export const uniqueTaskQueue = (name: string) => `${name}-${randomBytes(4).toStr
 export type RunningWorker = { worker: Worker; client: Client; taskQueue: string; stop(): Promise<void> };
 
 /** A worker with the real activities on the dev server, on a task queue of its own. */
-export async function startDevWorker(db: DatabasePool, name = 'test'): Promise<RunningWorker> {
+export async function startDevWorker(db: DatabasePool, name = 'test', extra: Omit<ActivityDependencies, 'db'> = {}): Promise<RunningWorker> {
   quietRuntime();
   const taskQueue = uniqueTaskQueue(name);
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
-  const worker = await Worker.create({ ...workerOptions(), connection: nativeConnection, taskQueue, activities: createActivities({ db }) });
+  const worker = await Worker.create({ ...workerOptions(), connection: nativeConnection, taskQueue, activities: createActivities({ db, ...extra }) });
   const running = worker.run();
   const connection = await Connection.connect({ address: temporalAddress() });
   const client = new Client({ connection });

@@ -1,0 +1,152 @@
+// The side effects of a payout cycle. `payPage` pays one page of partners: it decides each one
+// (domain/payouts.ts), writes the payouts it will make, sends the Stripe transfers with bounded
+// concurrency (idempotency key: the payout id), then moves each sent payout payable -> paid in the
+// ledger (key: the payout id). Killed anywhere and run again, it resumes the payouts already
+// written: Stripe answers a repeated key with the first transfer, the ledger writes a key once.
+import { Context } from '@temporalio/activity';
+import type { DatabasePool } from 'slonik';
+import type Stripe from 'stripe';
+import { decidePayout, payoutId, periodOf } from '../domain/payouts.ts';
+import type { PayoutFrequency } from '../domain/partner-settings.ts';
+import { payoutPosting } from '../domain/ledger-postings.ts';
+import { postTransactions } from '../db/ledger.ts';
+import {
+  closeCycle,
+  insertPayouts,
+  markPayoutFailed,
+  markPayoutsPaid,
+  openCycle,
+  partnerPage,
+  payoutsById,
+  recordItems,
+  recordTransfer,
+  type CycleItem,
+  type NewPayout,
+  type PayoutRow,
+} from '../db/payouts.ts';
+import { rateLimiter } from '../platform/stripe.ts';
+
+export type PayoutDeps = { db: DatabasePool; stripe: Stripe | null; stripeRateLimitPerSecond: number; concurrency: number };
+export type PayoutActivities = ReturnType<typeof createPayoutActivities>;
+
+export type PageResult = { seen: number; last: string | null; paid: number; paidCents: number; failed: number; awaitingManual: number; rolledForward: number; skipped: number };
+
+/** Stripe errors that no retry can fix: the payout fails, the balance stays payable. */
+const PERMANENT = new Set(['balance_insufficient', 'insufficient_funds', 'account_invalid', 'transfers_not_allowed', 'payouts_not_allowed', 'resource_missing', 'invalid_request_error']);
+
+export function createPayoutActivities(deps: PayoutDeps) {
+  const limit = rateLimiter(deps.stripeRateLimitPerSecond);
+
+  /** One transfer; null when Stripe refused it for good (recorded on the payout). */
+  async function transfer(payout: PayoutRow): Promise<string | null> {
+    if (payout.stripe_transfer_id) return payout.stripe_transfer_id;
+    if (!deps.stripe) {
+      await markPayoutFailed(deps.db, payout.id, 'stripe_not_configured', 'STRIPE_SECRET_KEY is not set on the worker');
+      return null;
+    }
+    await limit.take();
+    try {
+      const t = await deps.stripe.transfers.create(
+        {
+          amount: payout.amount_cents,
+          currency: 'usd',
+          destination: payout.stripe_account_id!,
+          transfer_group: payout.cycle_id,
+          metadata: { payout_id: payout.id, tenant_id: payout.tenant_id, period: payout.period },
+        },
+        { idempotencyKey: `payout:${payout.id}` },
+      );
+      await recordTransfer(deps.db, payout.id, t.id);
+      return t.id;
+    } catch (err) {
+      const e = err as { code?: string; type?: string; message?: string; statusCode?: number };
+      const code = e.code ?? (e.statusCode && e.statusCode >= 400 && e.statusCode < 500 && e.statusCode !== 429 ? e.type : undefined);
+      if (code && PERMANENT.has(code)) {
+        await markPayoutFailed(deps.db, payout.id, code, e.message ?? 'refused by Stripe');
+        return null;
+      }
+      throw err; // transient (429 after the SDK's retries, 5xx, network): the activity retries the page
+    }
+  }
+
+  return {
+    async openPayoutCycle(input: { cycleId: string; frequencies: PayoutFrequency[]; trigger: 'schedule' | 'manual'; requestedBy: string }): Promise<{ opened: true } | { opened: false; runningCycleId: string }> {
+      const result = await openCycle(deps.db, { id: input.cycleId, frequencies: input.frequencies, trigger: input.trigger, requestedBy: input.requestedBy });
+      if ('opened' in result) return { opened: true };
+      return { opened: false, runningCycleId: result.running.id };
+    },
+
+    async closePayoutCycle(input: { cycleId: string }): Promise<void> {
+      await closeCycle(deps.db, input.cycleId);
+    },
+
+    async payPage(input: { cycleId: string; frequencies: PayoutFrequency[]; at: string; after: string | null; limit: number }): Promise<PageResult> {
+      const at = new Date(input.at);
+      const periods = Object.fromEntries(input.frequencies.map((f) => [f, periodOf(f, at)]));
+      const partners = await partnerPage(deps.db, { periods, after: input.after, limit: input.limit });
+      const result: PageResult = { seen: partners.length, last: partners.at(-1)?.tenant_id ?? null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
+      if (partners.length === 0) return result;
+
+      const items: CycleItem[] = [];
+      const toWrite: NewPayout[] = [];
+      const toPay: string[] = [];
+      for (const p of partners) {
+        const id = payoutId(p.tenant_id, p.period);
+        const decision = decidePayout({
+          method: p.payout_method,
+          thresholdCents: p.payout_threshold_cents,
+          payableCents: p.payable,
+          inFlightCents: p.in_flight,
+          stripeAccountId: p.stripe_account_id,
+          stripeAccountStatus: p.stripe_account_status,
+          thisPeriod: p.this_period_status ? { status: p.this_period_status } : null,
+        });
+        if (decision.action === 'resume') toPay.push(id);
+        else if (decision.action === 'pay') {
+          const rail = decision.rail;
+          toWrite.push({
+            id, cycleId: input.cycleId, tenantId: p.tenant_id, period: p.period, amountCents: decision.amountCents, method: p.payout_method,
+            status: rail === 'stripe' ? 'processing' : 'awaiting_manual',
+            stripeAccountId: rail === 'stripe' ? p.stripe_account_id : null, stripeAccountStatus: rail === 'stripe' ? p.stripe_account_status : null,
+          });
+          if (rail === 'stripe') toPay.push(id);
+          else items.push({ tenantId: p.tenant_id, outcome: 'awaiting_manual', reason: `pay by ${p.payout_method}, then mark paid`, amountCents: decision.amountCents, payoutId: id });
+        } else {
+          items.push({ tenantId: p.tenant_id, outcome: decision.action === 'roll_forward' ? 'rolled_forward' : 'skipped', reason: decision.reason, amountCents: decision.availableCents, payoutId: null });
+        }
+      }
+      // The amounts are fixed before any money moves.
+      await insertPayouts(deps.db, toWrite);
+      await recordItems(deps.db, input.cycleId, items);
+
+      // Transfers with bounded concurrency, heartbeating progress.
+      const payouts = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'processing');
+      const sent: PayoutRow[] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(deps.concurrency, payouts.length) }, async () => {
+        while (next < payouts.length) {
+          const payout = payouts[next++]!;
+          if (await transfer(payout)) sent.push(payout);
+          Context.current().heartbeat({ sent: sent.length, of: payouts.length });
+        }
+      }));
+
+      // Sent payouts: payable -> paid in the ledger and marked paid, in one transaction.
+      await deps.db.transaction(async (tx) => {
+        await postTransactions(tx, sent.flatMap((p) => payoutPosting({ payoutId: p.id, tenantId: p.tenant_id, amountCents: p.amount_cents }) ?? []));
+        await markPayoutsPaid(tx, sent.map((p) => p.id));
+        await recordItems(tx, input.cycleId, sent.map((p) => ({ tenantId: p.tenant_id, outcome: 'paid', reason: null, amountCents: p.amount_cents, payoutId: p.id })));
+      });
+      const failed = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'failed');
+      await recordItems(deps.db, input.cycleId, failed.map((p) => ({ tenantId: p.tenant_id, outcome: 'failed', reason: p.failure_code, amountCents: p.amount_cents, payoutId: p.id })));
+
+      result.paid = sent.length;
+      result.paidCents = sent.reduce((s, p) => s + p.amount_cents, 0);
+      result.failed = failed.length;
+      result.awaitingManual = items.filter((i) => i.outcome === 'awaiting_manual').length;
+      result.rolledForward = items.filter((i) => i.outcome === 'rolled_forward').length;
+      result.skipped = items.filter((i) => i.outcome === 'skipped').length;
+      return result;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// A payout cycle: pages through the partners it pays (by tenant id), one activity per page that
+// pays that page with bounded concurrency, and continues as new every few pages, so 10,000
+// partners are neither 10,000 round trips nor one giant history. Started by a Schedule per payout
+// frequency or by finance; only one cycle runs at a time (a second finds the first and ends).
+import * as wf from '@temporalio/workflow';
+import type { PayoutFrequency } from '../domain/partner-settings.ts';
+import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
+
+export type PayoutCycleInput = {
+  frequencies: PayoutFrequency[];
+  trigger: 'schedule' | 'manual';
+  requestedBy: string;
+  /** Set on the first run (from the workflow id and start time) and carried across continue-as-new. */
+  cycleId?: string;
+  at?: string;
+  after?: string | null;
+  totals?: CycleTotals;
+  pageSize?: number;
+};
+
+export type CycleTotals = { seen: number; paid: number; paidCents: number; failed: number; awaitingManual: number; rolledForward: number; skipped: number };
+export type CycleProgress = { cycleId: string; status: 'running' | 'completed' | 'skipped'; runningCycleId?: string; totals: CycleTotals };
+
+export const progressQuery = wf.defineQuery<CycleProgress>('progress');
+
+const PAGES_PER_RUN = 20;
+
+const payouts = wf.proxyActivities<PayoutActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** A cycle's id: the workflow id without its `payout-cycle:` prefix (a Schedule appends the time). */
+export const cycleIdOf = (workflowId: string) => workflowId.replace(/^payout-cycle:/, '');
+
+export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgress> {
+  const cycleId = input.cycleId ?? cycleIdOf(wf.workflowInfo().workflowId);
+  const at = input.at ?? new Date(Date.now()).toISOString();
+  const totals: CycleTotals = input.totals ?? { seen: 0, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
+  const progress: CycleProgress = { cycleId, status: 'running', totals };
+  wf.setHandler(progressQuery, () => progress);
+
+  if (input.after === undefined) {
+    const opened = await payouts.openPayoutCycle({ cycleId, frequencies: input.frequencies, trigger: input.trigger, requestedBy: input.requestedBy });
+    if (!opened.opened) return { ...progress, status: 'skipped', runningCycleId: opened.runningCycleId };
+  }
+
+  let after = input.after ?? null;
+  for (let page = 0; ; page++) {
+    if (page === PAGES_PER_RUN) {
+      return wf.continueAsNew<typeof payoutCycle>({ ...input, cycleId, at, after, totals });
+    }
+    const result: PageResult = await payouts.payPage({ cycleId, frequencies: input.frequencies, at, after, limit: input.pageSize ?? 500 });
+    if (result.seen === 0) break;
+    for (const key of Object.keys(totals) as (keyof CycleTotals)[]) totals[key] += result[key];
+    after = result.last;
+  }
+  await payouts.closePayoutCycle({ cycleId });
+  progress.status = 'completed';
+  return progress;
+}
