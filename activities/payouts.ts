@@ -81,72 +81,84 @@ export function createPayoutActivities(deps: PayoutDeps) {
     },
 
     async payPage(input: { cycleId: string; frequencies: PayoutFrequency[]; at: string; after: string | null; limit: number }): Promise<PageResult> {
-      const at = new Date(input.at);
-      const periods = Object.fromEntries(input.frequencies.map((f) => [f, periodOf(f, at)]));
-      const partners = await partnerPage(deps.db, { periods, after: input.after, limit: input.limit });
-      const result: PageResult = { seen: partners.length, last: partners.at(-1)?.tenant_id ?? null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
-      if (partners.length === 0) return result;
-
-      const items: CycleItem[] = [];
-      const toWrite: NewPayout[] = [];
-      const toPay: string[] = [];
-      for (const p of partners) {
-        const id = payoutId(p.tenant_id, p.period);
-        const decision = decidePayout({
-          method: p.payout_method,
-          thresholdCents: p.payout_threshold_cents,
-          payableCents: p.payable,
-          inFlightCents: p.in_flight,
-          stripeAccountId: p.stripe_account_id,
-          stripeAccountStatus: p.stripe_account_status,
-          thisPeriod: p.this_period_status ? { status: p.this_period_status } : null,
-        });
-        if (decision.action === 'resume') toPay.push(id);
-        else if (decision.action === 'pay') {
-          const rail = decision.rail;
-          toWrite.push({
-            id, cycleId: input.cycleId, tenantId: p.tenant_id, period: p.period, amountCents: decision.amountCents, method: p.payout_method,
-            status: rail === 'stripe' ? 'processing' : 'awaiting_manual',
-            stripeAccountId: rail === 'stripe' ? p.stripe_account_id : null, stripeAccountStatus: rail === 'stripe' ? p.stripe_account_status : null,
-          });
-          if (rail === 'stripe') toPay.push(id);
-          else items.push({ tenantId: p.tenant_id, outcome: 'awaiting_manual', reason: `pay by ${p.payout_method}, then mark paid`, amountCents: decision.amountCents, payoutId: id });
-        } else {
-          items.push({ tenantId: p.tenant_id, outcome: decision.action === 'roll_forward' ? 'rolled_forward' : 'skipped', reason: decision.reason, amountCents: decision.availableCents, payoutId: null });
-        }
+      // The heartbeat says this worker is alive: a dead one is noticed within the heartbeat
+      // timeout and the page runs again elsewhere, resuming the payouts it wrote.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), 1_000);
+      try {
+        return await payPage(input);
+      } finally {
+        clearInterval(beat);
       }
-      // The amounts are fixed before any money moves.
-      await insertPayouts(deps.db, toWrite);
-      await recordItems(deps.db, input.cycleId, items);
-
-      // Transfers with bounded concurrency, heartbeating progress.
-      const payouts = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'processing');
-      const sent: PayoutRow[] = [];
-      let next = 0;
-      await Promise.all(Array.from({ length: Math.min(deps.concurrency, payouts.length) }, async () => {
-        while (next < payouts.length) {
-          const payout = payouts[next++]!;
-          if (await transfer(payout)) sent.push(payout);
-          Context.current().heartbeat({ sent: sent.length, of: payouts.length });
-        }
-      }));
-
-      // Sent payouts: payable -> paid in the ledger and marked paid, in one transaction.
-      await deps.db.transaction(async (tx) => {
-        await postTransactions(tx, sent.flatMap((p) => payoutPosting({ payoutId: p.id, tenantId: p.tenant_id, amountCents: p.amount_cents }) ?? []));
-        await markPayoutsPaid(tx, sent.map((p) => p.id));
-        await recordItems(tx, input.cycleId, sent.map((p) => ({ tenantId: p.tenant_id, outcome: 'paid', reason: null, amountCents: p.amount_cents, payoutId: p.id })));
-      });
-      const failed = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'failed');
-      await recordItems(deps.db, input.cycleId, failed.map((p) => ({ tenantId: p.tenant_id, outcome: 'failed', reason: p.failure_code, amountCents: p.amount_cents, payoutId: p.id })));
-
-      result.paid = sent.length;
-      result.paidCents = sent.reduce((s, p) => s + p.amount_cents, 0);
-      result.failed = failed.length;
-      result.awaitingManual = items.filter((i) => i.outcome === 'awaiting_manual').length;
-      result.rolledForward = items.filter((i) => i.outcome === 'rolled_forward').length;
-      result.skipped = items.filter((i) => i.outcome === 'skipped').length;
-      return result;
     },
   };
+
+  async function payPage(input: { cycleId: string; frequencies: PayoutFrequency[]; at: string; after: string | null; limit: number }): Promise<PageResult> {
+    const at = new Date(input.at);
+    const periods = Object.fromEntries(input.frequencies.map((f) => [f, periodOf(f, at)]));
+    const partners = await partnerPage(deps.db, { periods, after: input.after, limit: input.limit });
+    const result: PageResult = { seen: partners.length, last: partners.at(-1)?.tenant_id ?? null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
+    if (partners.length === 0) return result;
+
+    const items: CycleItem[] = [];
+    const toWrite: NewPayout[] = [];
+    const toPay: string[] = [];
+    for (const p of partners) {
+      const id = payoutId(p.tenant_id, p.period);
+      const decision = decidePayout({
+        method: p.payout_method,
+        thresholdCents: p.payout_threshold_cents,
+        payableCents: p.payable,
+        inFlightCents: p.in_flight,
+        stripeAccountId: p.stripe_account_id,
+        stripeAccountStatus: p.stripe_account_status,
+        thisPeriod: p.this_period_status ? { status: p.this_period_status } : null,
+      });
+      if (decision.action === 'resume') toPay.push(id);
+      else if (decision.action === 'pay') {
+        const rail = decision.rail;
+        toWrite.push({
+          id, cycleId: input.cycleId, tenantId: p.tenant_id, period: p.period, amountCents: decision.amountCents, method: p.payout_method,
+          status: rail === 'stripe' ? 'processing' : 'awaiting_manual',
+          stripeAccountId: rail === 'stripe' ? p.stripe_account_id : null, stripeAccountStatus: rail === 'stripe' ? p.stripe_account_status : null,
+        });
+        if (rail === 'stripe') toPay.push(id);
+        else items.push({ tenantId: p.tenant_id, outcome: 'awaiting_manual', reason: `pay by ${p.payout_method}, then mark paid`, amountCents: decision.amountCents, payoutId: id });
+      } else {
+        items.push({ tenantId: p.tenant_id, outcome: decision.action === 'roll_forward' ? 'rolled_forward' : 'skipped', reason: decision.reason, amountCents: decision.availableCents, payoutId: null });
+      }
+    }
+    // The amounts are fixed before any money moves.
+    await insertPayouts(deps.db, toWrite);
+    await recordItems(deps.db, input.cycleId, items);
+
+    // Transfers with bounded concurrency. The heartbeat says this worker is alive (a dead one is
+    // noticed within the heartbeat timeout and the page runs again elsewhere).
+    const payouts = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'processing');
+    const sent: PayoutRow[] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(deps.concurrency, payouts.length) }, async () => {
+      while (next < payouts.length) {
+        const payout = payouts[next++]!;
+        if (await transfer(payout)) sent.push(payout);
+      }
+    }));
+
+    // Sent payouts: payable -> paid in the ledger and marked paid, in one transaction.
+    await deps.db.transaction(async (tx) => {
+      await postTransactions(tx, sent.flatMap((p) => payoutPosting({ payoutId: p.id, tenantId: p.tenant_id, amountCents: p.amount_cents }) ?? []));
+      await markPayoutsPaid(tx, sent.map((p) => p.id));
+      await recordItems(tx, input.cycleId, sent.map((p) => ({ tenantId: p.tenant_id, outcome: 'paid', reason: null, amountCents: p.amount_cents, payoutId: p.id })));
+    });
+    const failed = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'failed');
+    await recordItems(deps.db, input.cycleId, failed.map((p) => ({ tenantId: p.tenant_id, outcome: 'failed', reason: p.failure_code, amountCents: p.amount_cents, payoutId: p.id })));
+
+    result.paid = sent.length;
+    result.paidCents = sent.reduce((s, p) => s + p.amount_cents, 0);
+    result.failed = failed.length;
+    result.awaitingManual = items.filter((i) => i.outcome === 'awaiting_manual').length;
+    result.rolledForward = items.filter((i) => i.outcome === 'rolled_forward').length;
+    result.skipped = items.filter((i) => i.outcome === 'skipped').length;
+    return result;
+  }
 }

@@ -1,6 +1,7 @@
 // `npm test`: type-check, then jest over every suite against real servers this run starts and
 // stops itself: an embedded PostgreSQL (a migrated template database each test file copies), a
-// Temporal dev server (in memory), and the Java time-skipping test server for month-long timers.
+// Temporal dev server (in memory), the Java time-skipping test server for month-long timers, and
+// stripe-mock for the shape of our Stripe requests.
 // Extra arguments go to jest (`npm test -- test/unit`).
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { startLocalPostgres, type LocalPostgres } from './local-postgres.ts';
 import { startLocalTemporal, type LocalTemporal } from './local-temporal.ts';
 import { freePort } from './ports.ts';
-import { ensureTemporalCli, ensureTestServer } from './provision.ts';
+import { ensureStripeMock, ensureTemporalCli, ensureTestServer } from './provision.ts';
+import { startStripeMock, type LocalStripeMock } from './local-stripe-mock.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
@@ -30,22 +32,27 @@ async function main(): Promise<number> {
 
   const cli = ensureTemporalCli();
   const testServer = ensureTestServer();
+  const stripeMockBin = ensureStripeMock();
   const work = mkdtempSync(join(tmpdir(), 'referral-graph-test-'));
   chmodSync(work, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
   let postgres: LocalPostgres | undefined;
   let temporal: LocalTemporal | undefined;
+  let stripeMock: LocalStripeMock | undefined;
   try {
-    const [pgPort, temporalPort] = [await freePort(), await freePort()];
-    // Both start at once; whichever came up is stopped in `finally` even if the other failed.
-    const [pgResult, temporalResult] = await Promise.allSettled([
+    const [pgPort, temporalPort, stripeMockPort] = [await freePort(), await freePort(), await freePort()];
+    // All start at once; whichever came up is stopped in `finally` even if another failed.
+    const [pgResult, temporalResult, stripeResult] = await Promise.allSettled([
       startLocalPostgres({ dataDir: join(work, 'postgres'), port: pgPort, persistent: false }),
       startLocalTemporal({ cli, port: temporalPort, uiPort: null, dbFile: null }),
+      startStripeMock({ bin: stripeMockBin, port: stripeMockPort }),
     ]);
     if (pgResult.status === 'fulfilled') postgres = pgResult.value;
     if (temporalResult.status === 'fulfilled') temporal = temporalResult.value;
+    if (stripeResult.status === 'fulfilled') stripeMock = stripeResult.value;
     if (pgResult.status === 'rejected') throw pgResult.reason;
     if (temporalResult.status === 'rejected') throw temporalResult.reason;
-    if (!postgres || !temporal) throw new Error('unreachable');
+    if (stripeResult.status === 'rejected') throw stripeResult.reason;
+    if (!postgres || !temporal || !stripeMock) throw new Error('unreachable');
     await postgres.createDatabase(TEMPLATE_DATABASE);
     await migrate(postgres.urlFor(TEMPLATE_DATABASE));
     // Workflows are bundled once for the whole run instead of once per test worker.
@@ -61,6 +68,7 @@ async function main(): Promise<number> {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_TEST_SERVER: testServer ?? '',
       WORKFLOW_BUNDLE: bundlePath,
+      TEST_STRIPE_MOCK_URL: stripeMock.url,
       NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning'].filter(Boolean).join(' '),
     };
     const jest = spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], { env, stdio: 'inherit', cwd: root });
@@ -70,7 +78,7 @@ async function main(): Promise<number> {
     say(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return code;
   } finally {
-    await Promise.allSettled([temporal?.stop(), postgres?.stop()]);
+    await Promise.allSettled([temporal?.stop(), postgres?.stop(), stripeMock?.stop()]);
     rmSync(work, { recursive: true, force: true });
   }
 }

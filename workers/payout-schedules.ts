@@ -9,25 +9,26 @@ import type { PayoutCycleInput } from '../workflows/payout-cycle.ts';
 /** When each frequency's cycle runs (UTC). */
 export const PAYOUT_SCHEDULE_SPECS: Record<PayoutFrequency, ScheduleSpec> = {
   weekly: { cronExpressions: ['0 6 * * 1'] }, // Mondays 06:00
-  biweekly: { intervals: [{ every: '14 days', offset: '4 days 6 hours' }] }, // every other Monday 06:00 (the epoch was a Thursday)
+  biweekly: { intervals: [{ every: '14 days', offset: '102 hours' }] }, // every other Monday 06:00 (the epoch was a Thursday)
   monthly: { cronExpressions: ['0 6 1 * *'] }, // the 1st, 06:00
   quarterly: { cronExpressions: ['0 6 1 1,4,7,10 *'] },
 };
 
-export const payoutScheduleId = (frequency: PayoutFrequency) => `payouts-${frequency}`;
+export const payoutScheduleId = (frequency: PayoutFrequency, prefix = '') => `${prefix}payouts-${frequency}`;
 
-export async function ensurePayoutSchedules(client: Client, taskQueue: string): Promise<string[]> {
+/** `prefix` keeps schedules of separate deployments (or tests) sharing one namespace apart. */
+export async function ensurePayoutSchedules(client: Client, taskQueue: string, prefix = ''): Promise<string[]> {
   const created: string[] = [];
   for (const frequency of PAYOUT_FREQUENCIES) {
-    const input: PayoutCycleInput = { frequencies: [frequency], trigger: 'schedule', requestedBy: `schedule:${payoutScheduleId(frequency)}` };
+    const input: PayoutCycleInput = { frequencies: [frequency], trigger: 'schedule', requestedBy: `schedule:${payoutScheduleId(frequency, prefix)}` };
     try {
       await client.schedule.create({
-        scheduleId: payoutScheduleId(frequency),
+        scheduleId: payoutScheduleId(frequency, prefix),
         spec: PAYOUT_SCHEDULE_SPECS[frequency],
-        action: { type: 'startWorkflow', workflowType: 'payoutCycle', workflowId: `payout-cycle:${frequency}`, taskQueue, args: [input] },
+        action: { type: 'startWorkflow', workflowType: 'payoutCycle', workflowId: `payout-cycle:${prefix}${frequency}`, taskQueue, args: [input] },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       });
-      created.push(payoutScheduleId(frequency));
+      created.push(payoutScheduleId(frequency, prefix));
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
     }

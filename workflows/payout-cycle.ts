@@ -27,7 +27,7 @@ const PAGES_PER_RUN = 20;
 
 const payouts = wf.proxyActivities<PayoutActivities>({
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 

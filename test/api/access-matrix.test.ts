@@ -64,6 +64,12 @@ const cases = (): Case[] => [
   { route: 'GET /v1/payments/{paymentId}', call: (key) => api.request('/v1/payments/ch_none', { key }), expect: only({ server: 404, admin: 404, finance: 404 }) },
   { route: 'POST /v1/refunds', call: (key) => api.request('/v1/refunds', { json: { refundId: `re_${Math.random()}`, paymentId: 'ch_none', amountCents: 100 }, key }), expect: only({ server: 404, admin: 404 }) },
   { route: 'POST /v1/admin/edges/{edgeId}/verdicts', call: (key) => api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000000/verdicts', { json: { verdictId: 'v1', verdict: 'hold', reason: 'r' }, key }), expect: only({ admin: 404 }) },
+  // Finance: previews (and cycles), payouts marked paid by hand; admin may read a cycle.
+  { route: 'POST /v1/payout-cycles', call: (key) => api.request('/v1/payout-cycles', { json: { dryRun: true }, key }), expect: only({ finance: 200 }) },
+  { route: 'GET /v1/payout-cycles/{id}', call: (key) => api.request('/v1/payout-cycles/none', { key }), expect: only({ finance: 404, admin: 404 }) },
+  { route: 'POST /v1/payouts/{id}/mark-paid', call: (key) => api.request('/v1/payouts/none/mark-paid', { json: { reference: 'r' }, key }), expect: only({ finance: 404 }) },
+  // Signed by Stripe, not by our credentials: without webhook settings every caller gets 400.
+  { route: 'POST /webhooks/stripe', call: (key) => api.request('/webhooks/stripe', { json: { id: 'evt_1', type: 'account.updated' }, key }), expect: all(400) },
   { route: 'GET /v1/users/{id}/downline', call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }), expect: only({ user: 200, admin: 200 }) },
 ];
 

@@ -14,6 +14,8 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.ts';
 import { partner, userInTenant } from '../support/graph.ts';
 import { eventually, startDevWorker, type RunningWorker } from '../support/temporal.ts';
+import { ensurePayoutSchedules } from '../../workers/payout-schedules.ts';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 
 let database: TestDatabase;
 let worker: RunningWorker;
@@ -197,6 +199,28 @@ describe('payout cycles', () => {
     expect((await finance('/v1/payout-cycles', { frequencies: ['daily'] })).status).toBe(400);
     expect((await finance('/v1/payout-cycles/nope')).status).toBe(404);
     expect((await finance('/v1/payouts/nope/mark-paid', { reference: 'x' })).status).toBe(404);
+  });
+});
+
+describe('payout schedules', () => {
+  it('one Schedule per frequency starts that frequency\'s cycle, skipping overlaps; creating them again changes nothing', async () => {
+    const prefix = `t${randomUUID().slice(0, 6)}-`;
+    const created = await ensurePayoutSchedules(worker.client, worker.taskQueue, prefix);
+    expect(created.sort()).toEqual(['biweekly', 'monthly', 'quarterly', 'weekly'].map((f) => `${prefix}payouts-${f}`));
+    expect(await ensurePayoutSchedules(worker.client, worker.taskQueue, prefix)).toEqual([]);
+    const monthly = await worker.client.schedule.getHandle(`${prefix}payouts-monthly`).describe();
+    expect(monthly.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+    expect(monthly.spec.calendars?.[0]).toMatchObject({ dayOfMonth: [{ start: 1, end: 1, step: 1 }], hour: [{ start: 6, end: 6, step: 1 }] });
+    expect(monthly.action).toMatchObject({ type: 'startWorkflow', workflowType: 'payoutCycle', args: [{ frequencies: ['monthly'], trigger: 'schedule' }] });
+
+    // Triggered now (as at its time), it pays the monthly partners.
+    const p = await payablePartner(7_777);
+    await worker.client.schedule.getHandle(`${prefix}payouts-monthly`).trigger();
+    const cycleId = await eventually(async () => (await database.db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`
+      SELECT id FROM payout_cycles WHERE trigger = 'schedule' AND status = 'completed'`)) ?? undefined, 30_000);
+    expect(cycleId).toMatch(new RegExp(`^${prefix}monthly-`));
+    expect(await balances(p.tenantId)).toEqual({ payable: 0, paid: 7_777 });
+    for (const id of created) await worker.client.schedule.getHandle(id).delete();
   });
 });
 

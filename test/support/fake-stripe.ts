@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type FakeTransfer = { id: string; amount: number; currency: string; destination: string; metadata: Record<string, string>; idempotencyKey: string | null };
-export type Fault = { kind: '500' | '429' | 'drop_after_success' | 'hang' };
+export type Fault = { kind: '500' | '429' | 'drop_after_success' | 'hang' } | { kind: 'delay'; ms: number };
 
 export type FakeStripe = {
   url: string;
@@ -107,12 +107,16 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       }
       if (fault?.kind === 'hang') return void hung.push(res); // never answered: the caller is stuck in the call
 
-      const seen = key ? idempotent.get(key) : undefined;
-      if (seen) fake.stats.replayed += 1;
-      const answer = seen ?? createTransfer(new URLSearchParams(Buffer.concat(chunks).toString('utf8')), key);
-      if (key && !seen && answer.status < 500) idempotent.set(key, answer);
-      if (fault?.kind === 'drop_after_success') return void res.destroy(); // the transfer exists; the answer is lost
-      send(answer, seen ? { 'idempotent-replayed': 'true' } : {});
+      const handle = () => {
+        const seen = key ? idempotent.get(key) : undefined;
+        if (seen) fake.stats.replayed += 1;
+        const answer = seen ?? createTransfer(new URLSearchParams(Buffer.concat(chunks).toString('utf8')), key);
+        if (key && !seen && answer.status < 500) idempotent.set(key, answer);
+        if (fault?.kind === 'drop_after_success') return void res.destroy(); // the transfer exists; the answer is lost
+        send(answer, seen ? { 'idempotent-replayed': 'true' } : {});
+      };
+      if (fault?.kind === 'delay') setTimeout(handle, fault.ms); // processed, then answered late
+      else handle();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
