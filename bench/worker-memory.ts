@@ -4,16 +4,21 @@
 // a worker holding 100,000 open edges stays under 512 MB RSS, since the workflows wait on the
 // server and only the last `maxCachedWorkflows` stay in the worker's cache. The bare figure of the
 // same run is the same worker idle, before any workflow.
-//   npm run bench -- worker-memory [--count 100000] [--concurrency 32] [--activate-fraction 0]
+//   npm run bench -- worker-memory [--count 100000] [--concurrency 32] [--activate-fraction 0] [--prebuilt-bundle]
+// --prebuilt-bundle: the worker loads a bundle built beforehand (WORKFLOW_BUNDLE, as the tests do)
+// instead of bundling at start. NODE_OPTIONS from the environment reaches the worker too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { waitFor } from '../scripts/ports.ts';
 import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecycle.ts';
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import type { ActivationEvent } from '../workflows/referral-lifecycle.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure } from './_measure.ts';
@@ -65,11 +70,19 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const activates = (i: number) => Math.floor((i + 1) * activateFraction) > Math.floor(i * activateFraction);
   const activatedCount = Array.from({ length: count }, (_, i) => i).filter(activates).length;
 
+  const prebuilt = args.includes('--prebuilt-bundle');
+  const bundleDir = prebuilt ? mkdtempSync(join(tmpdir(), 'worker-memory-bundle-')) : null;
+  if (bundleDir) {
+    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
+    writeFileSync(join(bundleDir, 'workflow-bundle.js'), (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet })).code);
+  }
+
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace: NAMESPACE });
 
   // The worker as in production: its own process, workflows bundled from source at start (a
-  // WORKFLOW_BUNDLE from the caller's environment would skip that, so it is dropped).
+  // WORKFLOW_BUNDLE from the caller's environment would skip that, so it is dropped), unless
+  // --prebuilt-bundle asks for the variant.
   const { WORKFLOW_BUNDLE: _bundle, ...inherited } = process.env;
   const worker = spawn(process.execPath, [join(root, 'workers/main.ts')], {
     env: {
@@ -82,6 +95,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
       SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
       LOG_LEVEL: 'warn',
       ACTIVATION_WINDOW_DAYS: String(activationWindowDays),
+      ...(bundleDir ? { WORKFLOW_BUNDLE: join(bundleDir, 'workflow-bundle.js') } : {}),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -204,11 +218,11 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
     const peakMb = peakReset ? final.hwmMb : Math.max(loadedPeak, final.rssMb);
     const worst = Math.max(peakMb, final.rssMb);
-    console.log(`\nworker memory: ${fmt(count)} edge workflows on task queue ${taskQueue} (waiting ${activationWindowDays} days for activation)${activatedCount ? `, ${fmt(activatedCount)} of them signalled \`activated\`` : ''}`);
+    console.log(`\nworker memory: ${fmt(count)} edge workflows on task queue ${taskQueue}${prebuilt ? ', worker on a prebuilt workflow bundle' : ''}${process.env.NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ''} (waiting ${activationWindowDays} days for activation)${activatedCount ? `, ${fmt(activatedCount)} of them signalled \`activated\`` : ''}`);
     console.log(`  workflows open           ${fmt(stillRunning)} waiting on the server (every one past its first workflow task${closed ? `; ${fmt(closed)} closed` : ''}; visibility counts ${fmt(visibleOpen)} running)`);
     console.log(`  start rate               ${fmt(startup.perSecond)}/s   p50 ${fmt(startup.p50, 1)} ms   p99 ${fmt(startup.p99, 1)} ms   (concurrency ${concurrency}, ${fmt(startup.seconds, 1)} s, worker running)`);
     console.log(`  worker caught up         ${fmt(caughtUpAt, 1)} s after the first start   (backlog drained at ${fmt(backlogDrained, 1)} s; ${sweeps} sweep${sweeps > 1 ? 's' : ''} of describe confirmed every workflow by ${fmt(confirmed, 1)} s)`);
-    console.log(`  worker RSS, idle         ${fmt(idle.rssMb)} MB   (bare limit of this run: the same worker polling, before any workflow; ready ${fmt(readySeconds, 1)} s after spawn, start-up peak ${fmt(idle.hwmMb)} MB: VmHWM before the first start, workflows bundled meanwhile)`);
+    console.log(`  worker RSS, idle         ${fmt(idle.rssMb)} MB   (bare limit of this run: the same worker polling, before any workflow; ready ${fmt(readySeconds, 1)} s after spawn, start-up peak ${fmt(idle.hwmMb)} MB: VmHWM before the first start${prebuilt ? '' : ', workflows bundled meanwhile'})`);
     console.log(`  worker RSS, loaded peak  ${fmt(peakMb)} MB   (${peakReset ? 'VmHWM since the first start' : 'max of 1 s samples; VmHWM could not be reset'}; ${fmt(samples.length)} samples)`);
     console.log(`  worker RSS, drained      ${fmt(atDrain.rssMb)} MB   (when the backlog drained)`);
     console.log(`  worker RSS, final        ${fmt(final.rssMb)} MB   (10 s after every workflow was confirmed; +${fmt(final.rssMb - idle.rssMb)} MB over idle)`);
@@ -218,5 +232,6 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     clearInterval(progress);
     await stop(worker);
     await connection.close();
+    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
   }
 }

@@ -66,18 +66,27 @@ export type PartnerSnapshotRow = z.infer<typeof snapshotRow>;
 export async function partnerPage(db: Db, p: { periods: Record<string, string>; after: string | null; limit: number }): Promise<readonly PartnerSnapshotRow[]> {
   const freqs = Object.keys(p.periods);
   const periods = freqs.map((f) => p.periods[f]!);
+  // The page is picked first, by the partner index in tenant id order, then its balances joined:
+  // the planner never computes balances for partners beyond the page.
   return db.any(sql.type(snapshotRow)`
-    SELECT p.tenant_id, p.payout_method, p.payout_threshold_cents, p.payout_frequency, p.stripe_account_id, p.stripe_account_status,
-           coalesce(a.balance, 0)::int8 AS payable,
-           coalesce((SELECT sum(o.amount_cents) FROM payouts o WHERE o.tenant_id = p.tenant_id AND o.status IN ('processing', 'awaiting_manual') AND o.period <> f.period), 0)::int8 AS in_flight,
-           f.period, cur.status AS this_period_status
-    FROM partners p
+    WITH page AS (
+      SELECT p.tenant_id, p.payout_method, p.payout_threshold_cents, p.payout_frequency, p.stripe_account_id, p.stripe_account_status
+      FROM partners p
+      WHERE p.approved AND p.status = 'active' AND p.payout_frequency = ANY(${sql.array(freqs, 'text')})
+        AND p.tenant_id > ${p.after ?? '00000000-0000-0000-0000-000000000000'}::uuid
+      ORDER BY p.tenant_id
+      LIMIT ${p.limit}
+    )
+    SELECT p.*,
+           coalesce((SELECT a.balance FROM ledger_accounts a
+                     WHERE a.owner_type = 'tenant' AND a.owner_id = p.tenant_id::text AND a.purpose = 'earnings_payable' AND a.currency = 'USD'), 0)::int8 AS payable,
+           coalesce((SELECT sum(o.amount_cents) FROM payouts o
+                     WHERE o.tenant_id = p.tenant_id AND o.status IN ('processing', 'awaiting_manual') AND o.period <> f.period), 0)::int8 AS in_flight,
+           f.period,
+           (SELECT cur.status FROM payouts cur WHERE cur.tenant_id = p.tenant_id AND cur.period = f.period) AS this_period_status
+    FROM page p
     JOIN unnest(${sql.array(freqs, 'text')}, ${sql.array(periods, 'text')}) AS f(freq, period) ON f.freq = p.payout_frequency
-    LEFT JOIN ledger_accounts a ON a.owner_type = 'tenant' AND a.owner_id = p.tenant_id::text AND a.purpose = 'earnings_payable' AND a.currency = 'USD'
-    LEFT JOIN payouts cur ON cur.tenant_id = p.tenant_id AND cur.period = f.period
-    WHERE p.approved AND p.status = 'active' AND (${p.after}::uuid IS NULL OR p.tenant_id > ${p.after}::uuid)
-    ORDER BY p.tenant_id
-    LIMIT ${p.limit}`);
+    ORDER BY p.tenant_id`);
 }
 
 export const payoutRow = z.object({
