@@ -3,9 +3,7 @@
 // pricing activity -> commission in the ledger, next to the bare limit measured in the same run:
 // the rate at which trivial workflows receive and handle signals, worker included, with the same
 // shape (as many workflows, as many signals each, the same sender concurrency).
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createDatabasePool } from '../db/pool.ts';
@@ -15,19 +13,9 @@ import { signUp } from '../services/signups.ts';
 import { freePort, waitFor } from '../scripts/ports.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure, percentile } from './_measure.ts';
+import { start, stop } from './_process.ts';
 
-const root = join(import.meta.dirname, '..');
 const SERVER_KEY = 'server_bench_key_0123456789';
-
-function start(script: string, env: NodeJS.ProcessEnv, ipc = false): ChildProcess {
-  return spawn(process.execPath, [join(root, script)], { env, stdio: ['ignore', 'ignore', 'inherit', ...(ipc ? ['ipc' as const] : [])] });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
 
 export async function run({ databaseUrl, temporalAddress, args }: BenchStack): Promise<void> {
   const edges = flag(args, 'edges', 50);
@@ -40,7 +28,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
   // Bare limit: trivial workflows receiving and handling signals, their worker in its own process.
   const bareQueue = 'bench-signals';
-  const signalWorker = start('bench/support/signal-worker.ts', { ...process.env, TEMPORAL_ADDRESS: temporalAddress, BENCH_TASK_QUEUE: bareQueue }, true);
+  const signalWorker = start('bench/support/signal-worker.ts', { ...process.env, TEMPORAL_ADDRESS: temporalAddress, BENCH_TASK_QUEUE: bareQueue }, { ipc: true });
   await new Promise<void>((resolve, reject) => {
     signalWorker.once('message', () => resolve());
     signalWorker.once('exit', (code) => reject(new Error(`the signal worker exited (${code})`)));

@@ -2,9 +2,7 @@
 // the edge workflows the worker's starter runs from the outbox, next to the bare Temporal start
 // rate, with the lag from signup to running workflow.
 //   npm run bench -- signups [--count 5000] [--concurrency 32]
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { freePort, waitFor } from '../scripts/ports.ts';
@@ -14,21 +12,9 @@ import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecyc
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 import { STARTER_CONCURRENCY } from '../workers/workflow-starter.ts';
 import { flag, fmt, measure, pace, percentile } from './_measure.ts';
+import { start, stop } from './_process.ts';
 
-const root = join(import.meta.dirname, '..');
 const SERVER_KEY = 'server_bench_key_0123456789';
-
-// BENCH_PROFILE=<dir> writes a CPU profile of each process there (open it in Chrome DevTools).
-function start(script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  return spawn(process.execPath, [...profile, join(root, script)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
 
 export async function run({ databaseUrl, temporalAddress, args }: BenchStack): Promise<void> {
   const count = flag(args, 'count', 5000);

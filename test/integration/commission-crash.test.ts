@@ -2,8 +2,6 @@
 // commissions are being posted and a new one taking over, still leaves exactly one commission
 // transaction per payment and balances equal to what the workflows computed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createCommissionActivities } from '../../activities/commission.ts';
@@ -19,7 +17,8 @@ import { signUp } from '../../services/signups.ts';
 import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
 import { stateQuery } from '../../workflows/referral-lifecycle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventually, startDevWorker, temporalAddress, uniqueTaskQueue, type RunningWorker } from '../support/temporal.ts';
+import { eventually, startDevWorker, uniqueTaskQueue, type RunningWorker } from '../support/temporal.ts';
+import { killWorker, spawnWorker } from '../support/worker-process.ts';
 
 let database: TestDatabase;
 let temporal: RunningWorker; // its client; its own worker polls another queue
@@ -37,21 +36,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** The worker as its own process (workers/main.ts), as in production, so it can be killed. */
-function workerProcess(): ChildProcess {
-  return spawn(process.execPath, [fileURLToPath(new URL('../../workers/main.ts', import.meta.url))], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      API_KEYS: 'admin:crash_test_admin_key_0123',
-      SESSION_SECRET: 'crash-test-session-secret-0123456789abcdef',
-      LOG_LEVEL: 'silent',
-    },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-}
+const workerProcess = () => spawnWorker({ databaseUrl: database.url, taskQueue });
 
 const signupDeps = () => ({ db: database.db, activationWindowDays: 30, flavors: DEFAULT_FLAVORS });
 let n = 0;
@@ -118,8 +103,7 @@ describe('commission activities under crashes', () => {
       }
       // Kill it mid-stream: some commissions posted, others in flight or not begun.
       await eventually(async () => ((await commissionCount(tenantId)) >= 3 ? true : undefined), 60_000);
-      worker.kill('SIGKILL');
-      await new Promise((r) => worker.once('exit', r));
+      await killWorker(worker);
       const atKill = await commissionCount(tenantId);
       worker = workerProcess();
 
@@ -136,7 +120,7 @@ describe('commission activities under crashes', () => {
       expect(keys.length).toBe(edges * paymentsPerEdge);
       console.log(`killed the worker after ${atKill} of ${edges * paymentsPerEdge} commissions; all ${keys.length} posted once, ${expected} cents pending`);
     } finally {
-      worker.kill('SIGKILL');
+      await killWorker(worker);
     }
   }, 240_000);
 });

@@ -2,20 +2,18 @@
 // after Stripe made it but before the ledger write, after the ledger write but before the activity
 // reported), then replaced: each payout ends with exactly one transfer and one ledger transaction.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { balanceOf, postTransaction } from '../../db/ledger.ts';
-import { commissionPosting, partnerEarnings, releasePosting } from '../../domain/ledger-postings.ts';
-import { approve, createPartner } from '../../services/partners.ts';
+import { balanceOf } from '../../db/ledger.ts';
+import { partnerEarnings } from '../../domain/ledger-postings.ts';
 import { startCycle } from '../../services/payouts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.ts';
-import { userInTenant } from '../support/graph.ts';
-import { eventually, startDevWorker, temporalAddress, uniqueTaskQueue, type RunningWorker } from '../support/temporal.ts';
+import { payablePartner as payable } from '../support/payouts.ts';
+import { eventually, startDevWorker, uniqueTaskQueue, type RunningWorker } from '../support/temporal.ts';
+import { killWorker, spawnWorker } from '../support/worker-process.ts';
 
 let database: TestDatabase;
 let temporal: RunningWorker; // for its client
@@ -39,45 +37,15 @@ afterAll(async () => {
 });
 
 function startWorker(): void {
-  worker = spawn(process.execPath, [fileURLToPath(new URL('../../workers/main.ts', import.meta.url))], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      API_KEYS: 'admin:crash_test_admin_key_0123',
-      SESSION_SECRET: 'crash-test-session-secret-0123456789abcdef',
-      STRIPE_SECRET_KEY: 'sk_test_fake',
-      STRIPE_API_BASE: fake.url,
-      STRIPE_RATE_LIMIT_PER_SECOND: '1000',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  worker = spawnWorker({ databaseUrl: database.url, taskQueue, env: { STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: fake.url, STRIPE_RATE_LIMIT_PER_SECOND: '1000' } });
 }
 
 async function kill(): Promise<void> {
-  const w = worker;
+  await killWorker(worker);
   worker = undefined;
-  if (!w || w.exitCode !== null) return;
-  w.kill('SIGKILL');
-  await new Promise((r) => w.once('exit', r));
 }
 
-async function payablePartner(cents: number, payoutsEnabled = true) {
-  const tenantId = randomUUID();
-  const owner = await userInTenant(database.db, tenantId);
-  const deps = { db: database.db, publicBaseUrl: 'http://localhost' };
-  await createPartner(deps, { tenantId });
-  await approve(deps, tenantId, 'test');
-  const account = `acct_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-  await database.db.query(sql.unsafe`UPDATE partners SET stripe_account_id = ${account}, stripe_account_status = 'enabled' WHERE tenant_id = ${tenantId}`);
-  fake.accounts.set(account, { payoutsEnabled });
-  const to = { tenantId, referrerUserId: owner.userId };
-  await postTransaction(database.db, commissionPosting({ paymentId: `p-${tenantId}`, edgeId: randomUUID(), to, earned: { cash: cents, credits: 0 } })!);
-  await postTransaction(database.db, releasePosting({ paymentId: `p-${tenantId}`, edgeId: randomUUID(), to, cash: cents })!);
-  return { tenantId, account };
-}
+const payablePartner = (cents: number, payoutsEnabled = true) => payable(database.db, cents, { fake, payoutsEnabled });
 
 const payoutTransactions = (tenantId: string) =>
   database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'payout' AND metadata ->> 'payoutId' LIKE ${tenantId + ':%'}`);

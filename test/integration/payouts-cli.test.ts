@@ -2,16 +2,11 @@
 // same services as the API and prints tables.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'slonik';
-import { postTransaction } from '../../db/ledger.ts';
-import { commissionPosting, releasePosting } from '../../domain/ledger-postings.ts';
 import { createStripe } from '../../platform/stripe.ts';
-import { approve, createPartner } from '../../services/partners.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.ts';
-import { userInTenant } from '../support/graph.ts';
+import { payablePartner } from '../support/payouts.ts';
 import { startDevWorker, temporalAddress, type RunningWorker } from '../support/temporal.ts';
 
 let database: TestDatabase;
@@ -44,16 +39,7 @@ const cli = (...args: string[]) =>
 
 describe('finance CLI', () => {
   it('previews, runs a cycle to the end and shows its status as tables', async () => {
-    const tenantId = randomUUID();
-    const owner = await userInTenant(database.db, tenantId);
-    const deps = { db: database.db, publicBaseUrl: 'http://localhost' };
-    await createPartner(deps, { tenantId });
-    await approve(deps, tenantId, 'test');
-    await database.db.query(sql.unsafe`UPDATE partners SET stripe_account_id = 'acct_cli0001', stripe_account_status = 'enabled' WHERE tenant_id = ${tenantId}`);
-    fake.accounts.set('acct_cli0001', { payoutsEnabled: true });
-    const to = { tenantId, referrerUserId: owner.userId };
-    await postTransaction(database.db, commissionPosting({ paymentId: 'cli-p', edgeId: randomUUID(), to, earned: { cash: 25_050, credits: 0 } })!);
-    await postTransaction(database.db, releasePosting({ paymentId: 'cli-p', edgeId: randomUUID(), to, cash: 25_050 })!);
+    const { tenantId, account } = await payablePartner(database.db, 25_050, { fake });
 
     const preview = await cli('preview');
     expect(preview.code).toBe(0);
@@ -68,7 +54,7 @@ describe('finance CLI', () => {
     const status = await cli('status', cycleId);
     expect(status.code).toBe(0);
     expect(status.out).toContain(`cycle ${cycleId}: completed`);
-    expect(fake.transfers.filter((t) => t.destination === 'acct_cli0001')).toHaveLength(1);
+    expect(fake.transfers.filter((t) => t.destination === account)).toHaveLength(1);
 
     expect((await cli('status', 'nope')).err).toContain('cycle_not_found');
     expect((await cli('launch')).code).toBe(2);

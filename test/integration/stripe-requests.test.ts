@@ -2,17 +2,13 @@
 // against Stripe's OpenAPI spec: a payout page's transfer is a valid Stripe request, and what
 // stripe-mock refuses is recorded on the payout rather than crashing the cycle.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { sql } from 'slonik';
 import { createPayoutActivities } from '../../activities/payouts.ts';
-import { postTransaction } from '../../db/ledger.ts';
 import { findPayout } from '../../db/payouts.ts';
-import { commissionPosting, releasePosting } from '../../domain/ledger-postings.ts';
 import { createStripe } from '../../platform/stripe.ts';
-import { approve, createPartner } from '../../services/partners.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { userInTenant } from '../support/graph.ts';
+import { payablePartner } from '../support/payouts.ts';
 
 let database: TestDatabase;
 const stripeMockUrl = () => {
@@ -28,22 +24,9 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function payable(cents: number, account: string) {
-  const tenantId = randomUUID();
-  const owner = await userInTenant(database.db, tenantId);
-  const deps = { db: database.db, publicBaseUrl: 'http://localhost' };
-  await createPartner(deps, { tenantId });
-  await approve(deps, tenantId, 'test');
-  await database.db.query(sql.unsafe`UPDATE partners SET stripe_account_id = ${account}, stripe_account_status = 'enabled' WHERE tenant_id = ${tenantId}`);
-  const to = { tenantId, referrerUserId: owner.userId };
-  await postTransaction(database.db, commissionPosting({ paymentId: `p-${tenantId}`, edgeId: randomUUID(), to, earned: { cash: cents, credits: 0 } })!);
-  await postTransaction(database.db, releasePosting({ paymentId: `p-${tenantId}`, edgeId: randomUUID(), to, cash: cents })!);
-  return tenantId;
-}
-
 describe('Stripe requests', () => {
   it('a payout transfer made through the official SDK is a valid Stripe request', async () => {
-    const tenantId = await payable(7_500, 'acct_1032D82eZvKYlo2C');
+    const { tenantId } = await payablePartner(database.db, 7_500);
     const stripe = createStripe({ secretKey: 'sk_test_123', apiBase: stripeMockUrl(), webhookSecret: null, rateLimitPerSecond: 100, concurrency: 4 });
     const activities = createPayoutActivities({ db: database.db, stripe, stripeRateLimitPerSecond: 100, concurrency: 4 });
     await database.db.query(sql.unsafe`INSERT INTO payout_cycles (id, frequencies, trigger, requested_by) VALUES ('mock-cycle', '{monthly}', 'manual', 'test')`);
