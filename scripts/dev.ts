@@ -11,8 +11,9 @@ import { loadConfig } from '../platform/env.ts';
 import { startLocalPostgres, type LocalPostgres } from './local-postgres.ts';
 import { startLocalSmtp, writeMailsTo } from './local-smtp.ts';
 import { startLocalTemporal, type LocalTemporal } from './local-temporal.ts';
-import { assertPortFree, waitFor } from './ports.ts';
-import { ensureTemporalCli } from './provision.ts';
+import { assertPortFree, freePort, waitFor } from './ports.ts';
+import { ensureStripeMock, ensureTemporalCli } from './provision.ts';
+import { startStripeMock } from './local-stripe-mock.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, '.data');
@@ -102,6 +103,14 @@ async function main(): Promise<void> {
     env.SMTP_URL = smtp.url;
   }
 
+  // Stripe in dev: stripe-mock (Stripe's own mock) unless a key is given, so payout cycles run.
+  if (!env.STRIPE_SECRET_KEY) {
+    const stripeMock = await startStripeMock({ bin: ensureStripeMock(), port: await freePort() });
+    cleanups.push(() => stripeMock.stop());
+    env.STRIPE_SECRET_KEY = 'sk_test_dev';
+    env.STRIPE_API_BASE = stripeMock.url;
+  }
+
   const config = loadConfig(env);
   const applied = await migrate(config.databaseUrl);
   say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema up to date');
@@ -121,6 +130,7 @@ async function main(): Promise<void> {
     `Temporal UI    ${temporal?.uiUrl ?? '(external Temporal at ' + config.temporal.address + ')'}`,
     `Temporal       ${config.temporal.address}  namespace ${config.temporal.namespace}`,
     `PostgreSQL     ${postgres ? config.databaseUrl : '(external DATABASE_URL)'}`,
+    `Stripe         ${config.stripe.apiBase ?? 'api.stripe.com'}${process.env.STRIPE_SECRET_KEY ? '' : '  (stripe-mock: payouts are answered with fixtures, no money moves)'}`,
     `Mail           ${config.smtpUrl}${process.env.SMTP_URL ? '' : '  (local sink: mails land in .data/mail/*.eml)'}`,
   ];
   if (usingGenerated.API_KEYS) lines.push(`API_KEYS       ${env.API_KEYS}   (generated for dev, kept in .data/dev-secrets.json)`);

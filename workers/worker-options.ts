@@ -13,6 +13,8 @@ export function workerOptions(): Pick<WorkerOptions, 'workflowsPath' | 'workflow
   return {
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: WORKFLOWS_PATH }),
     // Open edges wait on the server, not in this cache: memory stays bounded however many are open.
-    maxCachedWorkflows: 1_000,
+    // Each cached workflow holds a V8 context (about 0.5 MB); edges get a task rarely, so a small
+    // cache costs little replay. WORKER_MAX_CACHED_WORKFLOWS overrides it.
+    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 200),
   };
 }
