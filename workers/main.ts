@@ -12,13 +12,14 @@ import { ensurePayoutSchedules } from './payout-schedules.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const options = workerOptions(); // its settings are checked before anything starts
   const log = createLogger(config.logLevel, 'worker');
   // The SDK's own logs at warn and above; the worker stops itself on SIGINT/SIGTERM (its shutdownSignals).
   Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
   const db = await createDatabasePool(config.databaseUrl, config.pgPoolSize);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
-    ...workerOptions(),
+    ...options,
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
