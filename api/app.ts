@@ -24,6 +24,7 @@ import { inviteCodeRoutes } from './routes/invite-codes.ts';
 import { partnerRoutes } from './routes/partners.ts';
 import { referralRoutes } from './routes/referrals.ts';
 import { userRoutes } from './routes/users.ts';
+import { waitlistRoutes } from './routes/waitlist.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { referrerFromQuery } from './referrer-cookie.ts';
 
@@ -47,6 +48,7 @@ export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthen
     ...partnerRoutes({ db, publicBaseUrl }),
     ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
     ...userRoutes({ db }),
+    ...waitlistRoutes({ db, waves: config.waves }),
   ];
 }
 

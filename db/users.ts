@@ -63,8 +63,11 @@ export async function insertSignup(db: Db, user: NewUser, edge: NewEdge | null):
       WITH tenant AS (
         INSERT INTO tenants (id, name, owner_user_id, created_at) VALUES (${user.tenantId}, ${user.email}, ${user.id}, ${createdAt}) RETURNING id
       ), member AS (
-        INSERT INTO users (id, tenant_id, email, inbox, referral_code, created_at)
-        SELECT ${user.id}, tenant.id, ${user.email}, ${user.inbox}, ${user.referralCode}, ${createdAt} FROM tenant
+        INSERT INTO users (id, tenant_id, email, inbox, referral_code, created_at, status)
+        -- In beta every signup joins the waitlist; after the launch flip they are in at once.
+        SELECT ${user.id}, tenant.id, ${user.email}, ${user.inbox}, ${user.referralCode}, ${createdAt},
+               CASE WHEN program.phase = 'beta' THEN 'waitlisted' ELSE 'active' END
+        FROM tenant CROSS JOIN program
         RETURNING id, tenant_id, email, referral_code, status, activated_at, created_at
       ), edge AS (
         INSERT INTO edges (id, referrer_id, referee_id, source, kind, phase_at_write, code, created_at)

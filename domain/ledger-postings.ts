@@ -59,3 +59,8 @@ export function clawbackPosting(p: { key: string; kind: 'clawback' | 'void'; pay
 export function payoutPosting(p: { payoutId: string; tenantId: string; amountCents: number }): LedgerPosting | null {
   return posting(`payout:${p.payoutId}`, 'payout', { payoutId: p.payoutId }, move(partnerEarnings(p.tenantId, 'payable'), partnerEarnings(p.tenantId, 'paid'), p.amountCents));
 }
+
+/** The credits a milestone rung grants a referrer, once: the rung is in the key. */
+export function milestonePosting(p: { userId: string; rung: number; credits: number }): LedgerPosting | null {
+  return posting(`milestone:${p.userId}:${p.rung}`, 'milestone_credits', { userId: p.userId, rung: p.rung }, move(creditsIssued, userCredits(p.userId), p.credits));
+}

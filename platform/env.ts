@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
 import type { StripeSettings } from './stripe.ts';
+import type { WavePlanSettings } from '../domain/waitlist.ts';
 
 export const API_KEY_ROLES = ['admin', 'finance', 'server', 'partner'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -72,6 +73,11 @@ export const configSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a webhook signing secret (whsec_...)').optional(),
   STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(90),
   PAYOUT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+  WAITLIST_TARGET_WAIT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  WAVE_CADENCE_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  WAVE_LEAD_DAYS: z.coerce.number().int().min(0).max(90).default(2),
+  WAVE_RELEASE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(1),
+  FORECAST_OBSERVATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 const flavorSettings = z.strictObject({ prefix: z.string().regex(/^[A-Z0-9]{1,12}$/), landingPage: z.string().startsWith('/'), defaultCredits: z.number().int().min(0) });
@@ -106,7 +112,11 @@ export type Config = {
   flavors: FlavorTable;
   commission: CommissionSettings;
   stripe: StripeSettings;
+  waves: WaveSettings;
 };
+
+/** How waves are planned and released, and how long a cohort is watched for the forecast. */
+export type WaveSettings = WavePlanSettings & { releaseEveryMinutes: number; forecastObservationDays: number };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -123,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.WAVE_LEAD_DAYS >= c.WAITLIST_TARGET_WAIT_DAYS) throw new ConfigError('invalid configuration: WAVE_LEAD_DAYS: must be less than WAITLIST_TARGET_WAIT_DAYS');
   return {
     databaseUrl: c.DATABASE_URL,
     temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
@@ -143,6 +154,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: c.STRIPE_WEBHOOK_SECRET ?? null,
       rateLimitPerSecond: c.STRIPE_RATE_LIMIT_PER_SECOND,
       concurrency: c.PAYOUT_CONCURRENCY,
+    },
+    waves: {
+      targetWaitDays: c.WAITLIST_TARGET_WAIT_DAYS,
+      cadenceDays: c.WAVE_CADENCE_DAYS,
+      leadDays: c.WAVE_LEAD_DAYS,
+      releaseEveryMinutes: c.WAVE_RELEASE_EVERY_MINUTES,
+      forecastObservationDays: c.FORECAST_OBSERVATION_DAYS,
     },
     commission: { holdingPeriodDays: c.HOLDING_PERIOD_DAYS, betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS, betaAutoBps: c.BETA_AUTO_COMMISSION_BPS },
   };

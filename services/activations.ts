@@ -10,12 +10,15 @@ import { workflowStartOf } from '../db/outbox.ts';
 import { activatedSignal } from '../workflows/referral-lifecycle.ts';
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 import { notFound } from './errors.ts';
+import { startEntitlementsOnActivation } from '../db/waitlist.ts';
 
 export type ActivationDeps = { db: DatabasePool; temporal: Client; taskQueue: string };
 
 export async function recordActivation(deps: ActivationDeps, input: { userId: string }): Promise<{ userId: string; activatedAt: Date; edge: EdgeRow | null; edgeOpen: boolean }> {
   const user = await markActivated(deps.db, input.userId);
   if (!user || !user.activated_at) throw notFound('user_not_found', `No user ${input.userId}.`, 'userId');
+  // Rewards that vest on the user's own activation (1 month of Pro at 10 vested referrals) start now.
+  await startEntitlementsOnActivation(deps.db, user.id, user.activated_at);
   const edge = await findEdgeByReferee(deps.db, user.id);
   if (!edge) return { userId: user.id, activatedAt: user.activated_at, edge: null, edgeOpen: false };
   // Started exactly as the outbox row written with the edge says.

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { workerOptions } from './worker-options.ts';
 import { createStripe } from '../platform/stripe.ts';
 import { ensurePayoutSchedules } from './payout-schedules.ts';
+import { ensureWaveSchedule, waveScheduleId } from './wave-schedule.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -29,13 +30,16 @@ async function main(): Promise<void> {
       stripe: createStripe(config.stripe),
       stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
       payoutConcurrency: config.stripe.concurrency,
+      wavePlan: config.waves,
     }),
   });
 
   const connection = await Connection.connect({ address: config.temporal.address });
-  const created = await ensurePayoutSchedules(new Client({ connection, namespace: config.temporal.namespace }), config.temporal.taskQueue);
+  const scheduleClient = new Client({ connection, namespace: config.temporal.namespace });
+  const created = await ensurePayoutSchedules(scheduleClient, config.temporal.taskQueue);
+  if (await ensureWaveSchedule(scheduleClient, config.temporal.taskQueue, config.waves.releaseEveryMinutes)) created.push(waveScheduleId());
   await connection.close();
-  if (created.length) log.info({ schedules: created }, 'payout schedules created');
+  if (created.length) log.info({ schedules: created }, 'schedules created');
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
   await nativeConnection.close();

@@ -1,3 +1,4 @@
 // Every workflow type the worker runs.
 export { referralLifecycle } from './referral-lifecycle.ts';
 export { payoutCycle } from './payout-cycle.ts';
+export { waveRelease } from './wave-release.ts';

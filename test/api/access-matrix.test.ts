@@ -70,6 +70,13 @@ const cases = (): Case[] => [
   { route: 'POST /v1/payouts/{id}/mark-paid', call: (key) => api.request('/v1/payouts/none/mark-paid', { json: { reference: 'r' }, key }), expect: only({ finance: 404 }) },
   // Signed by Stripe, not by our credentials: without webhook settings every caller gets 400.
   { route: 'POST /webhooks/stripe', call: (key) => api.request('/webhooks/stripe', { json: { id: 'evt_1', type: 'account.updated' }, key }), expect: all(400) },
+  // The waitlist: a user reads their own place; waves, the wait and the forecast are admin's (finance may forecast).
+  { route: 'GET /v1/waitlist/me', call: (key) => api.request('/v1/waitlist/me', { key }), expect: only({ user: 200 }) },
+  { route: 'POST /v1/admin/waves', call: (key) => api.request('/v1/admin/waves', { json: { seatCap: 1, opensAt: '2099-01-01T09:00:00Z' }, key }), expect: only({ admin: 201 }) },
+  { route: 'GET /v1/admin/waves/{id}', call: (key) => api.request('/v1/admin/waves/00000000-0000-4000-8000-000000000000', { key }), expect: only({ admin: 404 }) },
+  { route: 'POST /v1/admin/waves/{id}/admit', call: (key) => api.request('/v1/admin/waves/00000000-0000-4000-8000-000000000000/admit', { method: 'POST', key }), expect: only({ admin: 404 }) },
+  { route: 'GET /v1/admin/waitlist', call: (key) => api.request('/v1/admin/waitlist', { key }), expect: only({ admin: 200 }) },
+  { route: 'GET /v1/admin/forecast', call: (key) => api.request('/v1/admin/forecast?release=10', { key }), expect: only({ admin: 200, finance: 200 }) },
   { route: 'GET /v1/users/{id}/downline', call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }), expect: only({ user: 200, admin: 200 }) },
 ];
 
