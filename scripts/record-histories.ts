@@ -14,6 +14,7 @@ import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { activatedSignal, paymentSignal, phaseChangedSignal, referralLifecycle, refundSignal, verdictSignal } from '../workflows/referral-lifecycle.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
+import type { WaveActivities } from '../activities/waves.ts';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
@@ -23,7 +24,9 @@ const HISTORIES_DIR = join(import.meta.dirname, '..', 'test', 'workflow', 'histo
 // Activities' side effects are not part of a history, only their results. These stand-ins answer
 // as the real ones would for an affiliate edge at 20% cash and 5% credits, recurring 2 months.
 const TERMS = { salesBps: 2_000, creditBps: 500, recurringMonths: 2 };
-const activities: EdgeProgressActivities & CommissionActivities = {
+const activities: EdgeProgressActivities & CommissionActivities & WaveActivities = {
+  releaseDueWaves: async () => [{ waveId: 'wave', name: 'Wave 1', admittedNow: 200, admittedCount: 200, seatCap: 200 }],
+  planWaves: async () => ({ planned: false, reason: 'not_due_yet' }),
   recordEdgeVested: async () => {},
   recordEdgeExpired: async () => {},
   recordEdgeCompleted: async () => {},
@@ -47,8 +50,8 @@ const activities: EdgeProgressActivities & CommissionActivities = {
 
 type Path = {
   name: string;
-  /** Runs the path; answers the run whose history to record (default: the latest). */
-  run(env: TestWorkflowEnvironment, taskQueue: string, input: EdgeLifecycleInput): Promise<string | void>;
+  /** Runs the path; answers the run whose history to record (default: the latest), or the workflow and run when it is not the edge's. */
+  run(env: TestWorkflowEnvironment, taskQueue: string, input: EdgeLifecycleInput): Promise<string | void | { workflowId: string; runId?: string }>;
 };
 
 const now = async (env: TestWorkflowEnvironment) => new Date(Number(await env.currentTimeMs())).toISOString();
@@ -123,6 +126,13 @@ const paths: Path[] = [
       return handle.firstExecutionRunId;
     },
   },
+  {
+    name: 'wave-release',
+    run: async (env, taskQueue) => {
+      await env.client.workflow.execute('waveRelease', { workflowId: 'wave-release', taskQueue, args: [] });
+      return { workflowId: 'wave-release' };
+    },
+  },
 ];
 
 Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
@@ -138,8 +148,9 @@ for (const path of paths.filter((p) => only.length === 0 || only.includes(p.name
       kind: 'beta_auto', source: 'link', phase: 'beta',
       writtenAt: new Date(Number(await env.currentTimeMs())).toISOString(), activationWindowDays: 30,
     };
-    const runId = await worker.runUntil(path.run(env, taskQueue, input));
-    const history = await env.client.workflow.getHandle(`edge:${input.refereeId}`, runId || undefined).fetchHistory();
+    const ran = await worker.runUntil(path.run(env, taskQueue, input));
+    const { workflowId, runId } = typeof ran === 'object' ? ran : { workflowId: `edge:${input.refereeId}`, runId: ran || undefined };
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     writeFileSync(join(HISTORIES_DIR, `${path.name}.json`), historyToJSON(history) + '\n');
     console.log(`recorded ${path.name} (${history.events?.length} events)`);
   } finally {

@@ -21,6 +21,7 @@ describe('replay of recorded histories', () => {
       'referral-lifecycle-earning.json',
       'referral-lifecycle-held-voided.json',
       'referral-lifecycle-continued-as-new.json',
+      'wave-release.json',
     ]));
   });
 
