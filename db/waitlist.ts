@@ -14,7 +14,7 @@ const countsRow = z.object({ vested: z.number(), waiting: z.number(), expired: z
 export type ReferralCountsRow = z.infer<typeof countsRow>;
 
 /**
- * A referrer's referrals made in beta (the ladder is a beta program), voided ones left out: vested,
+ * A referrer's beta auto-enrolled referrals (what earns beta rewards; partner edges earn cash), voided ones left out: vested,
  * still waiting for activation, and expired without it.
  */
 export async function referralCounts(db: Db, userId: string): Promise<ReferralCountsRow> {
@@ -22,7 +22,7 @@ export async function referralCounts(db: Db, userId: string): Promise<ReferralCo
     SELECT count(*) FILTER (WHERE vested_at IS NOT NULL)::int AS vested,
            count(*) FILTER (WHERE vested_at IS NULL AND expired_at IS NULL)::int AS waiting,
            count(*) FILTER (WHERE vested_at IS NULL AND expired_at IS NOT NULL)::int AS expired
-    FROM edges WHERE referrer_id = ${userId} AND phase_at_write = 'beta' AND voided_at IS NULL`);
+    FROM edges WHERE referrer_id = ${userId} AND kind = 'beta_auto' AND voided_at IS NULL`);
 }
 
 const standingRow = z.object({
@@ -155,4 +155,13 @@ export async function startEntitlementsOnActivation(db: Db, userId: string, acti
     UPDATE entitlements SET starts_at = ${activatedAt.toISOString()},
            ends_at = CASE WHEN duration_days IS NULL THEN NULL ELSE ${activatedAt.toISOString()}::timestamptz + make_interval(days => duration_days) END
     WHERE user_id = ${userId} AND starts_at IS NULL AND vests_on_activation`);
+}
+
+/** Stamps an edge vested or voided (the first stamp stays); answers its referrer, or null for no such edge. */
+export async function stampEdge(tx: DatabaseTransactionConnection, edgeId: string, outcome: { vestedAt: string } | { voidedAt: string }): Promise<string | null> {
+  const referrerOf = z.object({ referrer_id: z.uuid() });
+  const row = 'vestedAt' in outcome
+    ? await tx.maybeOne(sql.type(referrerOf)`UPDATE edges SET vested_at = coalesce(vested_at, ${outcome.vestedAt}) WHERE id = ${edgeId} RETURNING referrer_id`)
+    : await tx.maybeOne(sql.type(referrerOf)`UPDATE edges SET voided_at = coalesce(voided_at, ${outcome.voidedAt}) WHERE id = ${edgeId} RETURNING referrer_id`);
+  return row?.referrer_id ?? null;
 }
