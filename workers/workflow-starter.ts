@@ -75,19 +75,36 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
     }
   }
 
-  async function startBatch(rows: readonly OutboxRow[]): Promise<void> {
-    const done: Record<DeliveryOutcome, number[]> = { delivered: [], workflow_closed: [] };
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(concurrency, rows.length) }, async () => {
-      while (next < rows.length) {
-        const row = rows[next++]!;
-        const outcome = await start(row);
-        if (outcome) done[outcome].push(row.id);
-      }
-    });
-    await Promise.all(lanes);
-    await markStarted(db, done.delivered, 'delivered');
-    await markStarted(db, done.workflow_closed, 'workflow_closed');
+  // Starts run in a pipeline: up to `concurrency` in flight, the next batch claimed as soon as the
+  // last one is all in flight (no barrier at the end of a batch), and what was done marked in
+  // PostgreSQL in batches. A claimed row keeps its lease until it is marked, so no other relay
+  // takes it meanwhile; a relay that dies leaves its rows to the next once the lease ends.
+  const inFlight = new Set<Promise<void>>();
+  let done: Record<DeliveryOutcome, number[]> = { delivered: [], workflow_closed: [] };
+  let marking: Promise<void> = Promise.resolve();
+  const MARK_BATCH = 100;
+
+  function flushMarks(): Promise<void> {
+    const batch = done;
+    done = { delivered: [], workflow_closed: [] };
+    if (batch.delivered.length + batch.workflow_closed.length > 0) {
+      marking = marking
+        .then(async () => {
+          await markStarted(db, batch.delivered, 'delivered');
+          await markStarted(db, batch.workflow_closed, 'workflow_closed');
+        })
+        .catch((err) => log.error({ err }, 'marking outbox rows failed; their leases will end and they are delivered again (a no-op)'));
+    }
+    return marking;
+  }
+
+  async function launch(row: OutboxRow): Promise<void> {
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    const run: Promise<void> = start(row).then((outcome) => {
+      if (outcome) done[outcome].push(row.id);
+      if (done.delivered.length + done.workflow_closed.length >= MARK_BATCH) void flushMarks();
+    }).finally(() => inFlight.delete(run));
+    inFlight.add(run);
   }
 
   async function loop(): Promise<void> {
@@ -96,12 +113,15 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
       let rows: readonly OutboxRow[] = [];
       try {
         rows = await claimPendingStarts(db, batchSize, leaseMs);
-        if (rows.length > 0) await startBatch(rows);
+        for (const row of rows) await launch(row);
       } catch (err) {
         if (!stopped) log.error({ err }, 'workflow starter pass failed');
       }
-      // Sleep only when the outbox looked empty and no insert was announced meanwhile.
-      if (rows.length === 0 && !notified && !stopped) {
+      if (rows.length > 0) continue;
+      // The outbox looked empty: finish what is in flight, mark it, and sleep unless an insert was announced.
+      await Promise.all(inFlight);
+      await flushMarks();
+      if (!notified && !stopped) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, pollIntervalMs);
           wake = () => {
@@ -112,6 +132,8 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
         wake = undefined;
       }
     }
+    await Promise.all(inFlight);
+    await flushMarks();
   }
 
   // A dedicated connection for LISTEN (a pool connection would be returned and lose it).

@@ -3,31 +3,24 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { createLogger } from '../../platform/logger.ts';
-import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
 import { stateQuery } from '../../workflows/referral-lifecycle.ts';
-import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { TEST_KEYS, type TestApi } from '../support/app.ts';
+import { startStack, type TestStack } from '../support/stack.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { partner, signup } from '../support/graph.ts';
-import { eventually, startDevWorker, type RunningWorker } from '../support/temporal.ts';
+import { eventually, type RunningWorker } from '../support/temporal.ts';
 
+let stack: TestStack;
 let database: TestDatabase;
 let worker: RunningWorker;
-let starter: WorkflowStarter;
 let api: TestApi;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  worker = await startDevWorker(database.db, 'payments');
-  const config = testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue });
-  starter = startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: worker.client, taskQueue: worker.taskQueue, log: createLogger('silent', 'starter'), pollIntervalMs: 200 });
-  api = await startTestApi({ config, db: database.db, temporal: worker.client });
+  stack = await startStack('payments');
+  ({ database, worker, api } = stack);
 });
 afterAll(async () => {
-  await api?.close();
-  await starter?.stop();
-  await worker?.stop();
-  await database?.drop();
+  await stack?.stop();
 });
 
 const server = (path: string, json?: unknown) => api.request(path, json === undefined ? { key: TEST_KEYS.server } : { json, key: TEST_KEYS.server });

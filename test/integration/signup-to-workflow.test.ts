@@ -3,31 +3,24 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { createLogger } from '../../platform/logger.ts';
-import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
 import { stateQuery } from '../../workflows/referral-lifecycle.ts';
 import { LifecycleState, ReferrerId } from '../../workflows/search-attributes.ts';
-import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventually, startDevWorker, type RunningWorker } from '../support/temporal.ts';
+import { TEST_KEYS, type TestApi } from '../support/app.ts';
+import { startStack, type TestStack } from '../support/stack.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { eventually, type RunningWorker } from '../support/temporal.ts';
 
+let stack: TestStack;
 let database: TestDatabase;
 let worker: RunningWorker;
-let starter: WorkflowStarter;
 let api: TestApi;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  worker = await startDevWorker(database.db, 'slice');
-  const config = testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue });
-  starter = startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: worker.client, taskQueue: worker.taskQueue, log: createLogger('silent', 'starter') });
-  api = await startTestApi({ config, db: database.db, temporal: worker.client });
+  stack = await startStack('slice', { pollIntervalMs: 1000 });
+  ({ database, worker, api } = stack);
 });
 afterAll(async () => {
-  await api?.close();
-  await starter?.stop();
-  await worker?.stop();
-  await database?.drop();
+  await stack?.stop();
 });
 
 describe('signup with a ref', () => {
