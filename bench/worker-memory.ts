@@ -1,6 +1,6 @@
 // Worker memory with many open edges: `count` edge workflows started and left waiting for
 // activation (their 30-day timer), run by the real worker process (workers/main.ts, as in
-// production: workflows bundled at start), with its RSS sampled every second. The requirement:
+// production: workflows bundled at start in a child process, V8 flags of its own), with its RSS sampled every second. The requirement:
 // a worker holding 100,000 open edges stays under 512 MB RSS, since the workflows wait on the
 // server and only the last `maxCachedWorkflows` stay in the worker's cache. The bare figure of the
 // same run is the same worker idle, before any workflow.
@@ -28,14 +28,21 @@ const LIMIT_MB = 512;
 const NAMESPACE = 'default';
 const { TaskQueueType, WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
 
-type Memory = { rssMb: number; hwmMb: number };
-type Sample = { at: number; rssMb: number };
+type Memory = { rssMb: number; hwmMb: number; anonMb: number; fileMb: number };
+type Sample = { at: number; rssMb: number; anonMb: number; fileMb: number };
 
-/** VmRSS and VmHWM (peak RSS) of a process, in MB. */
+/** VmRSS, VmHWM (peak RSS) and the RSS's anonymous (heaps) and file-backed (code) parts of a process, in MB. */
 function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, anonMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024 };
+}
+
+/** The command line a process runs and its MALLOC_ARENA_MAX (the worker replaces itself once to add them). */
+function commandOf(pid: number): string {
+  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((a) => a.startsWith('/') ? a.split('/').slice(-2).join('/') : a).join(' ');
+  const arenas = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('MALLOC_ARENA_MAX='));
+  return `${command}${arenas ? `   (${arenas})` : ''}`;
 }
 
 /** Resets VmHWM to the current RSS (Linux: `echo 5 > /proc/<pid>/clear_refs`); false when not allowed. */
@@ -120,6 +127,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     const readySeconds = (performance.now() - spawnedAt) / 1000;
     await new Promise((r) => setTimeout(r, 3_000));
     const idle = memoryOf(pid);
+    const command = commandOf(pid);
     // From here the peak is the loaded worker's, not the start-up's (bundling the workflows).
     const peakReset = resetPeak(pid);
 
@@ -127,7 +135,8 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     const elapsed = () => (performance.now() - t0) / 1000;
     sampler = setInterval(() => {
       try {
-        samples.push({ at: elapsed(), rssMb: memoryOf(pid).rssMb });
+        const { rssMb, anonMb, fileMb } = memoryOf(pid);
+        samples.push({ at: elapsed(), rssMb, anonMb, fileMb });
       } catch {
         // the worker is gone; the race below reports it
       }
@@ -208,7 +217,8 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     // else the last sweep's end is (an upper bound).
     const caughtUpAt = sweeps === 1 ? backlogDrained : confirmed;
     caughtUp = true;
-    const loadedPeak = Math.max(0, ...samples.map((s) => s.rssMb));
+    const peakSample = samples.reduce<Sample | null>((top, s) => (!top || s.rssMb > top.rssMb ? s : top), null);
+    const loadedPeak = peakSample?.rssMb ?? 0;
 
     await Promise.race([new Promise((r) => setTimeout(r, 10_000)), workerExited]);
     const final = memoryOf(pid);
@@ -218,14 +228,15 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
     const peakMb = peakReset ? final.hwmMb : Math.max(loadedPeak, final.rssMb);
     const worst = Math.max(peakMb, final.rssMb);
-    console.log(`\nworker memory: ${fmt(count)} edge workflows on task queue ${taskQueue}${prebuilt ? ', worker on a prebuilt workflow bundle' : ''}${process.env.NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ''} (waiting ${activationWindowDays} days for activation)${activatedCount ? `, ${fmt(activatedCount)} of them signalled \`activated\`` : ''}`);
+    console.log(`\nworker memory: ${fmt(count)} edge workflows on task queue ${taskQueue}${prebuilt ? ', worker on a prebuilt workflow bundle' : ''}${process.env.WORKER_MAX_CACHED_WORKFLOWS ? `, WORKER_MAX_CACHED_WORKFLOWS=${process.env.WORKER_MAX_CACHED_WORKFLOWS}` : ''}${process.env.NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ''} (waiting ${activationWindowDays} days for activation)${activatedCount ? `, ${fmt(activatedCount)} of them signalled \`activated\`` : ''}`);
     console.log(`  workflows open           ${fmt(stillRunning)} waiting on the server (every one past its first workflow task${closed ? `; ${fmt(closed)} closed` : ''}; visibility counts ${fmt(visibleOpen)} running)`);
     console.log(`  start rate               ${fmt(startup.perSecond)}/s   p50 ${fmt(startup.p50, 1)} ms   p99 ${fmt(startup.p99, 1)} ms   (concurrency ${concurrency}, ${fmt(startup.seconds, 1)} s, worker running)`);
     console.log(`  worker caught up         ${fmt(caughtUpAt, 1)} s after the first start   (backlog drained at ${fmt(backlogDrained, 1)} s; ${sweeps} sweep${sweeps > 1 ? 's' : ''} of describe confirmed every workflow by ${fmt(confirmed, 1)} s)`);
-    console.log(`  worker RSS, idle         ${fmt(idle.rssMb)} MB   (bare limit of this run: the same worker polling, before any workflow; ready ${fmt(readySeconds, 1)} s after spawn, start-up peak ${fmt(idle.hwmMb)} MB: VmHWM before the first start${prebuilt ? '' : ', workflows bundled meanwhile'})`);
-    console.log(`  worker RSS, loaded peak  ${fmt(peakMb)} MB   (${peakReset ? 'VmHWM since the first start' : 'max of 1 s samples; VmHWM could not be reset'}; ${fmt(samples.length)} samples)`);
-    console.log(`  worker RSS, drained      ${fmt(atDrain.rssMb)} MB   (when the backlog drained)`);
-    console.log(`  worker RSS, final        ${fmt(final.rssMb)} MB   (10 s after every workflow was confirmed; +${fmt(final.rssMb - idle.rssMb)} MB over idle)`);
+    console.log(`  worker RSS, idle         ${fmt(idle.rssMb)} MB   (bare limit of this run: the same worker polling, before any workflow; ready ${fmt(readySeconds, 1)} s after spawn, start-up peak ${fmt(idle.hwmMb)} MB: VmHWM before the first start${prebuilt ? '' : ', workflows bundled meanwhile in a child process'})`);
+    console.log(`  worker command           ${command}`);
+    console.log(`  worker RSS, loaded peak  ${fmt(peakMb)} MB   (${peakReset ? 'VmHWM since the first start' : 'max of 1 s samples; VmHWM could not be reset'}; ${fmt(samples.length)} samples; largest sample ${fmt(loadedPeak)} MB: ${peakSample ? `${fmt(peakSample.anonMb)} anonymous + ${fmt(peakSample.fileMb)} file-backed at ${fmt(peakSample.at)} s` : 'none'})`);
+    console.log(`  worker RSS, drained      ${fmt(atDrain.rssMb)} MB   (when the backlog drained; ${fmt(atDrain.anonMb)} anonymous + ${fmt(atDrain.fileMb)} file-backed)`);
+    console.log(`  worker RSS, final        ${fmt(final.rssMb)} MB   (10 s after every workflow was confirmed; +${fmt(final.rssMb - idle.rssMb)} MB over idle; idle was ${fmt(idle.anonMb)} anonymous + ${fmt(idle.fileMb)} file-backed)`);
     console.log(`  verdict                  ${worst < LIMIT_MB ? 'PASS' : 'FAIL'}: ${fmt(worst)} MB ${worst < LIMIT_MB ? '<' : '>='} ${LIMIT_MB} MB with ${fmt(stillRunning)} open edges${idle.hwmMb >= LIMIT_MB ? ` (start-up peak ${fmt(idle.hwmMb)} MB is over it)` : ''}`);
   } finally {
     clearInterval(sampler);
