@@ -25,6 +25,7 @@ import { partnerRoutes } from './routes/partners.ts';
 import { referralRoutes } from './routes/referrals.ts';
 import { userRoutes } from './routes/users.ts';
 import { waitlistRoutes } from './routes/waitlist.ts';
+import { launchRoutes } from './routes/launch.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { referrerFromQuery } from './referrer-cookie.ts';
 
@@ -49,6 +50,7 @@ export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthen
     ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
     ...userRoutes({ db }),
     ...waitlistRoutes({ db, waves: config.waves }),
+    ...launchRoutes({ db, taskQueue: config.temporal.taskQueue }),
   ];
 }
 

@@ -15,6 +15,7 @@ import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { activatedSignal, paymentSignal, phaseChangedSignal, referralLifecycle, refundSignal, verdictSignal } from '../workflows/referral-lifecycle.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
+import type { LaunchActivities } from '../activities/launch.ts';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
@@ -24,7 +25,17 @@ const HISTORIES_DIR = join(import.meta.dirname, '..', 'test', 'workflow', 'histo
 // Activities' side effects are not part of a history, only their results. These stand-ins answer
 // as the real ones would for an affiliate edge at 20% cash and 5% credits, recurring 2 months.
 const TERMS = { salesBps: 2_000, creditBps: 500, recurringMonths: 2 };
-const activities: EdgeProgressActivities & CommissionActivities & WaveActivities = {
+// The launch flip's stand-ins: five pages of two edges, one partner enrolled.
+const LAUNCH_PAGES = [1, 2, 3, 4, 5].map((i) => `00000000-0000-4000-8000-00000000000${i}`);
+const launchTotals = (pages: number) => ({ total: 10, converted: 2 * pages, skipped: 0, partnersEnrolled: 1 });
+const activities: EdgeProgressActivities & CommissionActivities & WaveActivities & LaunchActivities = {
+  enrollLaunchPartners: async () => launchTotals(0),
+  tellLaunchPage: async ({ after }) => {
+    const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;
+    if (page === LAUNCH_PAGES.length) return { ...launchTotals(page), done: true, last: after, told: 0 };
+    return { ...launchTotals(page + 1), done: false, last: LAUNCH_PAGES[page]!, told: 2 };
+  },
+  finishLaunchFlip: async () => launchTotals(LAUNCH_PAGES.length),
   releaseDueWaves: async () => [{ waveId: 'wave', name: 'Wave 1', admittedNow: 200, admittedCount: 200, seatCap: 200 }],
   planWaves: async () => ({ planned: false, reason: 'not_due_yet' }),
   recordEdgeVested: async () => {},
@@ -124,6 +135,24 @@ const paths: Path[] = [
       const { runId } = await handle.describe();
       if (runId === handle.firstExecutionRunId) throw new Error('expected the workflow to have continued as new');
       return handle.firstExecutionRunId;
+    },
+  },
+  {
+    // The first run of a launch flip (pages of two, two pages per run: it continues as new).
+    name: 'launch-flip-continued-as-new',
+    run: async (env, taskQueue) => {
+      const handle = await env.client.workflow.start('launchFlip', { workflowId: 'launch-flip', taskQueue, args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }] });
+      await handle.result();
+      return { workflowId: 'launch-flip', runId: handle.firstExecutionRunId };
+    },
+  },
+  {
+    // The last run of a launch flip: its last page, then the flip recorded finished.
+    name: 'launch-flip',
+    run: async (env, taskQueue) => {
+      const handle = await env.client.workflow.start('launchFlip', { workflowId: 'launch-flip', taskQueue, args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }] });
+      await handle.result();
+      return { workflowId: 'launch-flip' };
     },
   },
   {

@@ -6,21 +6,28 @@ import { createLogger } from '../platform/logger.ts';
 import { createDatabasePool } from '../db/pool.ts';
 import { createActivities } from '../activities/index.ts';
 import { Client, Connection } from '@temporalio/client';
-import { workerOptions } from './worker-options.ts';
+import { relaunchWithWorkerMemorySettings, workerOptions } from './worker-options.ts';
+import { buildWorkflowBundle } from './workflow-bundle.ts';
 import { createStripe } from '../platform/stripe.ts';
 import { ensurePayoutSchedules } from './payout-schedules.ts';
 import { ensureWaveSchedule, waveScheduleId } from './wave-schedule.ts';
 
 async function main(): Promise<void> {
+  relaunchWithWorkerMemorySettings(); // V8 and malloc settings that bound the worker's memory (replaces the process once)
   const config = loadConfig();
-  const options = workerOptions(); // its settings are checked before anything starts
+  const { workflowsPath, ...options } = workerOptions(); // its settings are checked before anything starts
+  // Workflows bundled from source in a child process, so webpack never loads into the worker.
+  const bundle = workflowsPath ? await buildWorkflowBundle() : null;
   const log = createLogger(config.logLevel, 'worker');
   // The SDK's own logs at warn and above; the worker stops itself on SIGINT/SIGTERM (its shutdownSignals).
   Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
   const db = await createDatabasePool(config.databaseUrl, config.pgPoolSize);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  // Activities that signal workflows (the launch flip) use their own client connection.
+  const activityConnection = await Connection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     ...options,
+    ...(bundle ? { workflowBundle: { codePath: bundle.codePath } } : {}),
     connection: nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
@@ -31,8 +38,10 @@ async function main(): Promise<void> {
       stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
       payoutConcurrency: config.stripe.concurrency,
       wavePlan: config.waves,
+      temporal: new Client({ connection: activityConnection, namespace: config.temporal.namespace }),
+      taskQueue: config.temporal.taskQueue,
     }),
-  });
+  }).finally(() => bundle?.remove());
 
   const connection = await Connection.connect({ address: config.temporal.address });
   const scheduleClient = new Client({ connection, namespace: config.temporal.namespace });
@@ -42,6 +51,7 @@ async function main(): Promise<void> {
   if (created.length) log.info({ schedules: created }, 'schedules created');
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
+  await activityConnection.close();
   await nativeConnection.close();
   await db.end();
   log.info('worker stopped');

@@ -78,6 +78,10 @@ const cases = (): Case[] => [
   { route: 'GET /v1/admin/waitlist', call: (key) => api.request('/v1/admin/waitlist', { key }), expect: only({ admin: 200 }) },
   { route: 'GET /v1/admin/forecast', call: (key) => api.request('/v1/admin/forecast?release=10', { key }), expect: only({ admin: 200, finance: 200 }) },
   { route: 'GET /v1/users/{id}/downline', call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }), expect: only({ user: 200, admin: 200 }) },
+  // The launch flip, admin's alone. Last: admin's POST flips this file's program to public (202; the
+  // flip's workflow waits in the outbox, no relay runs here).
+  { route: 'GET /v1/admin/launch', call: (key) => api.request('/v1/admin/launch', { key }), expect: only({ admin: 200 }) },
+  { route: 'POST /v1/admin/launch', call: (key) => api.request('/v1/admin/launch', { method: 'POST', key }), expect: only({ admin: 202 }) },
 ];
 
 describe('access matrix', () => {

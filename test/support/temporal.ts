@@ -38,10 +38,10 @@ export async function startDevWorker(db: DatabasePool, name = 'test', extra: Omi
   quietRuntime();
   const taskQueue = uniqueTaskQueue(name);
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
-  const worker = await Worker.create({ ...workerOptions(), connection: nativeConnection, taskQueue, activities: createActivities({ db, ...extra }) });
-  const running = worker.run();
   const connection = await Connection.connect({ address: temporalAddress() });
   const client = new Client({ connection });
+  const worker = await Worker.create({ ...workerOptions(), connection: nativeConnection, taskQueue, activities: createActivities({ db, temporal: client, taskQueue, ...extra }) });
+  const running = worker.run();
   return {
     worker,
     client,

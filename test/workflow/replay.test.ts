@@ -22,6 +22,8 @@ describe('replay of recorded histories', () => {
       'referral-lifecycle-held-voided.json',
       'referral-lifecycle-continued-as-new.json',
       'wave-release.json',
+      'launch-flip-continued-as-new.json',
+      'launch-flip.json',
     ]));
   });
 

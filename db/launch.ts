@@ -1,0 +1,130 @@
+// The launch flip in PostgreSQL: the flip itself (phase, record, the workflow's start: one
+// transaction), the pages of beta edges it walks, its progress, and the beta referrers it enrolls.
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { PROGRAM_PHASES } from '../domain/edge.ts';
+import type { PartnerTerms } from '../domain/partner-settings.ts';
+import type { WorkflowStart } from './outbox.ts';
+import type { Db } from './users.ts';
+
+export const launchRow = z.object({
+  workflow_id: z.string(),
+  started_at: z.date(),
+  started_by: z.string(),
+  finished_at: z.date().nullable(),
+  total: z.number(),
+  converted: z.number(),
+  skipped: z.number(),
+  partners_enrolled: z.number(),
+  cursor: z.uuid().nullable(),
+  workflow_started: z.boolean(),
+});
+export type LaunchRow = z.infer<typeof launchRow>;
+
+const launchColumns = sql.fragment`l.workflow_id, l.started_at, l.started_by, l.finished_at, l.total, l.converted, l.skipped, l.partners_enrolled, l.cursor,
+  coalesce(o.started_at IS NOT NULL, false) AS workflow_started`;
+const launchFrom = sql.fragment`launch l LEFT JOIN workflow_outbox o ON o.workflow_id = l.workflow_id AND o.signal_name IS NULL`;
+
+const programRow = z.object({ phase: z.enum(PROGRAM_PHASES), phase_changed_at: z.date().nullable() });
+export type ProgramRow = z.infer<typeof programRow>;
+
+export async function programPhase(db: Db): Promise<ProgramRow> {
+  return db.one(sql.type(programRow)`SELECT phase, phase_changed_at FROM program`);
+}
+
+export async function findLaunch(db: Db): Promise<LaunchRow | null> {
+  return db.maybeOne(sql.type(launchRow)`SELECT ${launchColumns} FROM ${launchFrom}`);
+}
+
+/**
+ * The flip, once: under the flip lock (edges being written commit first; later ones see public,
+ * see 0007_launch_flip.sql), the phase goes public, the beta edges are counted, the record and the
+ * start of the workflow that tells them are written. A second call finds the record and changes nothing.
+ */
+export async function flipToPublic(db: DatabasePool, p: { startedBy: string; start: (changedAt: Date) => WorkflowStart }): Promise<{ created: boolean; launch: LaunchRow; program: ProgramRow }> {
+  return db.transaction(async (tx) => {
+    await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(launch_flip_lock())`);
+    const existing = await findLaunch(tx);
+    if (existing) return { created: false, launch: existing, program: await programPhase(tx) };
+    const program = await tx.one(sql.type(programRow)`
+      UPDATE program SET phase = 'public', phase_changed_at = CASE WHEN phase = 'beta' THEN now() ELSE coalesce(phase_changed_at, now()) END
+      RETURNING phase, phase_changed_at`);
+    const start = p.start(program.phase_changed_at!);
+    await tx.query(sql.unsafe`
+      WITH record AS (
+        INSERT INTO launch (workflow_id, started_at, started_by, total)
+        SELECT ${start.workflowId}, now(), ${p.startedBy}, count(*) FROM edges WHERE kind = 'beta_auto' AND phase_at_write = 'beta'
+      )
+      INSERT INTO workflow_outbox (workflow_id, workflow_type, args, search_attributes)
+      VALUES (${start.workflowId}, ${start.workflowType}, ${sql.jsonb(start.args as never)}, ${sql.jsonb(start.searchAttributes)})`);
+    return { created: true, launch: (await findLaunch(tx))!, program };
+  });
+}
+
+const betaEdge = z.object({ id: z.uuid(), referee_id: z.uuid() });
+export type BetaEdge = z.infer<typeof betaEdge>;
+
+/** The next page of beta auto-enrolled edges written in beta, by id. */
+export async function betaEdgePage(db: Db, after: string | null, limit: number): Promise<readonly BetaEdge[]> {
+  return db.any(sql.type(betaEdge)`
+    SELECT id, referee_id FROM edges
+    WHERE kind = 'beta_auto' AND phase_at_write = 'beta' ${after === null ? sql.fragment`` : sql.fragment`AND id > ${after}::uuid`}
+    ORDER BY id LIMIT ${limit}`);
+}
+
+/** `count` beta edges before `upTo` (included), by id descending, skipping the last `skip` (a part of the page told before). */
+export async function betaEdgesUpTo(db: Db, upTo: string, skip: number, count: number): Promise<readonly BetaEdge[]> {
+  return db.any(sql.type(betaEdge)`
+    SELECT id, referee_id FROM edges WHERE kind = 'beta_auto' AND phase_at_write = 'beta' AND id <= ${upTo}::uuid ORDER BY id DESC OFFSET ${skip} LIMIT ${count}`);
+}
+
+/**
+ * Records a page told: moves the cursor from `after` to `last` and adds the page's counts, only if
+ * the cursor still stands at `after` (a page run again after it was recorded adds nothing).
+ * Answers the record as it stands.
+ */
+export async function recordLaunchPage(db: Db, p: { after: string | null; last: string; converted: number; skipped: number }): Promise<LaunchRow> {
+  await db.query(sql.unsafe`
+    UPDATE launch SET cursor = ${p.last}::uuid, converted = converted + ${p.converted}, skipped = skipped + ${p.skipped}
+    WHERE cursor IS NOT DISTINCT FROM ${p.after}::uuid AND finished_at IS NULL`);
+  return (await findLaunch(db))!;
+}
+
+export async function finishLaunch(db: Db): Promise<LaunchRow> {
+  await db.query(sql.unsafe`UPDATE launch SET finished_at = coalesce(finished_at, now())`);
+  return (await findLaunch(db))!;
+}
+
+/** How each of these workflows was (or will be) started, from its outbox start row. */
+export async function workflowStarts(db: Db, workflowIds: readonly string[]): Promise<Map<string, WorkflowStart>> {
+  if (workflowIds.length === 0) return new Map();
+  const rows = await db.any(sql.type(z.object({ workflow_id: z.string(), workflow_type: z.string(), args: z.array(z.unknown()), search_attributes: z.record(z.string(), z.string()) }))`
+    SELECT workflow_id, workflow_type, args, search_attributes FROM workflow_outbox
+    WHERE workflow_id = ANY(${sql.array([...workflowIds], 'text')}) AND signal_name IS NULL`);
+  return new Map(rows.map((r) => [r.workflow_id, { workflowId: r.workflow_id, workflowType: r.workflow_type, args: r.args, searchAttributes: r.search_attributes }]));
+}
+
+/**
+ * Every tenant that referred a beta auto-enrolled edge becomes an approved partner at `terms`,
+ * unless it has a partner row already (whatever its state: an admin's decision stands). One
+ * statement with the count on the record, so running it again enrolls nobody twice. Answers how
+ * many were enrolled now and how many still wanted (a random code that collided; run it again).
+ */
+export async function enrollBetaReferrers(db: Db, terms: PartnerTerms, approvedBy: string): Promise<{ enrolled: number; wanted: number }> {
+  return db.one(sql.type(z.object({ enrolled: z.number(), wanted: z.number() }))`
+    WITH referrers AS (
+      SELECT DISTINCT u.tenant_id FROM edges e JOIN users u ON u.id = e.referrer_id
+      WHERE e.kind = 'beta_auto' AND NOT EXISTS (SELECT 1 FROM partners p WHERE p.tenant_id = u.tenant_id)
+    ), inserted AS (
+      INSERT INTO partners (tenant_id, sales_commission_bps, credit_commission_bps, recurring, recurring_months, referral_code,
+                            payout_method, payout_threshold_cents, payout_frequency, approved, approved_by, approved_at)
+      SELECT tenant_id, ${terms.salesCommissionBps}, ${terms.creditCommissionBps}, ${terms.recurring}, ${terms.recurringMonths}, random_referral_code(),
+             ${terms.payoutMethod}, ${terms.payoutThresholdCents}, ${terms.payoutFrequency}, true, ${approvedBy}, now()
+      FROM referrers
+      ON CONFLICT DO NOTHING
+      RETURNING tenant_id
+    ), counted AS (
+      UPDATE launch SET partners_enrolled = partners_enrolled + (SELECT count(*) FROM inserted) WHERE EXISTS (SELECT 1 FROM inserted) RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM inserted)::int AS enrolled, (SELECT count(*) FROM referrers)::int AS wanted FROM (SELECT count(*) FROM counted) c`);
+}

@@ -1,0 +1,49 @@
+// The launch flip: the program goes public once; every beta auto-enrolled edge then earns cash at
+// the beta tier, and its referrer becomes a partner at that tier (never re-signing up as an
+// affiliate). Pricing reads the phase where a payment is priced, so the flip is effective for
+// every edge at its commit; telling each edge's workflow follows, page by page.
+import { phaseEventId, type PhaseChangedEvent } from './lifecycle.ts';
+import { DEFAULT_PARTNER_TERMS, type PartnerTerms } from './partner-settings.ts';
+
+export const LAUNCH_FLIP_WORKFLOW_TYPE = 'launchFlip';
+/** The task queue a deployment runs on unless TEMPORAL_TASK_QUEUE says otherwise (platform/env.ts). */
+const DEFAULT_TASK_QUEUE = 'referral-graph';
+
+/**
+ * One flip per deployment, `launch-flip`. Deployments sharing a Temporal namespace on other task
+ * queues (each test file, each bench) get `launch-flip:<taskQueue>`, so their flips stay apart.
+ */
+export function launchFlipWorkflowId(taskQueue: string): string {
+  return taskQueue === DEFAULT_TASK_QUEUE ? 'launch-flip' : `launch-flip:${taskQueue}`;
+}
+
+/** Who approved the partners the flip enrolls. */
+export const LAUNCH_APPROVER = 'launch-flip';
+
+/** The message each beta edge's workflow receives; the same id every time, so a repeat is a no-op. */
+export function publicPhaseEvent(changedAt: string): PhaseChangedEvent {
+  return { eventId: phaseEventId('public'), phase: 'public', changedAt };
+}
+
+/**
+ * A beta referrer enrolled by the flip earns what its beta edges earn: the beta tier on the first
+ * payment only, no credit commission; paid with the default payout settings. Its new edges (after
+ * the flip every new edge is intentional) earn these rates as an approved partner.
+ */
+export function betaReferrerTerms(betaAutoBps: number): PartnerTerms {
+  return { ...DEFAULT_PARTNER_TERMS, salesCommissionBps: betaAutoBps, creditCommissionBps: 0, recurring: false };
+}
+
+export const LAUNCH_STATUSES = ['not_started', 'starting', 'running', 'completed'] as const;
+export type LaunchStatus = (typeof LAUNCH_STATUSES)[number];
+
+/** not_started: still beta; starting: flipped, its workflow not started yet; running; completed. */
+export function launchStatus(launch: { workflowStarted: boolean; finishedAt: Date | null } | null): LaunchStatus {
+  if (!launch) return 'not_started';
+  if (launch.finishedAt) return 'completed';
+  return launch.workflowStarted ? 'running' : 'starting';
+}
+
+/** How the flip pages: edges per page (one activity each) and pages per run before continuing as new. */
+export const DEFAULT_LAUNCH_PAGE_SIZE = 500;
+export const DEFAULT_LAUNCH_PAGES_PER_RUN = 20;

@@ -1,0 +1,65 @@
+// The launch flip, as admins (and tests, benches) start and follow it. The flip is one transaction
+// that makes the program public, records the flip and writes the start of the `launch-flip`
+// workflow to the workflow outbox, so a crash after the commit loses nothing: the relay starts it.
+// A second call finds the record and answers where the flip stands.
+import type { DatabasePool } from 'slonik';
+import { findLaunch, flipToPublic, programPhase, type LaunchRow, type ProgramRow } from '../db/launch.ts';
+import type { ProgramPhase } from '../domain/edge.ts';
+import { launchFlipWorkflowId, launchStatus, LAUNCH_FLIP_WORKFLOW_TYPE, type LaunchStatus } from '../domain/launch.ts';
+import type { LaunchFlipInput } from '../workflows/launch-flip.ts';
+
+export type LaunchServiceDeps = { db: DatabasePool; taskQueue: string };
+
+/** How the workflow pages (defaults in domain/launch.ts); for very large graphs and for tests. */
+export type LaunchOptions = { pageSize?: number | undefined; pagesPerRun?: number | undefined };
+
+export type LaunchView = {
+  phase: ProgramPhase;
+  phaseChangedAt: Date | null;
+  status: LaunchStatus;
+  workflowId: string | null;
+  startedAt: Date | null;
+  startedBy: string | null;
+  finishedAt: Date | null;
+  /** Beta auto-enrolled edges to tell, counted at the flip. */
+  total: number;
+  converted: number;
+  skipped: number;
+  remaining: number;
+  partnersEnrolled: number;
+};
+
+function view(program: ProgramRow, launch: LaunchRow | null): LaunchView {
+  return {
+    phase: program.phase,
+    phaseChangedAt: program.phase_changed_at,
+    status: launchStatus(launch && { workflowStarted: launch.workflow_started, finishedAt: launch.finished_at }),
+    workflowId: launch?.workflow_id ?? null,
+    startedAt: launch?.started_at ?? null,
+    startedBy: launch?.started_by ?? null,
+    finishedAt: launch?.finished_at ?? null,
+    total: launch?.total ?? 0,
+    converted: launch?.converted ?? 0,
+    skipped: launch?.skipped ?? 0,
+    remaining: launch ? Math.max(0, launch.total - launch.converted - launch.skipped) : 0,
+    partnersEnrolled: launch?.partners_enrolled ?? 0,
+  };
+}
+
+/** Flips the program to public once. `created` false: it was flipped before; the view says how far it got. */
+export async function launchProgram(deps: LaunchServiceDeps, input: { startedBy: string } & LaunchOptions): Promise<{ created: boolean; launch: LaunchView }> {
+  const workflowId = launchFlipWorkflowId(deps.taskQueue);
+  const flipped = await flipToPublic(deps.db, {
+    startedBy: input.startedBy,
+    start: (changedAt) => {
+      const args: LaunchFlipInput = { changedAt: changedAt.toISOString(), ...(input.pageSize ? { pageSize: input.pageSize } : {}), ...(input.pagesPerRun ? { pagesPerRun: input.pagesPerRun } : {}) };
+      return { workflowId, workflowType: LAUNCH_FLIP_WORKFLOW_TYPE, args: [args], searchAttributes: {} };
+    },
+  });
+  return { created: flipped.created, launch: view(flipped.program, flipped.launch) };
+}
+
+export async function launchProgress(deps: Pick<LaunchServiceDeps, 'db'>): Promise<LaunchView> {
+  const [program, launch] = await Promise.all([programPhase(deps.db), findLaunch(deps.db)]);
+  return view(program, launch);
+}

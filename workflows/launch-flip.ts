@@ -1,0 +1,55 @@
+// The launch flip, `launch-flip`: started (through the outbox) by the transaction that made the
+// program public. The flip is already effective for every payment at that commit (pricing reads
+// the phase); this workflow brings each beta edge's workflow up to date (its state and its
+// ProgramPhase search attribute) and enrolls the beta referrers as partners:
+//   enroll the referrers -> tell the beta edges page by page (one activity per page, bounded
+//   concurrency inside) -> continue as new every few pages -> record the flip finished.
+// Progress lives in PostgreSQL (the launch record's cursor and counts), so a page retried after a
+// worker died neither skips nor double counts.
+import * as wf from '@temporalio/workflow';
+import type { LaunchActivities, LaunchTotals } from '../activities/launch.ts';
+import { DEFAULT_LAUNCH_PAGE_SIZE, DEFAULT_LAUNCH_PAGES_PER_RUN } from '../domain/launch.ts';
+
+export type LaunchFlipInput = {
+  /** When the program went public (the message each edge receives carries it). */
+  changedAt: string;
+  pageSize?: number;
+  pagesPerRun?: number;
+  /** Carried across continue-as-new: the last edge id told (null: none yet), and the totals. */
+  after?: string | null;
+  totals?: LaunchTotals;
+  runs?: number;
+};
+
+export type LaunchFlipProgress = { status: 'running' | 'completed'; runs: number; after: string | null; totals: LaunchTotals | null };
+
+export const launchProgressQuery = wf.defineQuery<LaunchFlipProgress>('progress');
+
+const launch = wf.proxyActivities<LaunchActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+export async function launchFlip(input: LaunchFlipInput): Promise<LaunchTotals> {
+  const pageSize = input.pageSize ?? DEFAULT_LAUNCH_PAGE_SIZE;
+  const pagesPerRun = input.pagesPerRun ?? DEFAULT_LAUNCH_PAGES_PER_RUN;
+  const progress: LaunchFlipProgress = { status: 'running', runs: input.runs ?? 1, after: input.after ?? null, totals: input.totals ?? null };
+  wf.setHandler(launchProgressQuery, () => progress);
+
+  // The first run enrolls the beta referrers as partners before telling anyone.
+  if (input.after === undefined) progress.totals = await launch.enrollLaunchPartners();
+
+  for (let pages = 0; ; pages++) {
+    if (pages === pagesPerRun) {
+      return wf.continueAsNew<typeof launchFlip>({ ...input, after: progress.after, totals: progress.totals!, runs: progress.runs + 1 });
+    }
+    const page = await launch.tellLaunchPage({ after: progress.after, limit: pageSize, changedAt: input.changedAt });
+    progress.totals = { total: page.total, converted: page.converted, skipped: page.skipped, partnersEnrolled: page.partnersEnrolled };
+    if (page.done) break;
+    progress.after = page.last;
+  }
+  progress.totals = await launch.finishLaunchFlip();
+  progress.status = 'completed';
+  return progress.totals;
+}
