@@ -5,6 +5,9 @@ import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import type { Db } from './users.ts';
 
+/** The waitlist's order over `users` (ahead first), as users_waitlist_order_idx has it. */
+export const WAITLIST_ORDER = sql.fragment`(NOT wave_skip), (-waitlist_score), created_at, id`;
+
 /** The order of the waitlist as a row value; `<` means ahead. Matches users_waitlist_order_idx. */
 const orderKey = (alias: string) => sql.fragment`((NOT ${sql.identifier([alias, 'wave_skip'])}), (-${sql.identifier([alias, 'waitlist_score'])}), ${sql.identifier([alias, 'created_at'])}, ${sql.identifier([alias, 'id'])})`;
 const keyOf = (k: { skip: boolean; score: number; createdAt: Date; id: string }) =>
@@ -158,8 +161,9 @@ export async function startEntitlementsOnActivation(db: Db, userId: string, acti
 }
 
 /** Stamps an edge vested or voided (the first stamp stays); answers its referrer, or null for no such edge. */
+const referrerOf = z.object({ referrer_id: z.uuid() });
+
 export async function stampEdge(tx: DatabaseTransactionConnection, edgeId: string, outcome: { vestedAt: string } | { voidedAt: string }): Promise<string | null> {
-  const referrerOf = z.object({ referrer_id: z.uuid() });
   const row = 'vestedAt' in outcome
     ? await tx.maybeOne(sql.type(referrerOf)`UPDATE edges SET vested_at = coalesce(vested_at, ${outcome.vestedAt}) WHERE id = ${edgeId} RETURNING referrer_id`)
     : await tx.maybeOne(sql.type(referrerOf)`UPDATE edges SET voided_at = coalesce(voided_at, ${outcome.voidedAt}) WHERE id = ${edgeId} RETURNING referrer_id`);

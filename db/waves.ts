@@ -5,6 +5,7 @@
 import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 import type { Db } from './users.ts';
+import { WAITLIST_ORDER } from './waitlist.ts';
 
 export const waveRow = z.object({
   id: z.uuid(),
@@ -61,11 +62,11 @@ export async function admitWave(tx: DatabaseTransactionConnection, waveId: strin
     WITH locked AS (
       SELECT id, email, created_at, wave_skip, waitlist_score FROM users
       WHERE status = 'waitlisted'
-      ORDER BY (NOT wave_skip), (-waitlist_score), created_at, id
+      ORDER BY ${WAITLIST_ORDER}
       LIMIT ${seats}
       FOR UPDATE SKIP LOCKED
     ), picked AS (
-      SELECT id, email, created_at, row_number() OVER (ORDER BY (NOT wave_skip), (-waitlist_score), created_at, id)::int AS rn FROM locked
+      SELECT id, email, created_at, row_number() OVER (ORDER BY ${WAITLIST_ORDER})::int AS rn FROM locked
     ), admitted AS (
       UPDATE users u SET status = 'active', admitted_at = now(), admitted_wave_id = ${waveId}
       FROM picked WHERE u.id = picked.id
@@ -114,7 +115,7 @@ export async function waitingNow(db: Db): Promise<z.infer<typeof waitRow>> {
 export async function lastPositionSignedUpBefore(db: Db, cutoff: Date): Promise<number | null> {
   return db.maybeOneFirst(sql.type(z.object({ pos: z.number().nullable() }))`
     SELECT max(pos)::int AS pos FROM (
-      SELECT created_at, row_number() OVER (ORDER BY (NOT wave_skip), (-waitlist_score), created_at, id) AS pos
+      SELECT created_at, row_number() OVER (ORDER BY ${WAITLIST_ORDER}) AS pos
       FROM users WHERE status = 'waitlisted'
     ) ordered WHERE created_at < ${cutoff.toISOString()}`);
 }
@@ -160,6 +161,6 @@ export async function nextInLineByDaysWaited(db: Db, release: number): Promise<r
   return db.any(sql.type(z.object({ days: z.number(), n: z.number() }))`
     SELECT floor(extract(epoch FROM now() - created_at) / 86400)::int AS days, count(*)::int AS n FROM (
       SELECT created_at FROM users WHERE status = 'waitlisted'
-      ORDER BY (NOT wave_skip), (-waitlist_score), created_at, id LIMIT ${release}
+      ORDER BY ${WAITLIST_ORDER} LIMIT ${release}
     ) next GROUP BY 1 ORDER BY 1`);
 }
