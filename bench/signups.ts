@@ -1,16 +1,19 @@
 // Signups with a ref through the real API process, next to the bare PostgreSQL insert rate; then
 // the edge workflows the worker's starter runs from the outbox, next to the bare Temporal start
 // rate, with the lag from signup to running workflow.
-//   npm run bench -- signups [--count 5000] [--concurrency 32]
+//   npm run bench -- signups [--count 5000] [--concurrency 8] [--starter-concurrency 64] [--rounds 3]
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { freePort, waitFor } from '../scripts/ports.ts';
+import { startLocalTemporal } from '../scripts/local-temporal.ts';
+import { ensureTemporalCli } from '../scripts/provision.ts';
 import type { BenchStack } from './run.ts';
 import { randomUUID } from 'node:crypto';
 import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecycle.ts';
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
-import { STARTER_CONCURRENCY } from '../workers/workflow-starter.ts';
+import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 import { flag, fmt, measure, pace, percentile } from './_measure.ts';
 import { start, stop } from './_process.ts';
 
@@ -19,23 +22,13 @@ const SERVER_KEY = 'server_bench_key_0123456789';
 export async function run({ databaseUrl, temporalAddress, args }: BenchStack): Promise<void> {
   const count = flag(args, 'count', 5000);
   const concurrency = flag(args, 'concurrency', 8);
+  const rounds = flag(args, 'rounds', 3);
+  const starterConcurrency = flag(args, 'starter-concurrency', DEFAULT_STARTER_CONCURRENCY);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 16 });
 
   // Bare limit 1: single-row inserts, same concurrency.
   await pool.query('CREATE TABLE bench_bare (id bigserial PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())');
   const bareInsert = await measure(count, concurrency, async (i) => void (await pool.query('INSERT INTO bench_bare (email) VALUES ($1)', [`bare-${i}@x.co`])));
-
-  // Bare limit 2: Temporal workflow starts (no worker needed to accept a start).
-  const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection });
-  const bareStartCount = Math.min(count, 2000);
-  const bareStart = await measure(bareStartCount, STARTER_CONCURRENCY, async (i) =>
-    void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare' })));
-
-  // Bare limit 2b: the same starts carrying an edge's arguments and six search attributes.
-  const payload = edgeLifecycleStart(edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: new Date() }, 30));
-  const bareEdgeStart = await measure(bareStartCount, STARTER_CONCURRENCY, async (i) =>
-    void (await client.workflow.start('bareWorkflow', { workflowId: `bare-edge-${i}`, taskQueue: 'bench-bare', args: payload.args, typedSearchAttributes: toSearchAttributePairs(payload.searchAttributes) })));
 
   // The API, the worker and the relays as their own processes, as in production.
   const port = await freePort();
@@ -48,6 +41,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
     LOG_LEVEL: 'warn',
     API_PROCESSES: process.env.API_PROCESSES ?? '1',
+    WORKFLOW_STARTER_CONCURRENCY: String(starterConcurrency),
     RATE_LIMIT_PER_MINUTE: '100000000', // one load generator IP: the per-IP limit is not what is measured
   };
   const api = start('api/server.ts', env);
@@ -78,11 +72,44 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   // 1. Signups alone: the request commits to PostgreSQL and returns; no workflow start on its path.
   const signups = await measure(count, concurrency, signup);
 
-  // 2a. The relay process alone comes up to that backlog: the starter's own rate (the workflows
-  //     wait for a worker).
+  // 2a. The starter's own rate next to the bare Temporal start rate, in `rounds` rounds, each on
+  //     fresh, empty dev servers (the dev server slows as it holds more workflows: measured 643/s
+  //     empty, 477/s with 9,000 more, so every rate is taken from an empty one) and alternating,
+  //     so noise on this shared machine falls on both alike; medians reported. In each round: bare
+  //     trivial starts, bare starts carrying an edge's arguments and search attributes, then the
+  //     relay process alone draining a backlog of `count` signups into its own fresh server (the
+  //     workflows wait for a worker). Every rate is the server's: its StartTimes, first to last.
+  const payload = edgeLifecycleStart(edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: new Date() }, 30));
+  const edgeStartOptions = { args: payload.args, typedSearchAttributes: toSearchAttributePairs(payload.searchAttributes) };
+  const bareStarts: Rated[] = [];
+  const bareEdgeStarts: Rated[] = [];
+  const starterRounds: Rated[] = [];
+  let signedUp = count;
+  for (let round = 0; round < rounds; round++) {
+    bareStarts.push(await onFreshServer(async (client) => {
+      await measure(count, starterConcurrency, async (i) => void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare' })));
+      return serverStartRate(client, count);
+    }));
+    bareEdgeStarts.push(await onFreshServer(async (client) => {
+      await measure(count, starterConcurrency, async (i) => void (await client.workflow.start('bareWorkflow', { workflowId: `bare-edge-${i}`, taskQueue: 'bench-bare', ...edgeStartOptions })));
+      return serverStartRate(client, count);
+    }));
+    if (round > 0) {
+      await measure(count, concurrency, (i) => signup(signedUp + i));
+      signedUp += count;
+    }
+    starterRounds.push(await onFreshServer(async (client, address) => {
+      const relays = start('workers/relays.ts', { ...env, TEMPORAL_ADDRESS: address });
+      await drained(pool);
+      await stop(relays);
+      return serverStartRate(client, count);
+    }, 'child'));
+  }
+  const median = (rated: Rated[]) => [...rated].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(rated.length / 2)]!;
+  const bareStart = median(bareStarts);
+  const bareEdgeStart = median(bareEdgeStarts);
+  const starterAlone = median(starterRounds);
   const relays = start('workers/relays.ts', env);
-  await drained(pool);
-  const starterAlone = await startStats(pool, 0);
 
   // 2b. The worker runs them; then a second backlog of `count` edges is written and started with
   //     everything running: starts and the workflows' first tasks share the machine.
@@ -90,7 +117,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   await new Promise((r) => setTimeout(r, 5_000));
   const { rows: [before] } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM workflow_outbox');
   await relaysPaused(pool, true);
-  await measure(count, concurrency, (i) => signup(count * 2 + i));
+  await measure(count, concurrency, (i) => signup(signedUp + i));
   await relaysPaused(pool, false);
   await drained(pool);
   const backlog = await startStats(pool, Number(before!.id));
@@ -100,24 +127,26 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const lagRate = Math.max(1, Math.round(backlog.perSecond / 2));
   const lagCount = lagRate * 15;
   const { rows: [mark] } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM workflow_outbox');
-  const paced = await pace(lagCount, lagRate, (i) => signup(count * 3 + i));
+  const paced = await pace(lagCount, lagRate, (i) => signup(signedUp + count + i));
   await drained(pool);
   const steady = await startStats(pool, Number(mark!.id));
 
   await Promise.all([stop(api), stop(worker), stop(relays)]);
   agent.destroy();
-  await connection.close();
   await pool.end();
 
   console.log(`\nsignups with ref, ${fmt(count)} at concurrency ${concurrency} (errors: ${signups.errors})`);
   console.log(`  POST /v1/signups         ${fmt(signups.perSecond)}/s   p50 ${fmt(signups.p50, 1)} ms   p99 ${fmt(signups.p99, 1)} ms`);
   console.log(`  bare PostgreSQL insert   ${fmt(bareInsert.perSecond)}/s   p50 ${fmt(bareInsert.p50, 1)} ms   p99 ${fmt(bareInsert.p99, 1)} ms`);
   console.log(`  ratio                    ${fmt((100 * signups.perSecond) / bareInsert.perSecond)}% of bare inserts`);
-  console.log(`edge workflows started from a backlog of ${fmt(count)} by the relay process's starter`);
-  console.log(`  starter, no worker       ${fmt(starterAlone.perSecond)}/s   ${fmt((100 * starterAlone.perSecond) / bareStart.perSecond)}% of bare starts`);
-  console.log(`  starter, worker running  ${fmt(backlog.perSecond)}/s   ${fmt((100 * backlog.perSecond) / bareStart.perSecond)}% of bare starts (the worker runs each new workflow's first task meanwhile)`);
-  console.log(`  bare Temporal start      ${fmt(bareStart.perSecond)}/s   (${fmt(bareStartCount)} trivial starts at concurrency ${STARTER_CONCURRENCY}, as the starter; no worker)`);
-  console.log(`  bare, edge payload       ${fmt(bareEdgeStart.perSecond)}/s   (the same starts with an edge's arguments and six search attributes; the starter alone is ${fmt((100 * starterAlone.perSecond) / bareEdgeStart.perSecond)}% of it)`);
+  const rates = (rated: Rated[]) => rated.map((r) => fmt(r.perSecond)).join(', ');
+  const cpu = (r: Rated, who: string) => `${who} ${fmt(r.processCpuMs / count, 2)} ms CPU per start, machine ${fmt(r.machineBusy)}% busy`;
+  console.log(`edge workflows started from a backlog of ${fmt(count)} by the relay process's starter (${starterConcurrency} in flight), ${rounds} rounds, each on empty dev servers; medians (rounds: ...)`);
+  console.log(`  starter, no worker       ${fmt(starterAlone.perSecond)}/s (${rates(starterRounds)})   ${fmt((100 * starterAlone.perSecond) / bareStart.perSecond)}% of bare starts, ${fmt((100 * starterAlone.perSecond) / bareEdgeStart.perSecond)}% of bare starts with an edge's arguments`);
+  console.log(`  bare Temporal start      ${fmt(bareStart.perSecond)}/s (${rates(bareStarts)})   (${fmt(count)} trivial starts at concurrency ${starterConcurrency}, as the starter; no worker)`);
+  console.log(`  bare, edge payload       ${fmt(bareEdgeStart.perSecond)}/s (${rates(bareEdgeStarts)})   (the same starts with an edge's arguments and search attributes)`);
+  console.log(`    CPU                    ${cpu(starterAlone, 'relay process')}; ${cpu(bareEdgeStart, 'bare load generator')}`);
+  console.log(`  starter, worker running  ${fmt(backlog.perSecond)}/s   ${fmt((100 * backlog.perSecond) / bareStart.perSecond)}% of bare starts (into the run's server with the worker running each new workflow's first task meanwhile; rate from the relay's marks)`);
   console.log(`lag signup -> running workflow under ${fmt(paced.perSecond)} signups/s for ${fmt(paced.seconds)} s (${fmt(steady.count)} edges, worker running)`);
   console.log(`  p50 ${fmt(steady.lagP50)} ms   p99 ${fmt(steady.lagP99)} ms   (signup p99 meanwhile ${fmt(paced.p99, 1)} ms)`);
 }
@@ -149,4 +178,57 @@ async function relaysPaused(pool: pg.Pool, paused: boolean): Promise<void> {
     ? `ALTER TABLE workflow_outbox ALTER COLUMN claimed_until SET DEFAULT now() + interval '1 hour'`
     : `ALTER TABLE workflow_outbox ALTER COLUMN claimed_until DROP DEFAULT`);
   if (!paused) await pool.query('UPDATE workflow_outbox SET claimed_until = NULL WHERE started_at IS NULL');
+}
+
+type Rated = { perSecond: number; processCpuMs: number; machineBusy: number };
+
+/**
+ * Runs `work` against a Temporal dev server of its own, started empty and stopped after, with the
+ * CPU it took: this process's (the load generator), or (`cpuOf: 'child'`) that of the child
+ * process `work` starts and stops (the relay, its start-up included), and how busy the machine was.
+ */
+async function onFreshServer(work: (client: Client, address: string) => Promise<{ perSecond: number }>, cpuOf: 'self' | 'child' = 'self'): Promise<Rated> {
+  const server = await startLocalTemporal({ cli: ensureTemporalCli(), port: await freePort(), uiPort: null, dbFile: null });
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const cpu = () => cpuMs(cpuOf === 'self' ? 'self' : 'children');
+    const [p0, m0] = [cpu(), machineTicks()];
+    const { perSecond } = await work(new Client({ connection }), server.address);
+    const [p1, m1] = [cpu(), machineTicks()];
+    return { perSecond, processCpuMs: p1 - p0, machineBusy: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total) };
+  } finally {
+    await connection.close();
+    await server.stop();
+  }
+}
+
+/** Starts per second as the server recorded them: every workflow's StartTime, first to last. */
+async function serverStartRate(client: Client, count: number): Promise<{ perSecond: number }> {
+  let first = Infinity;
+  let last = -Infinity;
+  let seen = 0;
+  await waitFor('visibility to list every start', async () => {
+    [first, last, seen] = [Infinity, -Infinity, 0];
+    for await (const execution of client.workflow.list()) {
+      const t = execution.startTime.getTime();
+      first = Math.min(first, t);
+      last = Math.max(last, t);
+      seen += 1;
+    }
+    if (seen < count) throw new Error(`${seen} of ${count} listed`);
+  }, 120_000);
+  return { perSecond: (seen - 1) / Math.max(0.001, (last - first) / 1000) };
+}
+
+/** User + system CPU in ms of this process, or of its children that have exited (/proc/self/stat, ticks of 10 ms). */
+function cpuMs(whose: 'self' | 'children'): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  const [user, system] = whose === 'self' ? [fields[11], fields[12]] : [fields[13], fields[14]];
+  return (Number(user) + Number(system)) * 10;
+}
+
+function machineTicks(): { busy: number; total: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, total };
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { DatabasePool } from 'slonik';
 import { claimPendingStarts, markFailed, markStarted, type DeliveryOutcome, type OutboxRow } from '../db/outbox.ts';
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 
 export type WorkflowStarterOptions = {
   db: DatabasePool;
@@ -26,13 +27,11 @@ export type WorkflowStarterOptions = {
 
 export type WorkflowStarter = { stop(): Promise<void> };
 
-/** Workflow starts in flight at once. */
-export const STARTER_CONCURRENCY = 32;
 
 export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowStarter {
   const { db, client, taskQueue, log } = options;
   const batchSize = options.batchSize ?? 200;
-  const concurrency = options.concurrency ?? STARTER_CONCURRENCY;
+  const concurrency = options.concurrency ?? DEFAULT_STARTER_CONCURRENCY;
   const leaseMs = options.leaseMs ?? 30_000;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   let stopped = false;
@@ -98,12 +97,20 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
     return marking;
   }
 
+  // One waiter for a free slot (only the loop launches), woken by whichever start finishes first:
+  // O(1) per start, where Promise.race over the set would attach a reaction to every start in flight.
+  let slotFreed: (() => void) | undefined;
   async function launch(row: OutboxRow): Promise<void> {
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    while (inFlight.size >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
     const run: Promise<void> = start(row).then((outcome) => {
       if (outcome) done[outcome].push(row.id);
       if (done.delivered.length + done.workflow_closed.length >= MARK_BATCH) void flushMarks();
-    }).finally(() => inFlight.delete(run));
+    }).finally(() => {
+      inFlight.delete(run);
+      const wake = slotFreed;
+      slotFreed = undefined;
+      wake?.();
+    });
     inFlight.add(run);
   }
 

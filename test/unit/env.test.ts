@@ -17,6 +17,8 @@ describe('configuration', () => {
       { role: 'server', key: 'bbbbbbbbbbbbbbbb2' },
     ]);
     expect(config.activationWindowDays).toBe(30);
+    expect(config.starterConcurrency).toBe(64);
+    expect(loadConfig({ ...valid, WORKFLOW_STARTER_CONCURRENCY: '8' }).starterConcurrency).toBe(8);
   });
 
   it.each([
@@ -29,6 +31,8 @@ describe('configuration', () => {
     [{ PORT: 'eighty' }, /PORT:/],
     [{ PORT: '70000' }, /PORT:/],
     [{ TEMPORAL_ADDRESS: 'no-port' }, /TEMPORAL_ADDRESS: must be host:port/],
+    [{ WORKFLOW_STARTER_CONCURRENCY: '0' }, /WORKFLOW_STARTER_CONCURRENCY:/],
+    [{ WORKFLOW_STARTER_CONCURRENCY: '1000' }, /WORKFLOW_STARTER_CONCURRENCY:/],
   ])('stops on %j, naming the variable', (patch, message) => {
     const env = { ...valid, ...patch } as Record<string, string | undefined>;
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
