@@ -24,7 +24,7 @@ import { waitFor } from '../scripts/ports.ts';
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure } from './_measure.ts';
-import { start, stop } from './_process.ts';
+import { start, stop, systemEnv } from './_process.ts';
 
 const BATCH = 5_000;
 const START_CONCURRENCY = 64;
@@ -39,7 +39,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   const taskQueue = 'bench-launch';
-  const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, API_KEYS: 'admin:bench_admin_key_0123456789', SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij', LOG_LEVEL: 'warn' };
+  const env = systemEnv(databaseUrl, temporalAddress, { TEMPORAL_TASK_QUEUE: taskQueue, API_KEYS: 'admin:bench_admin_key_0123456789' });
   const say = (line: string) => console.error(`[launch] ${line}`);
   const t0 = performance.now();
   const since = () => `${fmt((performance.now() - t0) / 1000)} s`;

@@ -13,7 +13,7 @@ import { signUp } from '../services/signups.ts';
 import { freePort, waitFor } from '../scripts/ports.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure, percentile } from './_measure.ts';
-import { start, stop } from './_process.ts';
+import { start, stop, systemEnv } from './_process.ts';
 
 const SERVER_KEY = 'server_bench_key_0123456789';
 
@@ -44,16 +44,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
   // The system as in production: API, relays and worker as their own processes.
   const port = await freePort();
-  const env = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: temporalAddress,
-    PORT: String(port),
-    API_KEYS: `server:${SERVER_KEY}`,
-    SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '100000000',
-  };
+  const env = systemEnv(databaseUrl, temporalAddress, { PORT: String(port), API_KEYS: `server:${SERVER_KEY}`, RATE_LIMIT_PER_MINUTE: '100000000' });
   const api = start('api/server.ts', env);
   const relays = start('workers/relays.ts', env);
   const worker = start('workers/main.ts', env);

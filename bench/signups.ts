@@ -15,7 +15,7 @@ import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecyc
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 import { flag, fmt, measure, pace, percentile } from './_measure.ts';
-import { start, stop } from './_process.ts';
+import { start, stop, systemEnv } from './_process.ts';
 
 const SERVER_KEY = 'server_bench_key_0123456789';
 
@@ -32,18 +32,13 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
   // The API, the worker and the relays as their own processes, as in production.
   const port = await freePort();
-  const env = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: temporalAddress,
+  const env = systemEnv(databaseUrl, temporalAddress, {
     PORT: String(port),
     API_KEYS: `server:${SERVER_KEY}`,
-    SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
-    LOG_LEVEL: 'warn',
     API_PROCESSES: process.env.API_PROCESSES ?? '1',
     WORKFLOW_STARTER_CONCURRENCY: String(starterConcurrency),
     RATE_LIMIT_PER_MINUTE: '100000000', // one load generator IP: the per-IP limit is not what is measured
-  };
+  });
   const api = start('api/server.ts', env);
   const base = `http://127.0.0.1:${port}`;
   await waitFor('the API', async () => {

@@ -9,6 +9,8 @@ import type { DatabasePool } from '../../db/pool.ts';
 import { createActivities, type ActivityDependencies } from '../../activities/index.ts';
 import { workerOptions } from '../../workers/worker-options.ts';
 import { startTimeSkippingServer } from '../../scripts/local-temporal.ts';
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
+import { createTestDatabase, type TestDatabase } from './database.ts';
 
 let runtimeInstalled = false;
 export function quietRuntime(): void {
@@ -59,6 +61,30 @@ export async function startDevWorker(db: DatabasePool, name = 'test', extra: Omi
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return startTimeSkippingServer(process.env.TEMPORAL_TEST_SERVER || undefined);
+}
+
+/**
+ * A suite on the time-skipping test server: one test database for the file and a fresh test server
+ * per test (once a workflow completes and nothing is left to wait for, the test server skips its
+ * clock years ahead, which would expire the next test's edge at once). `eachTest` runs before each
+ * test once its server is up. The fields are set by the hooks: read them inside tests.
+ */
+export function timeSkippingSuite(eachTest?: (database: TestDatabase) => Promise<unknown>): { env: TestWorkflowEnvironment; database: TestDatabase } {
+  const suite = {} as { env: TestWorkflowEnvironment; database: TestDatabase };
+  beforeAll(async () => {
+    suite.database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await suite.database?.drop();
+  });
+  beforeEach(async () => {
+    suite.env = await createTimeSkippingEnv();
+    await eachTest?.(suite.database);
+  });
+  afterEach(async () => {
+    await suite.env?.teardown();
+  });
+  return suite;
 }
 
 export async function timeSkippingWorker(env: TestWorkflowEnvironment, db: DatabasePool, taskQueue = uniqueTaskQueue('ts')): Promise<Worker> {

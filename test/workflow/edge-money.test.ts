@@ -1,7 +1,6 @@
 // An edge's money over its whole life on the time-skipping test server: a year of monthly payments
 // passes in seconds, with the real activities posting to a real PostgreSQL ledger.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from '@jest/globals';
 import type { WorkflowHandle } from '@temporalio/client';
 import { sql } from 'slonik';
 import { z } from 'zod';
@@ -22,36 +21,20 @@ import {
   stateQuery,
   verdictSignal,
 } from '../../workflows/referral-lifecycle.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createTimeSkippingEnv, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
+import { timeSkippingSuite, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
 
-let env: TestWorkflowEnvironment;
-let database: TestDatabase;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
 // A fresh test server per test (see referral-lifecycle.test.ts), and the program back in beta.
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-  await database.db.query(sql.unsafe`UPDATE program SET phase = 'beta', phase_changed_at = NULL`);
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite((database) => database.db.query(sql.unsafe`UPDATE program SET phase = 'beta', phase_changed_at = NULL`));
 
 type Edge = { input: EdgeLifecycleInput; referrerId: string; tenantId: string };
 let n = 0;
 const stamp = () => `${Date.now().toString(36)}-${++n}`;
-const signupDeps = () => ({ db: database.db, activationWindowDays: 30, flavors: DEFAULT_FLAVORS });
+const signupDeps = () => ({ db: suite.database.db, activationWindowDays: 30, flavors: DEFAULT_FLAVORS });
 
 /** An approved partner's affiliate edge (intentional), with the partner's terms. */
 async function partnerEdge(terms: { salesCommissionBps: number; creditCommissionBps: number; recurring: boolean; recurringMonths?: number }): Promise<Edge> {
   const owner = await signUp(signupDeps(), { email: `partner-${stamp()}@example.com` });
-  const deps = { db: database.db, publicBaseUrl: 'http://localhost' };
+  const deps = { db: suite.database.db, publicBaseUrl: 'http://localhost' };
   const partner = await createPartner(deps, { tenantId: owner.user.tenant_id, ...terms });
   await approve(deps, owner.user.tenant_id, 'test-admin');
   const { edge } = await signUp(signupDeps(), { email: `customer-${stamp()}@example.com`, ref: partner.referral_code });
@@ -67,17 +50,17 @@ async function betaEdge(): Promise<Edge> {
   return { input: edgeLifecycleInput(edge!, 30), referrerId: referrer.user.id, tenantId: referrer.user.tenant_id };
 }
 
-const nowOnServer = async () => new Date(Number(await env.currentTimeMs()));
+const nowOnServer = async () => new Date(Number(await suite.env.currentTimeMs()));
 
 /** Records a payment as the API does, and delivers its message as the relay would. */
 async function pay(handle: WorkflowHandle, edge: Edge, paymentId: string, amountCents: number, paidAt?: Date): Promise<void> {
-  const recorded = await insertPayment(database.db, { id: paymentId, userId: edge.input.refereeId, amountCents, currency: 'USD', paidAt: paidAt ?? (await nowOnServer()) });
+  const recorded = await insertPayment(suite.database.db, { id: paymentId, userId: edge.input.refereeId, amountCents, currency: 'USD', paidAt: paidAt ?? (await nowOnServer()) });
   expect(recorded?.row.edge_id).toBe(edge.input.edgeId);
   await handle.signal(paymentSignal, { eventId: `payment:${paymentId}`, paymentId, amountCents, currency: 'USD', paidAt: recorded!.row.paid_at.toISOString() });
 }
 
 async function refund(handle: WorkflowHandle, refundId: string, paymentId: string, amountCents: number): Promise<void> {
-  const outcome = await insertRefund(database.db, { id: refundId, paymentId, amountCents, refundedAt: await nowOnServer() });
+  const outcome = await insertRefund(suite.database.db, { id: refundId, paymentId, amountCents, refundedAt: await nowOnServer() });
   expect(outcome.kind).toBe('created');
   await handle.signal(refundSignal, { eventId: `refund:${refundId}`, refundId, paymentId, amountCents, refundedAt: (await nowOnServer()).toISOString() });
 }
@@ -87,13 +70,13 @@ async function activate(handle: WorkflowHandle, edge: Edge): Promise<void> {
 }
 
 const balances = async (edge: Edge) => ({
-  pending: await balanceOf(database.db, partnerEarnings(edge.tenantId, 'pending')),
-  payable: await balanceOf(database.db, partnerEarnings(edge.tenantId, 'payable')),
-  credits: await balanceOf(database.db, userCredits(edge.referrerId)),
+  pending: await balanceOf(suite.database.db, partnerEarnings(edge.tenantId, 'pending')),
+  payable: await balanceOf(suite.database.db, partnerEarnings(edge.tenantId, 'payable')),
+  credits: await balanceOf(suite.database.db, userCredits(edge.referrerId)),
 });
 
 const transactionsOf = (edgeId: string) =>
-  database.db.any(sql.type(z.object({ kind: z.string(), idempotency_key: z.string() }))`
+  suite.database.db.any(sql.type(z.object({ kind: z.string(), idempotency_key: z.string() }))`
     SELECT kind, idempotency_key FROM ledger_transactions WHERE metadata ->> 'edgeId' = ${edgeId} ORDER BY created_at, idempotency_key`);
 
 const DAY = 86_400_000;
@@ -102,22 +85,22 @@ describe('an edge earning commission', () => {
   it('a 12-month recurring affiliate edge: 12 monthly payments, a refund in month 5, exact cents in the ledger', async () => {
     const edge = await partnerEdge({ salesCommissionBps: 2_000, creditCommissionBps: 500, recurring: true, recurringMonths: 12 });
     const taskQueue = uniqueTaskQueue('money');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
-      await env.sleep('2 days');
+      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      await suite.env.sleep('2 days');
       await activate(handle, edge);
-      await env.sleep('1 day');
+      await suite.env.sleep('1 day');
       const first = await nowOnServer();
       for (let month = 1; month <= 12; month++) {
         const paidAt = new Date(first.getTime() + (month - 1) * 30 * DAY);
         const wait = paidAt.getTime() - (await nowOnServer()).getTime();
-        if (wait > 0) await env.sleep(wait);
+        if (wait > 0) await suite.env.sleep(wait);
         await pay(handle, edge, `${workflowId}-m${month}`, 4_999, paidAt);
         if (month === 1) await pay(handle, edge, `${workflowId}-m${month}`, 4_999, paidAt); // a duplicate changes nothing
         if (month === 5) {
-          await env.sleep('3 days');
+          await suite.env.sleep('3 days');
           await refund(handle, `${workflowId}-r5`, `${workflowId}-m5`, 2_000);
           await handle.signal(refundSignal, { eventId: `refund:${workflowId}-r5`, refundId: `${workflowId}-r5`, paymentId: `${workflowId}-m5`, amountCents: 2_000, refundedAt: first.toISOString() });
         }
@@ -125,9 +108,9 @@ describe('an edge earning commission', () => {
       }
       // A 13th payment a year and a day after the first is outside the 12 recurring months.
       const late = new Date(first.getTime() + 366 * DAY);
-      await env.sleep(late.getTime() - (await nowOnServer()).getTime());
+      await suite.env.sleep(late.getTime() - (await nowOnServer()).getTime());
       await pay(handle, edge, `${workflowId}-m13`, 4_999, late);
-      await env.sleep('1 hour');
+      await suite.env.sleep('1 hour');
       const view = await handle.query(stateQuery);
       expect(view).toMatchObject({ state: 'completed', waitingFor: 'refund_window', payments: { earning: 12, notEligible: 1 } });
       return handle.result();
@@ -143,69 +126,69 @@ describe('an edge earning commission', () => {
     expect(transactions.filter((t) => t.kind === 'commission')).toHaveLength(12);
     expect(transactions.filter((t) => t.kind === 'commission_release')).toHaveLength(12);
     expect(transactions.filter((t) => t.kind === 'clawback').map((t) => t.idempotency_key)).toEqual([`clawback:${workflowId}-r5`]);
-    expect(await findPayment(database.db, `${workflowId}-m13`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'outside_window' });
-    expect(await findPayment(database.db, `${workflowId}-m1`)).toMatchObject({ commission_status: 'earned' });
+    expect(await findPayment(suite.database.db, `${workflowId}-m13`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'outside_window' });
+    expect(await findPayment(suite.database.db, `${workflowId}-m1`)).toMatchObject({ commission_status: 'earned' });
     // The workflow closed once the refund window (180 days) after its last earning payment had passed.
-    const { closeTime } = await env.client.workflow.getHandle(workflowId).describe();
+    const { closeTime } = await suite.env.client.workflow.getHandle(workflowId).describe();
     expect(closeTime!.getTime() - new Date(result.firstPaymentAt!).getTime()).toBeGreaterThanOrEqual((330 + 180) * DAY);
-    const edgeRow = await database.db.one(sql.type(z.object({ completed_at: z.date().nullable() }))`SELECT completed_at FROM edges WHERE id = ${edge.input.edgeId}`);
+    const edgeRow = await suite.database.db.one(sql.type(z.object({ completed_at: z.date().nullable() }))`SELECT completed_at FROM edges WHERE id = ${edge.input.edgeId}`);
     expect(edgeRow.completed_at).not.toBeNull();
   });
 
   it('a beta edge vests, earns nothing in cash until the phase changes, then 10% of its first payment after a retention gate', async () => {
     const edge = await betaEdge();
     const taskQueue = uniqueTaskQueue('money');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
       await activate(handle, edge);
-      await env.sleep('1 day');
+      await suite.env.sleep('1 day');
       await pay(handle, edge, `${workflowId}-beta`, 10_000);
-      await env.sleep('40 days');
-      expect(await findPayment(database.db, `${workflowId}-beta`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'beta_phase' });
+      await suite.env.sleep('40 days');
+      expect(await findPayment(suite.database.db, `${workflowId}-beta`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'beta_phase' });
       expect(await handle.query(stateQuery)).toMatchObject({ state: 'awaiting_first_payment', earned: { cashCents: 0 } });
 
       // The launch flip: the phase is read where a payment is priced, so a payment that arrives
       // before the workflow hears of the flip is already priced at the public tier.
-      await database.db.query(sql.unsafe`UPDATE program SET phase = 'public', phase_changed_at = now()`);
+      await suite.database.db.query(sql.unsafe`UPDATE program SET phase = 'public', phase_changed_at = now()`);
       await pay(handle, edge, `${workflowId}-first`, 10_001);
       await handle.signal(phaseChangedSignal, { eventId: 'phase:public', phase: 'public', changedAt: (await nowOnServer()).toISOString() });
-      await env.sleep('1 day');
+      await suite.env.sleep('1 day');
       expect(await handle.query(stateQuery)).toMatchObject({ state: 'completed', phase: 'public', earned: { cashCents: 1_000, pendingCents: 1_000 } });
       await pay(handle, edge, `${workflowId}-second`, 10_000);
-      await env.sleep('1 day');
-      expect(await findPayment(database.db, `${workflowId}-second`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'outside_window' });
+      await suite.env.sleep('1 day');
+      expect(await findPayment(suite.database.db, `${workflowId}-second`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'outside_window' });
 
       // The retention gate (60 days) holds beta commission longer than the 30-day holding period.
-      await env.sleep('35 days');
+      await suite.env.sleep('35 days');
       expect(await balances(edge)).toMatchObject({ pending: 1_000, payable: 0 });
-      await env.sleep('30 days');
+      await suite.env.sleep('30 days');
       // Credits: the beta reward of vesting (rung 1 of the milestone ladder), none from commission.
       expect(await balances(edge)).toMatchObject({ pending: 0, payable: 1_000, credits: 250 });
     });
-    const description = await env.client.workflow.getHandle(workflowId).describe();
+    const description = await suite.env.client.workflow.getHandle(workflowId).describe();
     expect(description.searchAttributes.ProgramPhase).toEqual(['public']);
   });
 
   it('a hold pays nothing until cleared; a void reverses everything the edge kept', async () => {
     const edge = await partnerEdge({ salesCommissionBps: 3_000, creditCommissionBps: 0, recurring: true, recurringMonths: 6 });
     const taskQueue = uniqueTaskQueue('money');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
       await activate(handle, edge);
       await pay(handle, edge, `${workflowId}-1`, 10_000);
-      await env.sleep('1 day');
+      await suite.env.sleep('1 day');
       await handle.signal(verdictSignal, { eventId: 'verdict:v1', verdict: 'hold', reason: 'ip overlap' });
       await pay(handle, edge, `${workflowId}-2`, 10_000);
-      await env.sleep('40 days');
+      await suite.env.sleep('40 days');
       // Held: the second payment waits unpriced and the first one's commission stays pending.
       expect(await handle.query(stateQuery)).toMatchObject({ state: 'held', waitingFor: 'clearance', hold: { reason: 'ip overlap' }, earned: { pendingCents: 3_000, payableCents: 0 } });
-      expect(await findPayment(database.db, `${workflowId}-2`)).toMatchObject({ commission_status: 'pending' });
+      expect(await findPayment(suite.database.db, `${workflowId}-2`)).toMatchObject({ commission_status: 'pending' });
       await handle.signal(verdictSignal, { eventId: 'verdict:v2', verdict: 'clear', reason: 'reviewed' });
-      await env.sleep('1 day');
+      await suite.env.sleep('1 day');
       expect(await handle.query(stateQuery)).toMatchObject({ state: 'earning', hold: null, earned: { cashCents: 6_000, pendingCents: 3_000, payableCents: 3_000 } });
       await handle.signal(verdictSignal, { eventId: 'verdict:v1', verdict: 'hold', reason: 'repeat of an old id' });
       expect((await handle.query(stateQuery)).state).toBe('earning');
@@ -221,21 +204,21 @@ describe('an edge earning commission', () => {
   it('a refund that arrives before its payment waits for it; refunds in parts keep exactly zero of a fully refunded payment', async () => {
     const edge = await partnerEdge({ salesCommissionBps: 2_500, creditCommissionBps: 333, recurring: false });
     const taskQueue = uniqueTaskQueue('money');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     const view = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
       await activate(handle, edge);
       const paymentId = `${workflowId}-p`;
-      const recorded = await insertPayment(database.db, { id: paymentId, userId: edge.input.refereeId, amountCents: 9_999, currency: 'USD', paidAt: await nowOnServer() });
+      const recorded = await insertPayment(suite.database.db, { id: paymentId, userId: edge.input.refereeId, amountCents: 9_999, currency: 'USD', paidAt: await nowOnServer() });
       // The relay delivers messages concurrently: the first refund's message overtakes the payment's.
       await refund(handle, `${workflowId}-r1`, paymentId, 3_333);
       await handle.signal(paymentSignal, { eventId: `payment:${paymentId}`, paymentId, amountCents: 9_999, currency: 'USD', paidAt: recorded!.row.paid_at.toISOString() });
-      await env.sleep('1 day');
+      await suite.env.sleep('1 day');
       await refund(handle, `${workflowId}-r2`, paymentId, 3_333);
-      await env.sleep('40 days');
+      await suite.env.sleep('40 days');
       await refund(handle, `${workflowId}-r3`, paymentId, 3_333);
-      await env.sleep('1 day');
+      await suite.env.sleep('1 day');
       return handle.query(stateQuery);
     });
     expect(view).toMatchObject({ state: 'completed', earned: { cashCents: 0, credits: 0, pendingCents: 0 } });
@@ -250,7 +233,7 @@ describe('history stays bounded', () => {
     const result: { runId: string | undefined; events: number }[] = [];
     let runId: string | undefined;
     for (;;) {
-      const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const history = await suite.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
       result.push({ runId, events: history.events!.length });
       const previous = history.events![0]!.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
       if (!previous) return result;
@@ -262,18 +245,18 @@ describe('history stays bounded', () => {
     const edge = await partnerEdge({ salesCommissionBps: 2_000, creditCommissionBps: 500, recurring: true, recurringMonths: 12 });
     const input = { ...edge.input, ...(historyLimit ? { historyLimit } : {}) };
     const taskQueue = uniqueTaskQueue('history');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     const view = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [input] });
       await activate(handle, edge);
       for (let week = 1; week <= 52; week++) {
         await pay(handle, edge, `${workflowId}-w${week}`, 1_250);
         // Repeats of events already handled, possibly in an earlier run, change nothing.
         if (week % 10 === 0) await handle.signal(paymentSignal, { eventId: `payment:${workflowId}-w1`, paymentId: `${workflowId}-w1`, amountCents: 1_250, currency: 'USD', paidAt: (await nowOnServer()).toISOString() });
-        await env.sleep('7 days');
+        await suite.env.sleep('7 days');
       }
-      await env.sleep('40 days');
+      await suite.env.sleep('40 days');
       return handle.query(stateQuery);
     });
     return { edge, view, runs: await runs(workflowId) };

@@ -1,7 +1,6 @@
 // The edge lifecycle on the time-skipping test server: a 30-day activation window passes in
 // seconds. Activities are the real ones, writing to a real PostgreSQL.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { EdgeLifecycleInput } from '../../domain/lifecycle.ts';
@@ -9,36 +8,19 @@ import { signUp } from '../../services/signups.ts';
 import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
 import { edgeLifecycleInput } from '../../services/edge-lifecycle.ts';
 import { activatedSignal, referralLifecycle, stateQuery } from '../../workflows/referral-lifecycle.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createTimeSkippingEnv, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
+import { timeSkippingSuite, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
 
-let env: TestWorkflowEnvironment;
-let database: TestDatabase;
-
-// A test server per test: once a workflow completes and nothing is left to wait for, the test
-// server skips its clock years ahead, which would expire the next test's edge at once.
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
-beforeEach(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const suite = timeSkippingSuite();
 
 /** How long the workflow ran in its own (skipped) time, in days. */
 async function daysRun(workflowId: string): Promise<number> {
-  const { startTime, closeTime } = await env.client.workflow.getHandle(workflowId).describe();
+  const { startTime, closeTime } = await suite.env.client.workflow.getHandle(workflowId).describe();
   return (closeTime!.getTime() - startTime.getTime()) / 86_400_000;
 }
 
 /** A real referrer and referee in PostgreSQL, and the input their edge's workflow starts with. */
 async function writtenEdge(windowDays = 30): Promise<EdgeLifecycleInput> {
-  const deps = { db: database.db, activationWindowDays: windowDays, flavors: DEFAULT_FLAVORS };
+  const deps = { db: suite.database.db, activationWindowDays: windowDays, flavors: DEFAULT_FLAVORS };
   const stamp = Math.random().toString(36).slice(2);
   const referrer = await signUp(deps, { email: `referrer-${stamp}@example.com` });
   const { edge } = await signUp(deps, { email: `referee-${stamp}@example.com`, ref: referrer.user.id });
@@ -47,16 +29,16 @@ async function writtenEdge(windowDays = 30): Promise<EdgeLifecycleInput> {
 }
 
 const stamps = (edgeId: string) =>
-  database.db.one(sql.type(z.object({ vested_at: z.date().nullable(), expired_at: z.date().nullable() }))`
+  suite.database.db.one(sql.type(z.object({ vested_at: z.date().nullable(), expired_at: z.date().nullable() }))`
     SELECT vested_at, expired_at FROM edges WHERE id = ${edgeId}`);
 
 describe('referral lifecycle', () => {
   it('expires when no activation arrives within the 30-day window', async () => {
     const input = await writtenEdge();
     const taskQueue = uniqueTaskQueue('lifecycle');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const result = await worker.runUntil(
-      env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
+      suite.env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
     );
     expect(result.state).toBe('expired');
     expect(result.waitingFor).toBeNull();
@@ -71,15 +53,15 @@ describe('referral lifecycle', () => {
   it('vests on activation inside the window and waits for the first payment; a repeated activation changes nothing', async () => {
     const input = await writtenEdge();
     const taskQueue = uniqueTaskQueue('lifecycle');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const view = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
       expect((await handle.query(stateQuery)).state).toBe('awaiting_activation');
-      await env.sleep('10 days');
+      await suite.env.sleep('10 days');
       await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-11T00:00:00.000Z' });
       await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-12T00:00:00.000Z' });
       // Past the activation deadline nothing expires any more: the edge waits for its first payment.
-      await env.sleep('40 days');
+      await suite.env.sleep('40 days');
       return handle.query(stateQuery);
     });
     expect(view).toMatchObject({ state: 'awaiting_first_payment', activatedAt: '2026-01-11T00:00:00.000Z', waitingFor: 'first_payment' });
@@ -91,9 +73,9 @@ describe('referral lifecycle', () => {
   it('honours a configured activation window', async () => {
     const input = await writtenEdge(7);
     const taskQueue = uniqueTaskQueue('lifecycle');
-    const worker = await timeSkippingWorker(env, database.db, taskQueue);
+    const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const result = await worker.runUntil(
-      env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
+      suite.env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
     );
     expect(result.state).toBe('expired');
     const days = await daysRun(`edge:${input.refereeId}`);
