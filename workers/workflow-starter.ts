@@ -27,7 +27,6 @@ export type WorkflowStarterOptions = {
 
 export type WorkflowStarter = { stop(): Promise<void> };
 
-
 export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowStarter {
   const { db, client, taskQueue, log } = options;
   const batchSize = options.batchSize ?? 200;
