@@ -5,14 +5,15 @@
 // compare-and-set, so a page run again (its worker died after telling, before reporting) counts
 // nothing twice; telling again is harmless, the message has the same event id every time.
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
 import { edgeWorkflowId } from '../domain/edge.ts';
 import { betaReferrerTerms, LAUNCH_APPROVER, publicPhaseEvent } from '../domain/launch.ts';
-import { betaEdgePage, betaEdgesUpTo, enrollBetaReferrers, findLaunch, finishLaunch, recordLaunchPage, workflowStarts, type LaunchRow } from '../db/launch.ts';
+import { betaEdgePage, betaEdgesUpTo, enrollBetaReferrers, findLaunch, finishLaunch, recordLaunchPage, type LaunchRow } from '../db/launch.ts';
+import { workflowStarts } from '../db/outbox.ts';
+import { signalIfRunning, signalWithStart } from '../platform/workflow-delivery.ts';
 import { phaseChangedSignal } from '../workflows/referral-lifecycle.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 
 export type LaunchDeps = { db: DatabasePool; temporal: Client | null; taskQueue: string | null; betaAutoBps: number; concurrency: number };
 export type LaunchActivities = ReturnType<typeof createLaunchActivities>;
@@ -74,13 +75,8 @@ export function createLaunchActivities(deps: LaunchDeps) {
     let converted = 0;
 
     await inLanes(workflowIds, deps.concurrency, async (workflowId) => {
-      try {
-        await temporal.workflow.getHandle(workflowId).signal(phaseChangedSignal, event);
-        converted += 1;
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err; // transient: the page runs again
-        notRunning.push(workflowId);
-      }
+      if (await signalIfRunning(temporal, workflowId, phaseChangedSignal, [event])) converted += 1;
+      else notRunning.push(workflowId);
     });
     if (notRunning.length === 0) return { converted, skipped: 0 };
 
@@ -90,25 +86,9 @@ export function createLaunchActivities(deps: LaunchDeps) {
     let skipped = 0;
     await inLanes(notRunning, deps.concurrency, async (workflowId) => {
       const start = starts.get(workflowId);
-      if (!start) {
-        skipped += 1; // an edge without a start row has no workflow to tell
-        return;
-      }
-      try {
-        await temporal.workflow.signalWithStart(start.workflowType, {
-          workflowId,
-          taskQueue,
-          args: start.args,
-          typedSearchAttributes: toSearchAttributePairs(start.searchAttributes),
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          signal: phaseChangedSignal,
-          signalArgs: [event],
-        });
-        converted += 1;
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        skipped += 1;
-      }
+      // An edge without a start row has no workflow to tell.
+      if (start && (await signalWithStart(temporal, start, taskQueue, phaseChangedSignal, [event])) === 'delivered') converted += 1;
+      else skipped += 1;
     });
     return { converted, skipped };
   }

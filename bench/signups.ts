@@ -76,19 +76,17 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   //     workflows wait for a worker). Every rate is the server's: its StartTimes, first to last.
   const payload = edgeLifecycleStart(edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: new Date() }, 30));
   const edgeStartOptions = { args: payload.args, typedSearchAttributes: toSearchAttributePairs(payload.searchAttributes) };
+  const bareRound = (options: object) => onFreshServer(async (client) => {
+    await measure(count, starterConcurrency, async (i) => void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare', ...options })));
+    return serverStartRate(client, count);
+  });
   const bareStarts: Rated[] = [];
   const bareEdgeStarts: Rated[] = [];
   const starterRounds: Rated[] = [];
   let signedUp = count;
   for (let round = 0; round < rounds; round++) {
-    bareStarts.push(await onFreshServer(async (client) => {
-      await measure(count, starterConcurrency, async (i) => void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare' })));
-      return serverStartRate(client, count);
-    }));
-    bareEdgeStarts.push(await onFreshServer(async (client) => {
-      await measure(count, starterConcurrency, async (i) => void (await client.workflow.start('bareWorkflow', { workflowId: `bare-edge-${i}`, taskQueue: 'bench-bare', ...edgeStartOptions })));
-      return serverStartRate(client, count);
-    }));
+    bareStarts.push(await bareRound({}));
+    bareEdgeStarts.push(await bareRound(edgeStartOptions));
     if (round > 0) {
       await measure(count, concurrency, (i) => signup(signedUp + i));
       signedUp += count;

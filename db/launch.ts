@@ -95,15 +95,6 @@ export async function finishLaunch(db: Db): Promise<LaunchRow> {
   return (await findLaunch(db))!;
 }
 
-/** How each of these workflows was (or will be) started, from its outbox start row. */
-export async function workflowStarts(db: Db, workflowIds: readonly string[]): Promise<Map<string, WorkflowStart>> {
-  if (workflowIds.length === 0) return new Map();
-  const rows = await db.any(sql.type(z.object({ workflow_id: z.string(), workflow_type: z.string(), args: z.array(z.unknown()), search_attributes: z.record(z.string(), z.string()) }))`
-    SELECT workflow_id, workflow_type, args, search_attributes FROM workflow_outbox
-    WHERE workflow_id = ANY(${sql.array([...workflowIds], 'text')}) AND signal_name IS NULL`);
-  return new Map(rows.map((r) => [r.workflow_id, { workflowId: r.workflow_id, workflowType: r.workflow_type, args: r.args, searchAttributes: r.search_attributes }]));
-}
-
 /**
  * Every tenant that referred a beta auto-enrolled edge becomes an approved partner at `terms`,
  * unless it has a partner row already (whatever its state: an admin's decision stands). One

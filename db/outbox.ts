@@ -47,11 +47,18 @@ export async function markStarted(db: DatabasePool, ids: readonly number[], outc
     WHERE id = ANY(${sql.array(ids, 'int8')})`);
 }
 
+/** How each of these workflows was (or will be) started, from its outbox start row. */
+export async function workflowStarts(db: Db, workflowIds: readonly string[]): Promise<Map<string, WorkflowStart>> {
+  if (workflowIds.length === 0) return new Map();
+  const rows = await db.any(sql.type(z.object({ workflow_id: z.string(), workflow_type: z.string(), args: z.array(z.unknown()), search_attributes: z.record(z.string(), z.string()) }))`
+    SELECT workflow_id, workflow_type, args, search_attributes FROM workflow_outbox
+    WHERE workflow_id = ANY(${sql.array([...workflowIds], 'text')}) AND signal_name IS NULL`);
+  return new Map(rows.map((r) => [r.workflow_id, { workflowId: r.workflow_id, workflowType: r.workflow_type, args: r.args, searchAttributes: r.search_attributes }]));
+}
+
 /** How an edge's workflow was started (from its start row), for messages that may have to start it. */
 export async function workflowStartOf(db: Db, workflowId: string): Promise<WorkflowStart | null> {
-  const row = await db.maybeOne(sql.type(z.object({ workflow_type: z.string(), args: z.array(z.unknown()), search_attributes: z.record(z.string(), z.string()) }))`
-    SELECT workflow_type, args, search_attributes FROM workflow_outbox WHERE workflow_id = ${workflowId} AND signal_name IS NULL`);
-  return row && { workflowId, workflowType: row.workflow_type, args: row.args, searchAttributes: row.search_attributes };
+  return (await workflowStarts(db, [workflowId])).get(workflowId) ?? null;
 }
 
 /** Leaves the row for a later attempt, after `retryInMs`. */

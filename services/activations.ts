@@ -1,14 +1,13 @@
 // The referee built an app: stamp the user, and tell the edge's workflow (starting it first if the
 // relay has not yet), so the activation is never lost to the outbox's lag. An edge whose workflow
 // has already ended (its activation window expired) is not started again.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { edgeWorkflowId } from '../domain/edge.ts';
 import { findEdgeByReferee, markActivated, type EdgeRow } from '../db/users.ts';
 import { workflowStartOf } from '../db/outbox.ts';
 import { activatedSignal } from '../workflows/referral-lifecycle.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+import { signalWithStart } from '../platform/workflow-delivery.ts';
 import { notFound } from './errors.ts';
 import { startEntitlementsOnActivation } from '../db/waitlist.ts';
 
@@ -24,20 +23,8 @@ export async function recordActivation(deps: ActivationDeps, input: { userId: st
   // Started exactly as the outbox row written with the edge says.
   const start = await workflowStartOf(deps.db, edgeWorkflowId(user.id));
   if (!start) throw new Error(`edge ${edge.id} has no workflow start recorded`);
-  try {
-    await deps.temporal.workflow.signalWithStart(start.workflowType, {
-      workflowId: start.workflowId,
-      taskQueue: deps.taskQueue,
-      args: start.args,
-      typedSearchAttributes: toSearchAttributePairs(start.searchAttributes),
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      signal: activatedSignal,
-      // The event id is the user's: one activation per referee, so a repeat is the same event.
-      signalArgs: [{ eventId: `activation:${user.id}`, activatedAt: user.activated_at.toISOString() }],
-    });
-    return { userId: user.id, activatedAt: user.activated_at, edge, edgeOpen: true };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { userId: user.id, activatedAt: user.activated_at, edge, edgeOpen: false };
-    throw err;
-  }
+  // The event id is the user's: one activation per referee, so a repeat is the same event.
+  const event = { eventId: `activation:${user.id}`, activatedAt: user.activated_at.toISOString() };
+  const delivered = await signalWithStart(deps.temporal, start, deps.taskQueue, activatedSignal, [event]);
+  return { userId: user.id, activatedAt: user.activated_at, edge, edgeOpen: delivered === 'delivered' };
 }

@@ -23,8 +23,10 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
   const db = await createDatabasePool(config.databaseUrl, config.pgPoolSize);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  // Activities that signal workflows (the launch flip) use their own client connection.
-  const activityConnection = await Connection.connect({ address: config.temporal.address });
+  // One client connection for what the worker asks of Temporal itself: the activities that signal
+  // workflows (the launch flip) and the schedules it ensures at start.
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const worker = await Worker.create({
     ...options,
     ...(bundle ? { workflowBundle: { codePath: bundle.codePath } } : {}),
@@ -38,20 +40,17 @@ async function main(): Promise<void> {
       stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
       payoutConcurrency: config.stripe.concurrency,
       wavePlan: config.waves,
-      temporal: new Client({ connection: activityConnection, namespace: config.temporal.namespace }),
+      temporal: client,
       taskQueue: config.temporal.taskQueue,
     }),
   }).finally(() => bundle?.remove());
 
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const scheduleClient = new Client({ connection, namespace: config.temporal.namespace });
-  const created = await ensurePayoutSchedules(scheduleClient, config.temporal.taskQueue);
-  if (await ensureWaveSchedule(scheduleClient, config.temporal.taskQueue, config.waves.releaseEveryMinutes)) created.push(waveScheduleId());
-  await connection.close();
+  const created = await ensurePayoutSchedules(client, config.temporal.taskQueue);
+  if (await ensureWaveSchedule(client, config.temporal.taskQueue, config.waves.releaseEveryMinutes)) created.push(waveScheduleId());
   if (created.length) log.info({ schedules: created }, 'schedules created');
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
-  await activityConnection.close();
+  await clientConnection.close();
   await nativeConnection.close();
   await db.end();
   log.info('worker stopped');

@@ -4,13 +4,12 @@
 // carries an event id its workflow deduplicates, so a relay that crashed after sending but before
 // marking only repeats a no-op. Workflow ids are never reused: a message for a workflow that has
 // ended is refused by the server, and recorded as such, rather than starting it again.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabasePool } from 'slonik';
 import { claimPendingStarts, markFailed, markStarted, type DeliveryOutcome, type OutboxRow } from '../db/outbox.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+import { signalIfRunning, signalWithStart, startOnce } from '../platform/workflow-delivery.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 
 export type WorkflowStarterOptions = {
@@ -37,35 +36,18 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
   let wake: (() => void) | undefined;
   let notified = false;
 
-  /**
-   * A plain signal, the cheaper call, for the usual case of a running workflow; false when there is
-   * none (not started yet, or ended), and signal-with-start then decides which.
-   */
-  async function signalRunning(row: OutboxRow): Promise<boolean> {
-    try {
-      await client.workflow.getHandle(row.workflow_id).signal(row.signal_name!, ...(row.signal_args ?? []));
-      return true;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
-    }
-  }
-
   /** 'delivered', 'workflow_closed' (a message to an ended workflow), or null: retry later. */
   async function start(row: OutboxRow): Promise<DeliveryOutcome | null> {
-    const options = {
-      workflowId: row.workflow_id,
-      taskQueue,
-      args: row.args,
-      typedSearchAttributes: toSearchAttributePairs(row.search_attributes),
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    };
+    const recorded = { workflowId: row.workflow_id, workflowType: row.workflow_type, args: row.args, searchAttributes: row.search_attributes };
     try {
-      if (row.signal_name === null) await client.workflow.start(row.workflow_type, options);
-      else if (!(await signalRunning(row))) await client.workflow.signalWithStart(row.workflow_type, { ...options, signal: row.signal_name, signalArgs: row.signal_args ?? [] });
-      return 'delivered';
+      if (row.signal_name === null) {
+        await startOnce(client, recorded, taskQueue);
+        return 'delivered';
+      }
+      const args = row.signal_args ?? [];
+      if (await signalIfRunning(client, row.workflow_id, row.signal_name, args)) return 'delivered';
+      return await signalWithStart(client, recorded, taskQueue, row.signal_name, args);
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return row.signal_name === null ? 'delivered' : 'workflow_closed';
       const backoff = Math.min(60_000, 1_000 * 2 ** Math.min(row.attempts, 6));
       log.warn({ err, workflowId: row.workflow_id, attempts: row.attempts }, 'workflow start failed; will retry');
       await markFailed(db, row.id, String((err as Error).message ?? err), backoff).catch(() => {});
