@@ -13,13 +13,14 @@ import { betaReferrerTerms, LAUNCH_APPROVER, publicPhaseEvent } from '../domain/
 import { betaEdgePage, betaEdgesUpTo, enrollBetaReferrers, findLaunch, finishLaunch, recordLaunchPage, type LaunchRow } from '../db/launch.ts';
 import { workflowStarts } from '../db/outbox.ts';
 import { signalIfRunning, signalWithStart } from '../platform/workflow-delivery.ts';
-import { phaseChangedSignal } from '../workflows/referral-lifecycle.ts';
+import { phaseChangedSignal } from '../contracts/edge-lifecycle.ts';
+import type { LaunchTotals } from '../contracts/launch-flip.ts';
 
 export type LaunchDeps = { db: DatabasePool; temporal: Client | null; taskQueue: string | null; betaAutoBps: number; concurrency: number };
 export type LaunchActivities = ReturnType<typeof createLaunchActivities>;
 
 /** Where the flip stands, as the record says. */
-export type LaunchTotals = { total: number; converted: number; skipped: number; partnersEnrolled: number };
+export type { LaunchTotals } from '../contracts/launch-flip.ts';
 export type LaunchPage = LaunchTotals & { done: boolean; last: string | null; told: number };
 
 /** Signals in flight at once per page. */

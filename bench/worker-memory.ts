@@ -19,7 +19,7 @@ import { waitFor } from '../scripts/ports.ts';
 import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecycle.ts';
 import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
-import type { ActivationEvent } from '../workflows/referral-lifecycle.ts';
+import type { ActivationEvent } from '../domain/lifecycle.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure } from './_measure.ts';
 

@@ -5,18 +5,6 @@
 import { phaseEventId, type PhaseChangedEvent } from './lifecycle.ts';
 import { DEFAULT_PARTNER_TERMS, type PartnerTerms } from './partner-settings.ts';
 
-export const LAUNCH_FLIP_WORKFLOW_TYPE = 'launchFlip';
-/** The task queue a deployment runs on unless TEMPORAL_TASK_QUEUE says otherwise (platform/env.ts). */
-const DEFAULT_TASK_QUEUE = 'referral-graph';
-
-/**
- * One flip per deployment, `launch-flip`. Deployments sharing a Temporal namespace on other task
- * queues (each test file, each bench) get `launch-flip:<taskQueue>`, so their flips stay apart.
- */
-export function launchFlipWorkflowId(taskQueue: string): string {
-  return taskQueue === DEFAULT_TASK_QUEUE ? 'launch-flip' : `launch-flip:${taskQueue}`;
-}
-
 /** Who approved the partners the flip enrolls. */
 export const LAUNCH_APPROVER = 'launch-flip';
 

@@ -2,7 +2,7 @@
 // search attributes registered. Uses the provisioned CLI; without one, the SDK's own download.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../contracts/search-attributes.ts';
 import { waitFor } from './ports.ts';
 
 export type LocalTemporal = { address: string; uiUrl: string | null; stop(): Promise<void> };

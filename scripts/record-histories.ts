@@ -12,7 +12,8 @@ import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temp
 import type { EdgeLifecycleInput } from '../domain/lifecycle.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
-import { activatedSignal, paymentSignal, phaseChangedSignal, referralLifecycle, refundSignal, verdictSignal } from '../workflows/referral-lifecycle.ts';
+import { referralLifecycle } from '../workflows/referral-lifecycle.ts';
+import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, verdictSignal } from '../contracts/edge-lifecycle.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';

@@ -6,7 +6,7 @@ import type { DatabasePool } from 'slonik';
 import { edgeWorkflowId } from '../domain/edge.ts';
 import { findEdgeByReferee, markActivated, type EdgeRow } from '../db/users.ts';
 import { workflowStartOf } from '../db/outbox.ts';
-import { activatedSignal } from '../workflows/referral-lifecycle.ts';
+import { activatedSignal } from '../contracts/edge-lifecycle.ts';
 import { signalWithStart } from '../platform/workflow-delivery.ts';
 import { notFound } from './errors.ts';
 import { startEntitlementsOnActivation } from '../db/waitlist.ts';

@@ -5,8 +5,8 @@
 import type { DatabasePool } from 'slonik';
 import { findLaunch, flipToPublic, programPhase, type LaunchRow, type ProgramRow } from '../db/launch.ts';
 import type { ProgramPhase } from '../domain/edge.ts';
-import { launchFlipWorkflowId, launchStatus, LAUNCH_FLIP_WORKFLOW_TYPE, type LaunchStatus } from '../domain/launch.ts';
-import type { LaunchFlipInput } from '../workflows/launch-flip.ts';
+import { launchStatus, type LaunchStatus } from '../domain/launch.ts';
+import { LAUNCH_FLIP_TYPE, launchFlipWorkflowId, type LaunchFlipInput } from '../contracts/launch-flip.ts';
 
 export type LaunchServiceDeps = { db: DatabasePool; taskQueue: string };
 
@@ -53,7 +53,7 @@ export async function launchProgram(deps: LaunchServiceDeps, input: { startedBy:
     startedBy: input.startedBy,
     start: (changedAt) => {
       const args: LaunchFlipInput = { changedAt: changedAt.toISOString(), ...(input.pageSize ? { pageSize: input.pageSize } : {}), ...(input.pagesPerRun ? { pagesPerRun: input.pagesPerRun } : {}) };
-      return { workflowId, workflowType: LAUNCH_FLIP_WORKFLOW_TYPE, args: [args], searchAttributes: {} };
+      return { workflowId, workflowType: LAUNCH_FLIP_TYPE, args: [args], searchAttributes: {} };
     },
   });
   return { created: flipped.created, launch: view(flipped.program, flipped.launch) };

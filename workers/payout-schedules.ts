@@ -4,7 +4,7 @@
 // a cycle started by hand meanwhile finds the running one and ends (see workflows/payout-cycle.ts).
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import { PAYOUT_FREQUENCIES, type PayoutFrequency } from '../domain/partner-settings.ts';
-import type { PayoutCycleInput } from '../workflows/payout-cycle.ts';
+import type { PayoutCycleInput } from '../contracts/payout-cycle.ts';
 
 /** When each frequency's cycle runs (UTC). */
 export const PAYOUT_SCHEDULE_SPECS: Record<PayoutFrequency, ScheduleSpec> = {

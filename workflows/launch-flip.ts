@@ -7,23 +7,9 @@
 // Progress lives in PostgreSQL (the launch record's cursor and counts), so a page retried after a
 // worker died neither skips nor double counts.
 import * as wf from '@temporalio/workflow';
-import type { LaunchActivities, LaunchTotals } from '../activities/launch.ts';
+import type { LaunchActivities } from '../activities/launch.ts';
 import { DEFAULT_LAUNCH_PAGE_SIZE, DEFAULT_LAUNCH_PAGES_PER_RUN } from '../domain/launch.ts';
-
-export type LaunchFlipInput = {
-  /** When the program went public (the message each edge receives carries it). */
-  changedAt: string;
-  pageSize?: number;
-  pagesPerRun?: number;
-  /** Carried across continue-as-new: the last edge id told (null: none yet), and the totals. */
-  after?: string | null;
-  totals?: LaunchTotals;
-  runs?: number;
-};
-
-export type LaunchFlipProgress = { status: 'running' | 'completed'; runs: number; after: string | null; totals: LaunchTotals | null };
-
-export const launchProgressQuery = wf.defineQuery<LaunchFlipProgress>('progress');
+import { launchProgressQuery, type LaunchFlipInput, type LaunchFlipProgress, type LaunchTotals } from '../contracts/launch-flip.ts';
 
 const launch = wf.proxyActivities<LaunchActivities>({
   startToCloseTimeout: '15 minutes',

@@ -3,25 +3,8 @@
 // partners are neither 10,000 round trips nor one giant history. Started by a Schedule per payout
 // frequency or by finance; only one cycle runs at a time (a second finds the first and ends).
 import * as wf from '@temporalio/workflow';
-import type { PayoutFrequency } from '../domain/partner-settings.ts';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
-
-export type PayoutCycleInput = {
-  frequencies: PayoutFrequency[];
-  trigger: 'schedule' | 'manual';
-  requestedBy: string;
-  /** Set on the first run (from the workflow id and start time) and carried across continue-as-new. */
-  cycleId?: string;
-  at?: string;
-  after?: string | null;
-  totals?: CycleTotals;
-  pageSize?: number;
-};
-
-export type CycleTotals = { seen: number; paid: number; paidCents: number; failed: number; awaitingManual: number; rolledForward: number; skipped: number };
-export type CycleProgress = { cycleId: string; status: 'running' | 'completed' | 'skipped'; runningCycleId?: string; totals: CycleTotals };
-
-export const progressQuery = wf.defineQuery<CycleProgress>('progress');
+import { cycleIdOf, progressQuery, type CycleProgress, type CycleTotals, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
 
 const PAGES_PER_RUN = 20;
 
@@ -30,9 +13,6 @@ const payouts = wf.proxyActivities<PayoutActivities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
-
-/** A cycle's id: the workflow id without its `payout-cycle:` prefix (a Schedule appends the time). */
-export const cycleIdOf = (workflowId: string) => workflowId.replace(/^payout-cycle:/, '');
 
 export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgress> {
   const cycleId = input.cycleId ?? cycleIdOf(wf.workflowInfo().workflowId);

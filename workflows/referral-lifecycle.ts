@@ -12,28 +12,17 @@ import type { Beneficiary } from '../domain/ledger-postings.ts';
 import {
   activationDeadline,
   REFUND_WINDOW_DAYS,
-  type ActivationEvent,
   type EdgeLifecycleInput,
   type EdgeLifecycleView,
   type LifecycleState,
   type PaymentEvent,
-  type PhaseChangedEvent,
   type RefundEvent,
-  type VerdictEvent,
   type WaitingFor,
 } from '../domain/lifecycle.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import type { CommissionActivities, PricedCommission } from '../activities/commission.ts';
-import { LifecycleState as LifecycleStateKey, ProgramPhase as ProgramPhaseKey } from './search-attributes.ts';
-
-export type { ActivationEvent } from '../domain/lifecycle.ts';
-
-export const activatedSignal = wf.defineSignal<[ActivationEvent]>('activated');
-export const paymentSignal = wf.defineSignal<[PaymentEvent]>('payment');
-export const refundSignal = wf.defineSignal<[RefundEvent]>('refund');
-export const verdictSignal = wf.defineSignal<[VerdictEvent]>('verdict');
-export const phaseChangedSignal = wf.defineSignal<[PhaseChangedEvent]>('phaseChanged');
-export const stateQuery = wf.defineQuery<EdgeLifecycleView>('state');
+import { LifecycleState as LifecycleStateKey, ProgramPhase as ProgramPhaseKey } from '../contracts/search-attributes.ts';
+import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, stateQuery, verdictSignal } from '../contracts/edge-lifecycle.ts';
 
 /** Workflows that reached vesting before payments existed ended there; the marker keeps them replaying. */
 export const PAYMENTS_PATCH = 'edge-payments-v1';

@@ -13,9 +13,9 @@ import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../../domain/referral-co
 import { createLogger } from '../../platform/logger.ts';
 import { edgeFrom } from '../../services/edge-lifecycle.ts';
 import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
-import { launchProgressQuery } from '../../workflows/launch-flip.ts';
-import { stateQuery } from '../../workflows/referral-lifecycle.ts';
-import { ProgramPhase } from '../../workflows/search-attributes.ts';
+import { launchProgressQuery } from '../../contracts/launch-flip.ts';
+import { stateQuery } from '../../contracts/edge-lifecycle.ts';
+import { ProgramPhase } from '../../contracts/search-attributes.ts';
 import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { partner, signup, uniqueEmail, type SignedUp } from '../support/graph.ts';

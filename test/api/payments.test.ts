@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { stateQuery } from '../../workflows/referral-lifecycle.ts';
+import { stateQuery } from '../../contracts/edge-lifecycle.ts';
 import { TEST_KEYS, type TestApi } from '../support/app.ts';
 import { startStack, type TestStack } from '../support/stack.ts';
 import type { TestDatabase } from '../support/database.ts';

@@ -15,7 +15,7 @@ import { approve, createPartner } from '../../services/partners.ts';
 import { recordPayment } from '../../services/payments.ts';
 import { signUp } from '../../services/signups.ts';
 import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
-import { stateQuery } from '../../workflows/referral-lifecycle.ts';
+import { stateQuery } from '../../contracts/edge-lifecycle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startDevWorker, uniqueTaskQueue, type RunningWorker } from '../support/temporal.ts';
 import { killWorker, spawnWorker } from '../support/worker-process.ts';

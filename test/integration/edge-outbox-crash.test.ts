@@ -9,7 +9,7 @@ import { recordActivation } from '../../services/activations.ts';
 import { signUp } from '../../services/signups.ts';
 import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
 import { startWorkflowStarter } from '../../workers/workflow-starter.ts';
-import { stateQuery } from '../../workflows/referral-lifecycle.ts';
+import { stateQuery } from '../../contracts/edge-lifecycle.ts';
 import { toSearchAttributePairs } from '../../workflows/search-attributes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startDevWorker, type RunningWorker } from '../support/temporal.ts';

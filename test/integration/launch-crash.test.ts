@@ -13,7 +13,7 @@ import { launchProgram } from '../../services/launch.ts';
 import { approve, createPartner } from '../../services/partners.ts';
 import { signUp } from '../../services/signups.ts';
 import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
-import { stateQuery } from '../../workflows/referral-lifecycle.ts';
+import { stateQuery } from '../../contracts/edge-lifecycle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { uniqueEmail } from '../support/graph.ts';
 import { eventually, startDevWorker, uniqueTaskQueue, type RunningWorker } from '../support/temporal.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment, termsFor } from '../../domain/commission.ts';
 import { edgeKindFor } from '../../domain/edge.ts';
-import { betaReferrerTerms, launchFlipWorkflowId, launchStatus, publicPhaseEvent } from '../../domain/launch.ts';
+import { betaReferrerTerms, launchStatus, publicPhaseEvent } from '../../domain/launch.ts';
+import { launchFlipWorkflowId } from '../../contracts/launch-flip.ts';
 
 describe('the launch flip', () => {
   it('is `launch-flip` on the default task queue, and apart per task queue otherwise', () => {

@@ -12,15 +12,8 @@ import { insertPayment, insertRefund, findPayment } from '../../db/payments.ts';
 import { signUp } from '../../services/signups.ts';
 import { approve, createPartner } from '../../services/partners.ts';
 import { edgeLifecycleInput } from '../../services/edge-lifecycle.ts';
-import {
-  activatedSignal,
-  paymentSignal,
-  phaseChangedSignal,
-  referralLifecycle,
-  refundSignal,
-  stateQuery,
-  verdictSignal,
-} from '../../workflows/referral-lifecycle.ts';
+import { referralLifecycle } from '../../workflows/referral-lifecycle.ts';
+import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, stateQuery, verdictSignal } from '../../contracts/edge-lifecycle.ts';
 import { timeSkippingSuite, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
 
 // A fresh test server per test (see referral-lifecycle.test.ts), and the program back in beta.

@@ -7,7 +7,8 @@ import type { EdgeLifecycleInput } from '../../domain/lifecycle.ts';
 import { signUp } from '../../services/signups.ts';
 import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
 import { edgeLifecycleInput } from '../../services/edge-lifecycle.ts';
-import { activatedSignal, referralLifecycle, stateQuery } from '../../workflows/referral-lifecycle.ts';
+import { referralLifecycle } from '../../workflows/referral-lifecycle.ts';
+import { activatedSignal, stateQuery } from '../../contracts/edge-lifecycle.ts';
 import { timeSkippingSuite, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
 
 const suite = timeSkippingSuite();
