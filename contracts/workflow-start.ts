@@ -11,6 +11,9 @@ export type WorkflowStart = {
   summary: string;
 };
 
+/** What delivering a start or a message found: done, or refused because the workflow had already ended. */
+export type DeliveryOutcome = 'delivered' | 'workflow_closed';
+
 /**
  * What the workflow outbox names: the kind of business object a row is about and its id. The relay
  * builds the start (or finds the workflow to tell) from that object's current row.

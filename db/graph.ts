@@ -4,7 +4,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { PROGRAM_PHASES, type EdgeKind, type EdgeSource, type ProgramPhase } from '../domain/edge.ts';
 import type { AttributionOutcome } from '../domain/attribution.ts';
-import type { WorkflowStart } from './outbox.ts';
+import type { RecordedStart as WorkflowStart } from './outbox.ts';
 import { edgeRow, type Db, type EdgeRow } from './users.ts';
 
 const referrerRow = z.object({

@@ -4,7 +4,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { PROGRAM_PHASES } from '../domain/edge.ts';
 import type { PartnerTerms } from '../domain/partner-settings.ts';
-import type { WorkflowStart } from './outbox.ts';
+import type { RecordedStart as WorkflowStart } from './outbox.ts';
 import type { Db } from './users.ts';
 
 export const launchRow = z.object({

@@ -6,12 +6,18 @@ import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slon
 type Db = DatabasePool | DatabaseTransactionConnection;
 import { z } from 'zod';
 
-export type WorkflowStart = {
+import type { DeliveryOutcome, WorkflowStart } from '../contracts/workflow-start.ts';
+import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+
+/** A start as the outbox stores it (transitional). */
+export type RecordedStart = {
   workflowId: string;
   workflowType: string;
   args: unknown[];
   searchAttributes: Record<string, string>;
 };
+
+export const fromRecorded = (r: RecordedStart): WorkflowStart => ({ ...r, searchAttributes: toSearchAttributePairs(r.searchAttributes), summary: '' });
 
 const outboxRow = z.object({
   id: z.number(),
@@ -37,7 +43,7 @@ export async function claimPendingStarts(db: DatabasePool, limit: number, leaseM
     RETURNING id, workflow_id, workflow_type, args, search_attributes, signal_name, signal_args, created_at, attempts`);
 }
 
-export type DeliveryOutcome = 'delivered' | 'workflow_closed';
+export type { DeliveryOutcome } from '../contracts/workflow-start.ts';
 
 /** Rows done: started or delivered, or (a message) refused because its workflow had already ended. */
 export async function markStarted(db: DatabasePool, ids: readonly number[], outcome: DeliveryOutcome = 'delivered'): Promise<void> {
@@ -53,7 +59,7 @@ export async function workflowStarts(db: Db, workflowIds: readonly string[]): Pr
   const rows = await db.any(sql.type(z.object({ workflow_id: z.string(), workflow_type: z.string(), args: z.array(z.unknown()), search_attributes: z.record(z.string(), z.string()) }))`
     SELECT workflow_id, workflow_type, args, search_attributes FROM workflow_outbox
     WHERE workflow_id = ANY(${sql.array([...workflowIds], 'text')}) AND signal_name IS NULL`);
-  return new Map(rows.map((r) => [r.workflow_id, { workflowId: r.workflow_id, workflowType: r.workflow_type, args: r.args, searchAttributes: r.search_attributes }]));
+  return new Map(rows.map((r) => [r.workflow_id, fromRecorded({ workflowId: r.workflow_id, workflowType: r.workflow_type, args: r.args, searchAttributes: r.search_attributes })]));
 }
 
 /** How an edge's workflow was started (from its start row), for messages that may have to start it. */

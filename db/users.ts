@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { EDGE_KINDS, EDGE_SOURCES, PROGRAM_PHASES, type EdgeKind, type EdgeSource, type ProgramPhase } from '../domain/edge.ts';
 
 export type Db = DatabasePool | DatabaseTransactionConnection;
-import type { WorkflowStart } from './outbox.ts';
+import type { RecordedStart as WorkflowStart } from './outbox.ts';
 
 export const userRow = z.object({
   id: z.uuid(),

@@ -4,8 +4,7 @@
 // started again, which is how an ended workflow is told apart from one not started yet.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy, type SignalDefinition } from '@temporalio/common';
-import type { DeliveryOutcome, WorkflowStart } from '../db/outbox.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+import type { DeliveryOutcome, WorkflowStart } from '../contracts/workflow-start.ts';
 
 type Signal = string | SignalDefinition<any[]>;
 
@@ -14,7 +13,8 @@ function startOptions(start: WorkflowStart, taskQueue: string) {
     workflowId: start.workflowId,
     taskQueue,
     args: start.args,
-    typedSearchAttributes: toSearchAttributePairs(start.searchAttributes),
+    typedSearchAttributes: start.searchAttributes,
+    staticSummary: start.summary,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   };
 }

@@ -6,7 +6,7 @@ import type { EdgeToWrite, Referrer } from '../db/graph.ts';
 import { invalid } from './errors.ts';
 import type { EdgeLifecycleInput } from '../domain/lifecycle.ts';
 import type { EdgeRow } from '../db/users.ts';
-import type { WorkflowStart } from '../db/outbox.ts';
+import type { RecordedStart as WorkflowStart } from '../db/outbox.ts';
 import { edgeSearchAttributes } from '../workflows/search-attributes.ts';
 
 export const EDGE_WORKFLOW_TYPE = 'referralLifecycle';

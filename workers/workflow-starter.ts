@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabasePool } from 'slonik';
-import { claimPendingStarts, markFailed, markStarted, type DeliveryOutcome, type OutboxRow } from '../db/outbox.ts';
+import { claimPendingStarts, fromRecorded, markFailed, markStarted, type DeliveryOutcome, type OutboxRow } from '../db/outbox.ts';
 import { signalIfRunning, signalWithStart, startOnce } from '../platform/workflow-delivery.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 
@@ -38,7 +38,7 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
 
   /** 'delivered', 'workflow_closed' (a message to an ended workflow), or null: retry later. */
   async function start(row: OutboxRow): Promise<DeliveryOutcome | null> {
-    const recorded = { workflowId: row.workflow_id, workflowType: row.workflow_type, args: row.args, searchAttributes: row.search_attributes };
+    const recorded = fromRecorded({ workflowId: row.workflow_id, workflowType: row.workflow_type, args: row.args, searchAttributes: row.search_attributes });
     try {
       if (row.signal_name === null) {
         await startOnce(client, recorded, taskQueue);
