@@ -8,12 +8,11 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
-import { edgeWorkflowId } from '../domain/edge.ts';
 import { betaReferrerTerms, LAUNCH_APPROVER, publicPhaseEvent } from '../domain/launch.ts';
-import { betaEdgePage, betaEdgesUpTo, enrollBetaReferrers, findLaunch, finishLaunch, recordLaunchPage, type LaunchRow } from '../db/launch.ts';
-import { workflowStarts } from '../db/outbox.ts';
+import { betaEdgePage, betaEdgesUpTo, enrollBetaReferrers, findLaunch, finishLaunch, recordLaunchPage, type BetaEdge, type LaunchRow } from '../db/launch.ts';
+import { edgeLifecycleStarts } from '../db/edges.ts';
 import { signalIfRunning, signalWithStart } from '../platform/workflow-delivery.ts';
-import { phaseChangedSignal } from '../contracts/edge-lifecycle.ts';
+import { edgeWorkflowId, phaseChangedSignal } from '../contracts/edge-lifecycle.ts';
 import type { LaunchTotals } from '../contracts/launch-flip.ts';
 
 export type LaunchDeps = { db: DatabasePool; temporal: Client | null; taskQueue: string | null; betaAutoBps: number; concurrency: number };
@@ -68,27 +67,25 @@ export function createLaunchActivities(deps: LaunchDeps) {
     return { temporal: deps.temporal, taskQueue: deps.taskQueue };
   }
 
-  /** Tells each workflow; answers how many were told and how many had ended. */
-  async function tell(workflowIds: readonly string[], changedAt: string): Promise<{ converted: number; skipped: number }> {
+  /** Tells each edge's workflow; answers how many were told and how many had ended. */
+  async function tell(edges: readonly BetaEdge[], changedAt: string): Promise<{ converted: number; skipped: number }> {
     const { temporal, taskQueue } = client();
     const event = publicPhaseEvent(changedAt);
-    const notRunning: string[] = [];
+    const notRunning: BetaEdge[] = [];
     let converted = 0;
 
-    await inLanes(workflowIds, deps.concurrency, async (workflowId) => {
-      if (await signalIfRunning(temporal, workflowId, phaseChangedSignal, [event])) converted += 1;
-      else notRunning.push(workflowId);
+    await inLanes(edges, deps.concurrency, async (edge) => {
+      if (await signalIfRunning(temporal, edgeWorkflowId(edge.referee_id), phaseChangedSignal, [event])) converted += 1;
+      else notRunning.push(edge);
     });
     if (notRunning.length === 0) return { converted, skipped: 0 };
 
     // Not running: not started yet (the relay lags) or ended. Signal-with-start, as the relay
     // would, tells which: a workflow id is never reused, so an ended one refuses the start.
-    const starts = await workflowStarts(deps.db, notRunning);
+    const starts = await edgeLifecycleStarts(deps.db, notRunning.map((e) => e.id));
     let skipped = 0;
-    await inLanes(notRunning, deps.concurrency, async (workflowId) => {
-      const start = starts.get(workflowId);
-      // An edge without a start row has no workflow to tell.
-      if (start && (await signalWithStart(temporal, start, taskQueue, phaseChangedSignal, [event])) === 'delivered') converted += 1;
+    await inLanes(notRunning, deps.concurrency, async (edge) => {
+      if ((await signalWithStart(temporal, starts.get(edge.id)!, taskQueue, phaseChangedSignal, [event])) === 'delivered') converted += 1;
       else skipped += 1;
     });
     return { converted, skipped };
@@ -125,7 +122,7 @@ export function createLaunchActivities(deps: LaunchDeps) {
         const page = await betaEdgePage(deps.db, input.after, input.limit);
         if (page.length === 0) return { ...totalsOf(record), done: true, last: input.after, told: 0 };
         await previousPageHandled(input.after, input.limit);
-        const told = await tell(page.map((e) => edgeWorkflowId(e.referee_id)), input.changedAt);
+        const told = await tell(page, input.changedAt);
         const last = page.at(-1)!.id;
         const after = await recordLaunchPage(deps.db, { after: input.after, last, ...told });
         return { ...totalsOf(after), done: false, last, told: told.converted };

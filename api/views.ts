@@ -1,9 +1,11 @@
 // Response shapes (zod, so they are validated and documented) and the mapping from rows to them.
 import { z } from 'zod';
-import { EDGE_KINDS, EDGE_SOURCES, edgeWorkflowId } from '../domain/edge.ts';
+import { EDGE_KINDS, EDGE_SOURCES } from '../domain/edge.ts';
+import { edgeWorkflowId } from '../contracts/edge-lifecycle.ts';
 import { INVITE_FLAVORS } from '../domain/invite-flavors.ts';
 import { PAYOUT_FREQUENCIES, PAYOUT_METHODS } from '../domain/partner-settings.ts';
-import type { EdgeRow, UserRow } from '../db/users.ts';
+import type { UserRow } from '../db/users.ts';
+import type { EdgeRow } from '../db/edges.ts';
 import type { InviteCodeRow } from '../db/invite-codes.ts';
 import type { PartnerView } from '../services/partners.ts';
 import type { Redemption } from '../services/invite-codes.ts';

@@ -19,9 +19,8 @@ import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.
 import { launchProgram } from '../services/launch.ts';
 import { recordActivation } from '../services/activations.ts';
 import { recordPayment } from '../services/payments.ts';
-import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecycle.ts';
+import { EDGE_SUBJECT, edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
 import { waitFor } from '../scripts/ports.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure } from './_measure.ts';
 import { start, stop, systemEnv } from './_process.ts';
@@ -53,17 +52,17 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const starts: ReturnType<typeof edgeLifecycleStart>[] = [];
   const writtenAt = new Date();
   for (let from = 0; from < edges; from += BATCH) {
-    const rows = Array.from({ length: Math.min(BATCH, edges - from) }, (_, i) => ({ id: randomUUID(), referrer_id: referrerIds[(from + i) % referrers]!, referee_id: randomUUID(), kind: 'beta_auto' as const, source: 'link' as const, phase_at_write: 'beta' as const, created_at: writtenAt }));
-    const batch = rows.map((r) => edgeLifecycleStart(edgeLifecycleInput(r, 30)));
+    const rows = Array.from({ length: Math.min(BATCH, edges - from) }, (_, i) => ({ id: randomUUID(), referrer_id: referrerIds[(from + i) % referrers]!, referee_id: randomUUID(), kind: 'beta_auto' as const, source: 'link' as const, phase_at_write: 'beta' as const, created_at: writtenAt, activation_window_days: 30 }));
+    const batch = rows.map((r) => edgeLifecycleStart(edgeLifecycleInput(r, null)));
     starts.push(...batch);
     await pool.query(`
       WITH t AS (INSERT INTO tenants (id, name, owner_user_id) SELECT id, 'bench-referee', id FROM unnest($2::uuid[]) AS id),
            u AS (INSERT INTO users (id, tenant_id, email, inbox, referral_code) SELECT id, id, id || '@referees.bench', id || '@referees.bench', 'e' || substr(md5(id::text), 1, 11) FROM unnest($2::uuid[]) AS id RETURNING id),
-           e AS (INSERT INTO edges (id, referrer_id, referee_id, source, kind, phase_at_write, created_at)
-                 SELECT x.id, x.referrer, x.referee, 'link', 'beta_auto', 'beta', $5 FROM unnest($1::uuid[], $3::uuid[], $2::uuid[]) AS x(id, referrer, referee) JOIN u ON u.id = x.referee)
-      INSERT INTO workflow_outbox (workflow_id, workflow_type, args, search_attributes, started_at, outcome)
-      SELECT x.wf, 'referralLifecycle', x.args, x.sa, now(), 'delivered' FROM unnest($4::text[], $6::jsonb[], $7::jsonb[]) AS x(wf, args, sa)`,
-    [rows.map((r) => r.id), rows.map((r) => r.referee_id), rows.map((r) => r.referrer_id), batch.map((s) => s.workflowId), writtenAt, batch.map((s) => JSON.stringify(s.args)), batch.map((s) => JSON.stringify(s.searchAttributes))]);
+           e AS (INSERT INTO edges (id, referrer_id, referee_id, source, kind, phase_at_write, activation_window_days, created_at)
+                 SELECT x.id, x.referrer, x.referee, 'link', 'beta_auto', 'beta', 30, $4 FROM unnest($1::uuid[], $3::uuid[], $2::uuid[]) AS x(id, referrer, referee) JOIN u ON u.id = x.referee RETURNING id)
+      INSERT INTO workflow_outbox (subject, subject_id, started_at, outcome)
+      SELECT $5, e.id, now(), 'delivered' FROM e`,
+    [rows.map((r) => r.id), rows.map((r) => r.referee_id), rows.map((r) => r.referrer_id), writtenAt, EDGE_SUBJECT]);
   }
   say(`${fmt(edges)} beta edges of ${fmt(referrers)} referrers written (${since()})`);
 
@@ -74,7 +73,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   process.once('exit', () => void [worker, relays].forEach((child) => child.exitCode === null && child.kill('SIGTERM')));
   const started = await measure(edges, START_CONCURRENCY, async (i) => {
     const s = starts[i]!;
-    await client.workflow.start(s.workflowType, { workflowId: s.workflowId, taskQueue, args: s.args, typedSearchAttributes: toSearchAttributePairs(s.searchAttributes), workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE });
+    await client.workflow.start(s.workflowType, { workflowId: s.workflowId, taskQueue, args: s.args, typedSearchAttributes: s.searchAttributes, staticSummary: s.summary, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE });
     if (i % 10_000 === 9_999) say(`${fmt(i + 1)} edge workflows started (${since()})`);
   });
   say(`${fmt(edges)} edge workflows started at ${fmt(started.perSecond)}/s (${started.errors} errors)`);

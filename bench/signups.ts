@@ -11,8 +11,7 @@ import { startLocalTemporal } from '../scripts/local-temporal.ts';
 import { ensureTemporalCli } from '../scripts/provision.ts';
 import type { BenchStack } from './run.ts';
 import { randomUUID } from 'node:crypto';
-import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecycle.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+import { edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 import { flag, fmt, measure, pace, percentile } from './_measure.ts';
 import { start, stop, systemEnv } from './_process.ts';
@@ -74,8 +73,8 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   //     trivial starts, bare starts carrying an edge's arguments and search attributes, then the
   //     relay process alone draining a backlog of `count` signups into its own fresh server (the
   //     workflows wait for a worker). Every rate is the server's: its StartTimes, first to last.
-  const payload = edgeLifecycleStart(edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: new Date() }, 30));
-  const edgeStartOptions = { args: payload.args, typedSearchAttributes: toSearchAttributePairs(payload.searchAttributes) };
+  const payload = edgeLifecycleStart(edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: new Date(), activation_window_days: 30 }, null));
+  const edgeStartOptions = { args: payload.args, typedSearchAttributes: payload.searchAttributes, staticSummary: payload.summary };
   const bareRound = (options: object) => onFreshServer(async (client) => {
     await measure(count, starterConcurrency, async (i) => void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare', ...options })));
     return serverStartRate(client, count);

@@ -16,8 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { waitFor } from '../scripts/ports.ts';
-import { edgeLifecycleInput, edgeLifecycleStart } from '../services/edge-lifecycle.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
+import { edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import type { ActivationEvent } from '../domain/lifecycle.ts';
 import type { BenchStack } from './run.ts';
@@ -158,10 +157,10 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     const ids: string[] = new Array(count);
     const starts = measure(count, concurrency, async (i) => {
       const now = new Date();
-      const input = edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: now }, activationWindowDays);
-      const { workflowId, workflowType, args: wfArgs, searchAttributes } = edgeLifecycleStart(input);
+      const input = edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: now, activation_window_days: activationWindowDays }, null);
+      const { workflowId, workflowType, args: wfArgs, searchAttributes, summary } = edgeLifecycleStart(input);
       ids[i] = workflowId;
-      await client.workflow.start(workflowType, { workflowId, taskQueue, args: wfArgs, typedSearchAttributes: toSearchAttributePairs(searchAttributes) });
+      await client.workflow.start(workflowType, { workflowId, taskQueue, args: wfArgs, typedSearchAttributes: searchAttributes, staticSummary: summary });
       started++;
       if (activates(i)) {
         const event: ActivationEvent = { eventId: randomUUID(), activatedAt: now.toISOString() };

@@ -1,11 +1,9 @@
-// Reads and writes of the graph beyond a plain signup: resolving who a code or ref names,
-// attributing an existing user (first touch wins, later attempts are events), the downline.
+// Reads of the graph: who a code or ref names, whom a user brought (the downline), and a tenant's
+// referral counts. Edges are written in db/edges.ts.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { PROGRAM_PHASES, type EdgeKind, type EdgeSource, type ProgramPhase } from '../domain/edge.ts';
-import type { AttributionOutcome } from '../domain/attribution.ts';
-import type { RecordedStart as WorkflowStart } from './outbox.ts';
-import { edgeRow, type Db, type EdgeRow } from './users.ts';
+import { PROGRAM_PHASES } from '../domain/edge.ts';
+import type { Db } from './pool.ts';
 
 const referrerRow = z.object({
   id: z.uuid(),
@@ -44,51 +42,6 @@ const referrerQuery = (userMatch: ReturnType<typeof sql.fragment>, code: string)
     LEFT JOIN partners p ON p.tenant_id = u.tenant_id
     CROSS JOIN program prog
     ORDER BY n.rank LIMIT 1`;
-
-export type EdgeToWrite = {
-  id: string;
-  referrerId: string;
-  refereeId: string;
-  source: EdgeSource;
-  kind: EdgeKind;
-  phase: ProgramPhase;
-  code: string | null;
-  createdAt: Date;
-  workflowStart: WorkflowStart;
-};
-
-/**
- * Writes the edge and its outbox row unless the referee already has one; either way the attempt
- * is recorded as an attribution event. Run inside the caller's transaction.
- */
-export async function attributeExistingUser(tx: Db, edge: EdgeToWrite): Promise<{ outcome: AttributionOutcome; edge: EdgeRow }> {
-  const written = await tx.maybeOne(sql.type(edgeRow)`
-    INSERT INTO edges (id, referrer_id, referee_id, source, kind, phase_at_write, code, created_at)
-    VALUES (${edge.id}, ${edge.referrerId}, ${edge.refereeId}, ${edge.source}, ${edge.kind}, ${edge.phase}, ${edge.code}, ${edge.createdAt.toISOString()})
-    ON CONFLICT (referee_id) DO NOTHING
-    RETURNING id, referrer_id, referee_id, source, kind, phase_at_write, code, created_at`);
-  if (written) {
-    const start = edge.workflowStart;
-    await tx.query(sql.unsafe`
-      WITH outbox AS (
-        INSERT INTO workflow_outbox (workflow_id, workflow_type, args, search_attributes)
-        VALUES (${start.workflowId}, ${start.workflowType}, ${sql.jsonb(start.args as never)}, ${sql.jsonb(start.searchAttributes)})
-      )
-      INSERT INTO attribution_events (referee_id, referrer_id, source, code, outcome, edge_id)
-      VALUES (${edge.refereeId}, ${edge.referrerId}, ${edge.source}, ${edge.code}, 'edge_written', ${written.id})`);
-    return { outcome: 'edge_written', edge: written };
-  }
-  const existing = await tx.one(sql.type(edgeRow)`
-    SELECT id, referrer_id, referee_id, source, kind, phase_at_write, code, created_at FROM edges WHERE referee_id = ${edge.refereeId}`);
-  await recordAttributionEvent(tx, { refereeId: edge.refereeId, referrerId: edge.referrerId, source: edge.source, code: edge.code, outcome: 'already_attributed', edgeId: existing.id });
-  return { outcome: 'already_attributed', edge: existing };
-}
-
-export async function recordAttributionEvent(db: Db, e: { refereeId: string; referrerId: string | null; source: string; code: string | null; outcome: AttributionOutcome; edgeId: string | null }): Promise<void> {
-  await db.query(sql.unsafe`
-    INSERT INTO attribution_events (referee_id, referrer_id, source, code, outcome, edge_id)
-    VALUES (${e.refereeId}, ${e.referrerId}, ${e.source}, ${e.code}, ${e.outcome}, ${e.edgeId})`);
-}
 
 const downlineRow = z.object({
   user_id: z.uuid(),

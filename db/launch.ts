@@ -4,8 +4,9 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { PROGRAM_PHASES } from '../domain/edge.ts';
 import type { PartnerTerms } from '../domain/partner-settings.ts';
-import type { RecordedStart as WorkflowStart } from './outbox.ts';
-import type { Db } from './users.ts';
+import { LAUNCH_SUBJECT, LAUNCH_SUBJECT_ID, launchFlipStart } from '../contracts/launch-flip.ts';
+import type { WorkflowStart } from '../contracts/workflow-start.ts';
+import type { Db } from './pool.ts';
 
 export const launchRow = z.object({
   workflow_id: z.string(),
@@ -17,13 +18,15 @@ export const launchRow = z.object({
   skipped: z.number(),
   partners_enrolled: z.number(),
   cursor: z.uuid().nullable(),
+  page_size: z.number().nullable(),
+  pages_per_run: z.number().nullable(),
   workflow_started: z.boolean(),
 });
 export type LaunchRow = z.infer<typeof launchRow>;
 
 const launchColumns = sql.fragment`l.workflow_id, l.started_at, l.started_by, l.finished_at, l.total, l.converted, l.skipped, l.partners_enrolled, l.cursor,
-  coalesce(o.started_at IS NOT NULL, false) AS workflow_started`;
-const launchFrom = sql.fragment`launch l LEFT JOIN workflow_outbox o ON o.workflow_id = l.workflow_id AND o.signal_name IS NULL`;
+  l.page_size, l.pages_per_run, coalesce(o.started_at IS NOT NULL, false) AS workflow_started`;
+const launchFrom = sql.fragment`launch l LEFT JOIN workflow_outbox o ON o.subject = ${LAUNCH_SUBJECT} AND o.subject_id = ${LAUNCH_SUBJECT_ID} AND o.signal_name IS NULL`;
 
 const programRow = z.object({ phase: z.enum(PROGRAM_PHASES), phase_changed_at: z.date().nullable() });
 export type ProgramRow = z.infer<typeof programRow>;
@@ -36,12 +39,14 @@ export async function findLaunch(db: Db): Promise<LaunchRow | null> {
   return db.maybeOne(sql.type(launchRow)`SELECT ${launchColumns} FROM ${launchFrom}`);
 }
 
+export type LaunchToRecord = { startedBy: string; workflowId: string; pageSize: number | null; pagesPerRun: number | null };
+
 /**
  * The flip, once: under the flip lock (edges being written commit first; later ones see public,
  * see 0007_launch_flip.sql), the phase goes public, the beta edges are counted, the record and the
- * start of the workflow that tells them are written. A second call finds the record and changes nothing.
+ * outbox row that starts the workflow telling them are written. A second call finds the record and changes nothing.
  */
-export async function flipToPublic(db: DatabasePool, p: { startedBy: string; start: (changedAt: Date) => WorkflowStart }): Promise<{ created: boolean; launch: LaunchRow; program: ProgramRow }> {
+export async function flipToPublic(db: DatabasePool, p: LaunchToRecord): Promise<{ created: boolean; launch: LaunchRow; program: ProgramRow }> {
   return db.transaction(async (tx) => {
     await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(launch_flip_lock())`);
     const existing = await findLaunch(tx);
@@ -49,15 +54,25 @@ export async function flipToPublic(db: DatabasePool, p: { startedBy: string; sta
     const program = await tx.one(sql.type(programRow)`
       UPDATE program SET phase = 'public', phase_changed_at = CASE WHEN phase = 'beta' THEN now() ELSE coalesce(phase_changed_at, now()) END
       RETURNING phase, phase_changed_at`);
-    const start = p.start(program.phase_changed_at!);
     await tx.query(sql.unsafe`
       WITH record AS (
-        INSERT INTO launch (workflow_id, started_at, started_by, total)
-        SELECT ${start.workflowId}, now(), ${p.startedBy}, count(*) FROM edges WHERE kind = 'beta_auto' AND phase_at_write = 'beta'
+        INSERT INTO launch (workflow_id, started_at, started_by, total, page_size, pages_per_run)
+        SELECT ${p.workflowId}, now(), ${p.startedBy}, count(*), ${p.pageSize}, ${p.pagesPerRun} FROM edges WHERE kind = 'beta_auto' AND phase_at_write = 'beta'
       )
-      INSERT INTO workflow_outbox (workflow_id, workflow_type, args, search_attributes)
-      VALUES (${start.workflowId}, ${start.workflowType}, ${sql.jsonb(start.args as never)}, ${sql.jsonb(start.searchAttributes)})`);
+      INSERT INTO workflow_outbox (subject, subject_id) VALUES (${LAUNCH_SUBJECT}, ${LAUNCH_SUBJECT_ID})`);
     return { created: true, launch: (await findLaunch(tx))!, program };
+  });
+}
+
+/** How the launch-flip workflow is started, from the launch record; null before the flip. */
+export async function launchFlipStartOf(db: Db): Promise<WorkflowStart | null> {
+  const launch = await findLaunch(db);
+  const program = await programPhase(db);
+  if (!launch || !program.phase_changed_at) return null;
+  return launchFlipStart(launch.workflow_id, {
+    changedAt: program.phase_changed_at.toISOString(),
+    ...(launch.page_size ? { pageSize: launch.page_size } : {}),
+    ...(launch.pages_per_run ? { pagesPerRun: launch.pages_per_run } : {}),
   });
 }
 

@@ -1,30 +1,18 @@
-// The workflow outbox: rows written beside the business row, claimed by the relay with a lease.
-// A row either starts its workflow, or (signal_name set) delivers a message to it with
-// signal-with-start.
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
-
-type Db = DatabasePool | DatabaseTransactionConnection;
+// The workflow outbox: rows written in the same statement as the business row they are about,
+// claimed by the relay with a lease. A row names its subject (an edge, the launch) and either
+// starts the subject's workflow or (signal_name set) carries a message for it. The start itself is
+// built when the row is delivered, from the subject's current row (db/workflow-starts.ts).
+import { sql, type DatabasePool, type FragmentSqlToken } from 'slonik';
+import type { SignalDefinition } from '@temporalio/common';
 import { z } from 'zod';
-
-import type { DeliveryOutcome, WorkflowStart } from '../contracts/workflow-start.ts';
-import { toSearchAttributePairs } from '../workflows/search-attributes.ts';
-
-/** A start as the outbox stores it (transitional). */
-export type RecordedStart = {
-  workflowId: string;
-  workflowType: string;
-  args: unknown[];
-  searchAttributes: Record<string, string>;
-};
-
-export const fromRecorded = (r: RecordedStart): WorkflowStart => ({ ...r, searchAttributes: toSearchAttributePairs(r.searchAttributes), summary: '' });
+import { EDGE_SUBJECT } from '../contracts/edge-lifecycle.ts';
+import { OUTBOX_SUBJECTS, type DeliveryOutcome } from '../contracts/workflow-start.ts';
+import type { Db } from './pool.ts';
 
 const outboxRow = z.object({
   id: z.number(),
-  workflow_id: z.string(),
-  workflow_type: z.string(),
-  args: z.array(z.unknown()),
-  search_attributes: z.record(z.string(), z.string()),
+  subject: z.enum(OUTBOX_SUBJECTS),
+  subject_id: z.string(),
   signal_name: z.string().nullable(),
   signal_args: z.array(z.unknown()).nullable(),
   created_at: z.date(),
@@ -32,39 +20,33 @@ const outboxRow = z.object({
 });
 export type OutboxRow = z.infer<typeof outboxRow>;
 
+/**
+ * The insert of a message for the edge `edgeId` (an SQL expression) names, to be completed with
+ * the FROM of the statement it is part of. The event id is the message key: a message is written once.
+ */
+export function edgeMessage<E extends { eventId: string }>(signal: SignalDefinition<[E]>, event: E, edgeId: FragmentSqlToken): FragmentSqlToken {
+  return sql.fragment`
+    INSERT INTO workflow_outbox (subject, subject_id, message_key, signal_name, signal_args)
+    SELECT ${EDGE_SUBJECT}, ${edgeId}, ${event.eventId}, ${signal.name}, ${sql.jsonb([event] as never)}`;
+}
+
 /** Claims up to `limit` pending rows nobody else holds, for `leaseMs`; oldest first. */
-export async function claimPendingStarts(db: DatabasePool, limit: number, leaseMs: number): Promise<readonly OutboxRow[]> {
+export async function claimPendingRows(db: DatabasePool, limit: number, leaseMs: number): Promise<readonly OutboxRow[]> {
   return db.any(sql.type(outboxRow)`
     UPDATE workflow_outbox SET claimed_until = now() + ${leaseMs} * interval '1 millisecond', attempts = attempts + 1
     WHERE id IN (
       SELECT id FROM workflow_outbox
       WHERE started_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
       ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-    RETURNING id, workflow_id, workflow_type, args, search_attributes, signal_name, signal_args, created_at, attempts`);
+    RETURNING id, subject, subject_id, signal_name, signal_args, created_at, attempts`);
 }
 
-export type { DeliveryOutcome } from '../contracts/workflow-start.ts';
-
 /** Rows done: started or delivered, or (a message) refused because its workflow had already ended. */
-export async function markStarted(db: DatabasePool, ids: readonly number[], outcome: DeliveryOutcome = 'delivered'): Promise<void> {
+export async function markDelivered(db: DatabasePool, ids: readonly number[], outcome: DeliveryOutcome = 'delivered'): Promise<void> {
   if (ids.length === 0) return;
   await db.query(sql.unsafe`
     UPDATE workflow_outbox SET started_at = clock_timestamp(), claimed_until = NULL, last_error = NULL, outcome = ${outcome}
     WHERE id = ANY(${sql.array(ids, 'int8')})`);
-}
-
-/** How each of these workflows was (or will be) started, from its outbox start row. */
-export async function workflowStarts(db: Db, workflowIds: readonly string[]): Promise<Map<string, WorkflowStart>> {
-  if (workflowIds.length === 0) return new Map();
-  const rows = await db.any(sql.type(z.object({ workflow_id: z.string(), workflow_type: z.string(), args: z.array(z.unknown()), search_attributes: z.record(z.string(), z.string()) }))`
-    SELECT workflow_id, workflow_type, args, search_attributes FROM workflow_outbox
-    WHERE workflow_id = ANY(${sql.array([...workflowIds], 'text')}) AND signal_name IS NULL`);
-  return new Map(rows.map((r) => [r.workflow_id, fromRecorded({ workflowId: r.workflow_id, workflowType: r.workflow_type, args: r.args, searchAttributes: r.search_attributes })]));
-}
-
-/** How an edge's workflow was started (from its start row), for messages that may have to start it. */
-export async function workflowStartOf(db: Db, workflowId: string): Promise<WorkflowStart | null> {
-  return (await workflowStarts(db, [workflowId])).get(workflowId) ?? null;
 }
 
 /** Leaves the row for a later attempt, after `retryInMs`. */
@@ -74,6 +56,11 @@ export async function markFailed(db: DatabasePool, id: number, error: string, re
     WHERE id = ${id}`);
 }
 
-export async function pendingStartCount(db: DatabasePool): Promise<number> {
+export async function pendingRowCount(db: DatabasePool): Promise<number> {
   return db.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM workflow_outbox WHERE started_at IS NULL`);
+}
+
+/** What delivery found for a message: null while it waits, else 'delivered' or 'workflow_closed'. */
+export async function messageOutcome(db: Db, messageKey: string): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(z.object({ outcome: z.string().nullable() }))`SELECT outcome FROM workflow_outbox WHERE message_key = ${messageKey}`);
 }

@@ -26,7 +26,3 @@ export function edgeKindFor({ phase, source, referrerIsApprovedPartner }: EdgeKi
   if (source === 'partner_code' || referrerIsApprovedPartner) return 'intentional';
   return phase === 'beta' ? 'beta_auto' : 'intentional';
 }
-
-export function edgeWorkflowId(refereeId: string): string {
-  return `edge:${refereeId}`;
-}

@@ -71,6 +71,8 @@ export type Verdict = 'hold' | 'clear' | 'void';
 export type VerdictEvent = { eventId: string; verdict: Verdict; reason: string };
 export type PhaseChangedEvent = { eventId: string; phase: ProgramPhase; changedAt: string };
 
+/** One activation per referee: the user's id makes a repeat the same event. */
+export const activationEventId = (refereeId: string) => `activation:${refereeId}`;
 export const paymentEventId = (paymentId: string) => `payment:${paymentId}`;
 export const refundEventId = (refundId: string) => `refund:${refundId}`;
 export const verdictEventId = (verdictId: string) => `verdict:${verdictId}`;

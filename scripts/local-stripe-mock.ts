@@ -7,7 +7,8 @@ import { waitFor } from './ports.ts';
 export type LocalStripeMock = { url: string; stop(): Promise<void> };
 
 export async function startStripeMock({ bin, port }: { bin: string; port: number }): Promise<LocalStripeMock> {
-  const child = spawn(bin, ['-http-addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // HTTPS on a port the system picks: its default (12112) would keep two test runs from running side by side.
+  const child = spawn(bin, ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-2_000)));
   const url = `http://127.0.0.1:${port}`;

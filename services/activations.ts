@@ -3,10 +3,10 @@
 // has already ended (its activation window expired) is not started again.
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
-import { edgeWorkflowId } from '../domain/edge.ts';
-import { findEdgeByReferee, markActivated, type EdgeRow } from '../db/users.ts';
-import { workflowStartOf } from '../db/outbox.ts';
+import { markActivated } from '../db/users.ts';
+import { edgeLifecycleStarts, findEdgeByReferee, type EdgeRow } from '../db/edges.ts';
 import { activatedSignal } from '../contracts/edge-lifecycle.ts';
+import { activationEventId } from '../domain/lifecycle.ts';
 import { signalWithStart } from '../platform/workflow-delivery.ts';
 import { notFound } from './errors.ts';
 import { startEntitlementsOnActivation } from '../db/waitlist.ts';
@@ -20,11 +20,9 @@ export async function recordActivation(deps: ActivationDeps, input: { userId: st
   await startEntitlementsOnActivation(deps.db, user.id, user.activated_at);
   const edge = await findEdgeByReferee(deps.db, user.id);
   if (!edge) return { userId: user.id, activatedAt: user.activated_at, edge: null, edgeOpen: false };
-  // Started exactly as the outbox row written with the edge says.
-  const start = await workflowStartOf(deps.db, edgeWorkflowId(user.id));
-  if (!start) throw new Error(`edge ${edge.id} has no workflow start recorded`);
-  // The event id is the user's: one activation per referee, so a repeat is the same event.
-  const event = { eventId: `activation:${user.id}`, activatedAt: user.activated_at.toISOString() };
+  // Started as the relay would start it, from the edge's current row.
+  const start = (await edgeLifecycleStarts(deps.db, [edge.id])).get(edge.id)!;
+  const event = { eventId: activationEventId(user.id), activatedAt: user.activated_at.toISOString() };
   const delivered = await signalWithStart(deps.temporal, start, deps.taskQueue, activatedSignal, [event]);
   return { userId: user.id, activatedAt: user.activated_at, edge, edgeOpen: delivered === 'delivered' };
 }

@@ -2,10 +2,11 @@
 import type { DatabasePool } from 'slonik';
 import { isSelfReferral, type AttributionOutcome } from '../domain/attribution.ts';
 import { normalizeInviteCode, whyUnusable } from '../domain/invite-flavors.ts';
-import { attributeExistingUser, findReferrer, recordAttributionEvent } from '../db/graph.ts';
+import { findReferrer } from '../db/graph.ts';
+import { attributeExistingUser, recordAttributionEvent, type EdgeRow } from '../db/edges.ts';
 import { findInviteCode } from '../db/invite-codes.ts';
-import { findUser, type EdgeRow } from '../db/users.ts';
-import { assertReferrerUsable, edgeFrom, refSource } from './edge-lifecycle.ts';
+import { findUser } from '../db/users.ts';
+import { assertReferrerUsable, edgeFrom, refSource } from './edge-from-referrer.ts';
 import { invalid, notFound } from './errors.ts';
 
 export type Validation =
@@ -40,5 +41,5 @@ export async function trackReferral(deps: TrackDeps, input: { userId: string; re
     await recordAttributionEvent(deps.db, { refereeId: user.id, referrerId: referrer.id, source, code: input.ref, outcome: 'self_referral', edgeId: null });
     throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
   }
-  return deps.db.transaction((tx) => attributeExistingUser(tx, edgeFrom(referrer, user.id, source, code, new Date(), deps.activationWindowDays)));
+  return deps.db.transaction((tx) => attributeExistingUser(tx, user.id, edgeFrom(referrer, source, code, deps.activationWindowDays)));
 }

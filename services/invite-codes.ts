@@ -8,14 +8,16 @@ import { isSelfReferral, type AttributionOutcome } from '../domain/attribution.t
 import { DEFAULT_PARTNER_TERMS } from '../domain/partner-settings.ts';
 import { inviteCodeFor, normalizeInviteCode, personalCodeCredits, whyUnusable, type FlavorTable, type InviteFlavor } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
-import { findReferrer, attributeExistingUser } from '../db/graph.ts';
+import { findReferrer } from '../db/graph.ts';
+import { attributeExistingUser, type EdgeRow } from '../db/edges.ts';
 import { consumeUse, findInviteCode, hasRedeemed, insertInviteCodes, insertRedemption, type InviteCodeRow } from '../db/invite-codes.ts';
 import { creditsIssued, postTransaction, userCredits } from '../db/ledger.ts';
 import { enqueueMail } from '../db/mail.ts';
 import { insertPartner, tenantIsPartner, upgradeTenantToPartner } from '../db/partners.ts';
-import type { Db, EdgeRow, UserRow } from '../db/users.ts';
+import type { Db } from '../db/pool.ts';
+import type { UserRow } from '../db/users.ts';
 import { findUser } from '../db/users.ts';
-import { edgeFrom } from './edge-lifecycle.ts';
+import { edgeFrom } from './edge-from-referrer.ts';
 import { conflict, gone, invalid, notFound } from './errors.ts';
 
 export type InviteDeps = { db: DatabasePool; flavors: FlavorTable; activationWindowDays: number; publicBaseUrl?: string };
@@ -130,7 +132,7 @@ export async function redeemInTransaction(tx: Db, deps: Pick<InviteDeps, 'flavor
   let edge: EdgeRow | null = null;
   let attribution: AttributionOutcome | null = null;
   if (referrer) {
-    const result = await attributeExistingUser(tx, edgeFrom(referrer, user.id, 'invite_code', code.code, new Date(), deps.activationWindowDays));
+    const result = await attributeExistingUser(tx, user.id, edgeFrom(referrer, 'invite_code', code.code, deps.activationWindowDays));
     edge = result.edge;
     attribution = result.outcome;
   }

@@ -1,12 +1,12 @@
 // The launch flip, as admins (and tests, benches) start and follow it. The flip is one transaction
-// that makes the program public, records the flip and writes the start of the `launch-flip`
-// workflow to the workflow outbox, so a crash after the commit loses nothing: the relay starts it.
+// that makes the program public, records the flip and writes the outbox row that starts the
+// `launch-flip` workflow, so a crash after the commit loses nothing: the relay starts it.
 // A second call finds the record and answers where the flip stands.
 import type { DatabasePool } from 'slonik';
 import { findLaunch, flipToPublic, programPhase, type LaunchRow, type ProgramRow } from '../db/launch.ts';
 import type { ProgramPhase } from '../domain/edge.ts';
 import { launchStatus, type LaunchStatus } from '../domain/launch.ts';
-import { LAUNCH_FLIP_TYPE, launchFlipWorkflowId, type LaunchFlipInput } from '../contracts/launch-flip.ts';
+import { launchFlipWorkflowId } from '../contracts/launch-flip.ts';
 
 export type LaunchServiceDeps = { db: DatabasePool; taskQueue: string };
 
@@ -48,13 +48,11 @@ function view(program: ProgramRow, launch: LaunchRow | null): LaunchView {
 
 /** Flips the program to public once. `created` false: it was flipped before; the view says how far it got. */
 export async function launchProgram(deps: LaunchServiceDeps, input: { startedBy: string } & LaunchOptions): Promise<{ created: boolean; launch: LaunchView }> {
-  const workflowId = launchFlipWorkflowId(deps.taskQueue);
   const flipped = await flipToPublic(deps.db, {
     startedBy: input.startedBy,
-    start: (changedAt) => {
-      const args: LaunchFlipInput = { changedAt: changedAt.toISOString(), ...(input.pageSize ? { pageSize: input.pageSize } : {}), ...(input.pagesPerRun ? { pagesPerRun: input.pagesPerRun } : {}) };
-      return { workflowId, workflowType: LAUNCH_FLIP_TYPE, args: [args], searchAttributes: {} };
-    },
+    workflowId: launchFlipWorkflowId(deps.taskQueue),
+    pageSize: input.pageSize ?? null,
+    pagesPerRun: input.pagesPerRun ?? null,
   });
   return { created: flipped.created, launch: view(flipped.program, flipped.launch) };
 }

@@ -2,20 +2,11 @@
 // recorded in PostgreSQL with the message for the edge's workflow in the same statement (the relay
 // delivers it), and is idempotent by its id: a repeat answers the first record and changes nothing.
 import type { DatabasePool } from 'slonik';
-import { verdictEventId, type VerdictEvent } from '../domain/lifecycle.ts';
-import {
-  findPayment,
-  insertPayment,
-  insertRefund,
-  insertVerdict,
-  messageOutcome,
-  paymentCommission,
-  refundedCents,
-  type PaymentRow,
-  type RefundRow,
-  type VerdictRow,
-} from '../db/payments.ts';
-import { paymentEventId } from '../domain/lifecycle.ts';
+import { paymentEventId, type Verdict } from '../domain/lifecycle.ts';
+import { findPayment, insertPayment, paymentCommission, type PaymentRow } from '../db/payments.ts';
+import { insertRefund, refundedOf, type RefundRow } from '../db/refunds.ts';
+import { insertVerdict, type VerdictRow } from '../db/verdicts.ts';
+import { messageOutcome } from '../db/outbox.ts';
 import { conflict, invalid, notFound } from './errors.ts';
 
 export type PaymentDeps = { db: DatabasePool };
@@ -52,7 +43,7 @@ function fresh(row: PaymentRow): CommissionView {
 /** What the payment earned, from the ledger (net of clawbacks), and where its pricing stands. */
 async function paymentView(deps: PaymentDeps, row: PaymentRow): Promise<PaymentView> {
   const [refunded, money, outcome] = await Promise.all([
-    refundedCents(deps.db, row.id),
+    refundedOf(deps.db, row.id),
     paymentCommission(deps.db, row.id),
     row.edge_id && row.commission_status === 'pending' ? messageOutcome(deps.db, paymentEventId(row.id)) : Promise.resolve(null),
   ]);
@@ -80,10 +71,9 @@ export async function recordRefund(
 
 export async function recordVerdict(
   deps: PaymentDeps,
-  input: { verdictId: string; edgeId: string; verdict: VerdictEvent['verdict']; reason: string; decidedBy: string },
+  input: { verdictId: string; edgeId: string; verdict: Verdict; reason: string; decidedBy: string },
 ): Promise<{ verdict: VerdictRow; created: boolean }> {
-  const event: VerdictEvent = { eventId: verdictEventId(input.verdictId), verdict: input.verdict, reason: input.reason };
-  const written = await insertVerdict(deps.db, { id: input.verdictId, edgeId: input.edgeId, verdict: input.verdict, reason: input.reason, decidedBy: input.decidedBy }, [event]);
+  const written = await insertVerdict(deps.db, { id: input.verdictId, edgeId: input.edgeId, verdict: input.verdict, reason: input.reason, decidedBy: input.decidedBy });
   if (!written) throw notFound('edge_not_found', `No edge ${input.edgeId}.`, 'edgeId');
   const { row, created } = written;
   if (!created && (row.edge_id !== input.edgeId || row.verdict !== input.verdict)) throw conflict('verdict_conflict', `Verdict ${input.verdictId} was already recorded with other details.`, 'verdictId');

@@ -8,8 +8,9 @@ import { canonicalEmail, inboxOf } from '../domain/email.ts';
 import type { FlavorTable } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { findReferrer } from '../db/graph.ts';
-import { insertSignup, EmailTakenError, type EdgeRow, type UserRow, type NewEdge } from '../db/users.ts';
-import { assertReferrerUsable, edgeFrom, refSource } from './edge-lifecycle.ts';
+import { insertSignup, EmailTakenError, type UserRow } from '../db/users.ts';
+import type { EdgeRow, EdgeToWrite } from '../db/edges.ts';
+import { assertReferrerUsable, edgeFrom, refSource } from './edge-from-referrer.ts';
 import { conflict, invalid } from './errors.ts';
 import { redeemInTransaction, type Redemption } from './invite-codes.ts';
 
@@ -28,14 +29,13 @@ export type SignupInput = {
   refFromCookie?: boolean;
 };
 
-async function edgeForRef(db: DatabasePool, ref: string, listingId: string | undefined, referee: { id: string; email: string; createdAt: Date }, activationWindowDays: number): Promise<NewEdge> {
+async function edgeForRef(db: DatabasePool, ref: string, listingId: string | undefined, referee: { id: string; email: string }, activationWindowDays: number): Promise<EdgeToWrite> {
   const referrer = await findReferrer(db, ref);
   if (!referrer) throw invalid('referrer_not_found', `No user or partner is named by ref "${ref}".`, 'ref');
   assertReferrerUsable(referrer);
   if (isSelfReferral(referrer, referee)) throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
   const { source, code } = refSource(referrer, ref, listingId);
-  const { refereeId: _referee, createdAt: _created, ...edge } = edgeFrom(referrer, referee.id, source, code, referee.createdAt, activationWindowDays);
-  return edge;
+  return edgeFrom(referrer, source, code, activationWindowDays);
 }
 
 export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
@@ -49,11 +49,11 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ us
     referralCode: referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)),
     createdAt: new Date(),
   };
-  let edge: NewEdge | null = null;
+  let edge: EdgeToWrite | null = null;
   // An invite code names its own referrer; a ref alongside it is ignored (first touch: the code).
   if (input.ref !== undefined && input.code === undefined) {
     try {
-      edge = await edgeForRef(db, input.ref, input.listingId, { id: user.id, email, createdAt: user.createdAt }, activationWindowDays);
+      edge = await edgeForRef(db, input.ref, input.listingId, { id: user.id, email }, activationWindowDays);
     } catch (err) {
       if (!input.refFromCookie) throw err;
     }

@@ -1,5 +1,6 @@
-// Starts the workflows the outbox holds and delivers its messages to them. Requests commit to
-// PostgreSQL and return; this relay follows, woken by LISTEN/NOTIFY and polling as a fallback. A
+// Starts the workflows the outbox names and delivers its messages to them. Requests commit to
+// PostgreSQL and return; this relay follows, woken by LISTEN/NOTIFY and polling as a fallback. Each
+// start is built from its subject's current row (db/workflow-starts.ts), one query per claimed batch. A
 // start that already happened is a success (workflow ids are business ids), and every message
 // carries an event id its workflow deduplicates, so a relay that crashed after sending but before
 // marking only repeats a no-op. Workflow ids are never reused: a message for a workflow that has
@@ -8,7 +9,9 @@ import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DatabasePool } from 'slonik';
-import { claimPendingStarts, fromRecorded, markFailed, markStarted, type DeliveryOutcome, type OutboxRow } from '../db/outbox.ts';
+import { claimPendingRows, markDelivered, markFailed, type OutboxRow } from '../db/outbox.ts';
+import { subjectKey, workflowStartsFor } from '../db/workflow-starts.ts';
+import type { DeliveryOutcome, WorkflowStart } from '../contracts/workflow-start.ts';
 import { signalIfRunning, signalWithStart, startOnce } from '../platform/workflow-delivery.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 
@@ -37,19 +40,19 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
   let notified = false;
 
   /** 'delivered', 'workflow_closed' (a message to an ended workflow), or null: retry later. */
-  async function start(row: OutboxRow): Promise<DeliveryOutcome | null> {
-    const recorded = fromRecorded({ workflowId: row.workflow_id, workflowType: row.workflow_type, args: row.args, searchAttributes: row.search_attributes });
+  async function start(row: OutboxRow, start: WorkflowStart | undefined): Promise<DeliveryOutcome | null> {
     try {
+      if (!start) throw new Error(`no ${row.subject} ${row.subject_id} to start a workflow for`);
       if (row.signal_name === null) {
-        await startOnce(client, recorded, taskQueue);
+        await startOnce(client, start, taskQueue);
         return 'delivered';
       }
       const args = row.signal_args ?? [];
-      if (await signalIfRunning(client, row.workflow_id, row.signal_name, args)) return 'delivered';
-      return await signalWithStart(client, recorded, taskQueue, row.signal_name, args);
+      if (await signalIfRunning(client, start.workflowId, row.signal_name, args)) return 'delivered';
+      return await signalWithStart(client, start, taskQueue, row.signal_name, args);
     } catch (err) {
       const backoff = Math.min(60_000, 1_000 * 2 ** Math.min(row.attempts, 6));
-      log.warn({ err, workflowId: row.workflow_id, attempts: row.attempts }, 'workflow start failed; will retry');
+      log.warn({ err, subject: row.subject, subjectId: row.subject_id, workflowId: start?.workflowId, attempts: row.attempts }, 'workflow start failed; will retry');
       await markFailed(db, row.id, String((err as Error).message ?? err), backoff).catch(() => {});
       return null;
     }
@@ -70,8 +73,8 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
     if (batch.delivered.length + batch.workflow_closed.length > 0) {
       marking = marking
         .then(async () => {
-          await markStarted(db, batch.delivered, 'delivered');
-          await markStarted(db, batch.workflow_closed, 'workflow_closed');
+          await markDelivered(db, batch.delivered, 'delivered');
+          await markDelivered(db, batch.workflow_closed, 'workflow_closed');
         })
         .catch((err) => log.error({ err }, 'marking outbox rows failed; their leases will end and they are delivered again (a no-op)'));
     }
@@ -81,9 +84,9 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
   // One waiter for a free slot (only the loop launches), woken by whichever start finishes first:
   // O(1) per start, where Promise.race over the set would attach a reaction to every start in flight.
   let slotFreed: (() => void) | undefined;
-  async function launch(row: OutboxRow): Promise<void> {
+  async function launch(row: OutboxRow, workflowStart: WorkflowStart | undefined): Promise<void> {
     while (inFlight.size >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
-    const run: Promise<void> = start(row).then((outcome) => {
+    const run: Promise<void> = start(row, workflowStart).then((outcome) => {
       if (outcome) done[outcome].push(row.id);
       if (done.delivered.length + done.workflow_closed.length >= MARK_BATCH) void flushMarks();
     }).finally(() => {
@@ -100,8 +103,9 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
       notified = false;
       let rows: readonly OutboxRow[] = [];
       try {
-        rows = await claimPendingStarts(db, batchSize, leaseMs);
-        for (const row of rows) await launch(row);
+        rows = await claimPendingRows(db, batchSize, leaseMs);
+        const starts = await workflowStartsFor(db, rows.map((r) => ({ subject: r.subject, subjectId: r.subject_id })));
+        for (const row of rows) await launch(row, starts.get(subjectKey({ subject: row.subject, subjectId: row.subject_id })));
       } catch (err) {
         if (!stopped) log.error({ err }, 'workflow starter pass failed');
       }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { edgeWorkflowId } from '../../domain/edge.ts';
+import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { recordActivation, type ActivationDeps } from '../../services/activations.ts';
 import { defineRoute } from '../route.ts';
 

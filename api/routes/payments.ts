@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { edgeWorkflowId } from '../../domain/edge.ts';
+import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { getPayment, recordPayment, recordRefund, recordVerdict, type PaymentDeps, type PaymentView } from '../../services/payments.ts';
 import { principalLabel } from '../auth.ts';
 import { defineRoute } from '../route.ts';

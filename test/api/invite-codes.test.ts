@@ -102,7 +102,7 @@ describe('redemption', () => {
     const entries = await database.db.oneFirst(sql.type(z.object({ total: z.number() }))`
       SELECT coalesce(sum(amount), 0)::bigint AS total FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE a.purpose = 'credits_issued'`);
     expect(issued).toBe(entries);
-    expect(await count(sql.unsafe`SELECT 1 FROM workflow_outbox WHERE workflow_id = ${'edge:' + friend.id}`)).toBe(1);
+    expect(await count(sql.unsafe`SELECT 1 FROM workflow_outbox o JOIN edges e ON o.subject_id = e.id::text WHERE o.subject = 'edge' AND e.referee_id = ${friend.id}`)).toBe(1);
   });
 
   it('records a later attribution as an event and keeps the first edge', async () => {

@@ -11,11 +11,12 @@ import { insertSignup } from '../../db/users.ts';
 import type { Referrer } from '../../db/graph.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../../domain/referral-code.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { edgeFrom } from '../../services/edge-lifecycle.ts';
+import { edgeFrom } from '../../services/edge-from-referrer.ts';
+import { edgeLifecycleStarts } from '../../db/edges.ts';
 import { startWorkflowStarter, type WorkflowStarter } from '../../workers/workflow-starter.ts';
-import { launchProgressQuery } from '../../contracts/launch-flip.ts';
-import { stateQuery } from '../../contracts/edge-lifecycle.ts';
-import { ProgramPhase } from '../../contracts/search-attributes.ts';
+import { LAUNCH_SUBJECT, launchProgressQuery } from '../../contracts/launch-flip.ts';
+import { EDGE_SUBJECT, edgeWorkflowId, stateQuery } from '../../contracts/edge-lifecycle.ts';
+import { EdgeKind, PartnerId, ProgramPhase } from '../../contracts/search-attributes.ts';
 import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { partner, signup, uniqueEmail, type SignedUp } from '../support/graph.ts';
@@ -49,7 +50,7 @@ afterAll(async () => {
 
 const admin = (method: 'GET' | 'POST', path = '/v1/admin/launch') => api.request(path, { method, key: TEST_KEYS.admin });
 const server = (path: string, json?: unknown) => api.request(path, json === undefined ? { key: TEST_KEYS.server } : { json, key: TEST_KEYS.server });
-const edgeHandle = (userId: string) => worker.client.workflow.getHandle(`edge:${userId}`);
+const edgeHandle = (userId: string) => worker.client.workflow.getHandle(edgeWorkflowId(userId));
 const stateOf = (userId: string) => edgeHandle(userId).query(stateQuery);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let n = 0;
@@ -70,15 +71,19 @@ const activate = async (userId: string) => {
   expect((await server('/v1/activations', { userId })).status).toBe(202);
   await eventually(async () => ((await stateOf(userId)).state === 'awaiting_first_payment' ? true : undefined));
 };
-const outboxHold = (workflowId: string, hold: boolean) => database.db.query(sql.unsafe`
-  UPDATE workflow_outbox SET claimed_until = ${hold ? sql.fragment`now() + interval '1 hour'` : sql.fragment`NULL`} WHERE workflow_id = ${workflowId} AND signal_name IS NULL`);
+/** Holds back (or releases) the outbox row that starts the launch flip, or the workflow of the edge of a referee. */
+const outboxHold = (of: 'launch' | { refereeId: string }, hold: boolean) => database.db.query(sql.unsafe`
+  UPDATE workflow_outbox SET claimed_until = ${hold ? sql.fragment`now() + interval '1 hour'` : sql.fragment`NULL`}
+  WHERE signal_name IS NULL AND ${of === 'launch'
+    ? sql.fragment`subject = ${LAUNCH_SUBJECT}`
+    : sql.fragment`subject = ${EDGE_SUBJECT} AND subject_id = (SELECT id::text FROM edges WHERE referee_id = ${of.refereeId})`}`);
 
 /** A signup whose writer read the program phase as beta (findReferrer) before the flip committed. */
 function staleBetaSignup(referrer: SignedUp) {
   const read: Referrer = { id: referrer.id, email: referrer.email, phase: 'beta', via_partner_code: false, partner_tenant_id: null, partner_approved: false, partner_active: false };
   const email = uniqueEmail('stale');
   const user = { id: randomUUID(), tenantId: randomUUID(), email, inbox: email, referralCode: referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)), createdAt: new Date() };
-  return { user, edge: edgeFrom(read, user.id, 'link', null, user.createdAt, 30) };
+  return { user, edge: edgeFrom(read, 'link', null, 30) };
 }
 const edgeRowOf = (refereeId: string) => database.db.one(sql.type(z.object({ kind: z.string(), phase_at_write: z.string() }))`
   SELECT kind, phase_at_write FROM edges WHERE referee_id = ${refereeId}`);
@@ -119,7 +124,7 @@ describe('before the flip', () => {
 
     await stopStarter();
     lagging = await signup(api, { ref: r2.referralCode });
-    await outboxHold(`edge:${lagging.id}`, true);
+    await outboxHold({ refereeId: lagging.id }, true);
     startStarter();
 
     const owner = await signup(api);
@@ -167,7 +172,7 @@ describe('the flip', () => {
     expect(flipped.body.phaseChangedAt).toEqual(flipped.body.startedAt);
     launchWorkflowId = flipped.body.workflowId;
     expect(await edgeRowOf(duringFlip)).toEqual({ kind: 'beta_auto', phase_at_write: 'beta' }); // committed before the flip: a beta edge like the others
-    await outboxHold(launchWorkflowId, true);
+    await outboxHold('launch', true);
     startStarter();
   });
 
@@ -183,12 +188,12 @@ describe('the flip', () => {
     const again = await admin('POST');
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ phase: 'public', startedAt: first.startedAt, phaseChangedAt: first.phaseChangedAt, total: first.total, workflowId: launchWorkflowId });
-    const starts = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM workflow_outbox WHERE workflow_id = ${launchWorkflowId}`);
+    const starts = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM workflow_outbox WHERE subject = ${LAUNCH_SUBJECT}`);
     expect(starts).toBe(1);
   });
 
   it('tells every beta edge page by page, continuing as new, with exact progress', async () => {
-    await outboxHold(launchWorkflowId, false);
+    await outboxHold('launch', false);
     const seen: { status: string; converted: number }[] = [];
     const done = await eventually(async () => {
       const res = await admin('GET');
@@ -244,12 +249,12 @@ describe('after the flip', () => {
     expect(stale.edge.kind).toBe('beta_auto');
     await insertSignup(database.db, stale.user, stale.edge);
     expect(await edgeRowOf(stale.user.id)).toEqual({ kind: 'intentional', phase_at_write: 'public' });
-    const start = await database.db.one(sql.type(z.object({ args: z.array(z.any()), search_attributes: z.record(z.string(), z.string()) }))`
-      SELECT args, search_attributes FROM workflow_outbox WHERE workflow_id = ${`edge:${stale.user.id}`} AND signal_name IS NULL`);
-    expect(start.args[0]).toMatchObject({ phase: 'public', kind: 'intentional', partnerId: r1.tenantId });
-    expect(start.search_attributes).toMatchObject({ ProgramPhase: 'public', EdgeKind: 'intentional', PartnerId: r1.tenantId });
     await started(stale.user.id);
     expect(await stateOf(stale.user.id)).toMatchObject({ phase: 'public', kind: 'intentional' });
+    // Started from the edge's row as it was born: public, intentional, the enrolled partner's.
+    const search = (await edgeHandle(stale.user.id).describe()).typedSearchAttributes;
+    expect([search.get(ProgramPhase), search.get(EdgeKind), search.get(PartnerId)]).toEqual(['public', 'intentional', r1.tenantId]);
+    expect((await edgeLifecycleStarts(database.db, [stale.edge.id])).get(stale.edge.id)!.args[0]).toMatchObject({ phase: 'public', kind: 'intentional', partnerId: r1.tenantId });
   });
 
   it('the told edges still earn the beta tier on their first payment', async () => {

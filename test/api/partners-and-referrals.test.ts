@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTemporalClient } from '../../platform/temporal.ts';
+import { edgeLifecycleStarts } from '../../db/edges.ts';
 import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { partner, signup, uniqueEmail } from '../support/graph.ts';
@@ -72,9 +73,9 @@ describe('partner program', () => {
     expect((await api.request('/v1/referrals/validate', { json: { code } })).body).toEqual({ valid: true, type: 'partner' });
     const customer = await signup(api, { ref: code });
     expect(customer.body.edge).toMatchObject({ referrerId: owner.id, source: 'partner_code', kind: 'intentional', code });
-    const args = await database.db.oneFirst(sql.type(z.object({ search_attributes: z.record(z.string(), z.string()) }))`
-      SELECT search_attributes FROM workflow_outbox WHERE workflow_id = ${'edge:' + customer.id}`);
-    expect(args.PartnerId).toBe(owner.tenantId);
+    const start = (await edgeLifecycleStarts(database.db, [customer.body.edge.id])).get(customer.body.edge.id)!;
+    expect(start.searchAttributes.find((a) => a.key.name === 'PartnerId')?.value).toBe(owner.tenantId);
+    expect(start.summary).toContain(`partner ${owner.tenantId}`);
 
     // An inactive partner's code stops working again.
     await admin(`/v1/admin/partners/${owner.tenantId}`, { status: 'inactive' }, 'PATCH');

@@ -96,8 +96,8 @@ async function referrerWith(n: number): Promise<{ referrer: SignedUp; edgeIds: s
       SELECT x, x, 'bulk-' || x || '@example.com', 'bulk-' || x || '@example.com', 'b' || substr(replace(x::text, '-', ''), 1, 11)
       FROM unnest(${sql.array(refereeIds, 'uuid')}::uuid[]) AS x RETURNING id
     )
-    INSERT INTO edges (id, referrer_id, referee_id, source, kind, phase_at_write)
-    SELECT e, ${referrer.id}, r, 'link', 'beta_auto', 'beta'
+    INSERT INTO edges (id, referrer_id, referee_id, source, kind, phase_at_write, activation_window_days)
+    SELECT e, ${referrer.id}, r, 'link', 'beta_auto', 'beta', 30
     FROM unnest(${sql.array(edgeIds, 'uuid')}::uuid[], ${sql.array(refereeIds, 'uuid')}::uuid[]) AS x(e, r)
     WHERE EXISTS (SELECT 1 FROM u LIMIT 1)`);
   return { referrer, edgeIds, refereeIds };

@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { claimPendingStarts, pendingStartCount } from '../../db/outbox.ts';
+import { claimPendingRows, pendingRowCount } from '../../db/outbox.ts';
+import { edgeLifecycleStarts } from '../../db/edges.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { recordActivation } from '../../services/activations.ts';
 import { signUp } from '../../services/signups.ts';
 import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
 import { startWorkflowStarter } from '../../workers/workflow-starter.ts';
-import { stateQuery } from '../../contracts/edge-lifecycle.ts';
-import { toSearchAttributePairs } from '../../workflows/search-attributes.ts';
+import { edgeWorkflowId, stateQuery } from '../../contracts/edge-lifecycle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startDevWorker, type RunningWorker } from '../support/temporal.ts';
 
@@ -33,7 +33,7 @@ async function referredSignup() {
   n += 1;
   const referrer = await signUp(deps, { email: `r${n}-${Date.now()}@example.com` });
   const referee = await signUp(deps, { email: `e${n}-${Date.now()}@example.com`, ref: referrer.user.id });
-  return `edge:${referee.user.id}`;
+  return { workflowId: edgeWorkflowId(referee.user.id), edgeId: referee.edge!.id, userId: referee.user.id };
 }
 
 const relay = (leaseMs = 30_000) =>
@@ -48,45 +48,45 @@ async function executions(workflowId: string): Promise<number> {
 
 async function drainRelay(leaseMs?: number) {
   const starter = relay(leaseMs);
-  await eventually(async () => ((await pendingStartCount(database.db)) === 0 ? true : undefined));
+  await eventually(async () => ((await pendingRowCount(database.db)) === 0 ? true : undefined));
   await starter.stop();
 }
 
 describe('edge outbox', () => {
   it('keeps an edge written while no relay runs, and starts it when one comes up', async () => {
-    const workflowId = await referredSignup();
-    expect(await pendingStartCount(database.db)).toBe(1);
+    const { workflowId } = await referredSignup();
+    expect(await pendingRowCount(database.db)).toBe(1);
     await drainRelay();
     expect((await worker.client.workflow.getHandle(workflowId).query(stateQuery)).state).toBe('awaiting_activation');
     expect(await eventually(async () => ((await executions(workflowId)) === 1 ? 1 : undefined))).toBe(1);
   });
 
   it('starts what a relay claimed and died on before starting, once its lease runs out', async () => {
-    const workflowId = await referredSignup();
-    const claimed = await claimPendingStarts(database.db, 10, 300); // the dead relay's claim
-    expect(claimed.map((r) => r.workflow_id)).toEqual([workflowId]);
-    expect(await claimPendingStarts(database.db, 10, 300)).toEqual([]); // held while the lease lasts
+    const { workflowId, edgeId } = await referredSignup();
+    const claimed = await claimPendingRows(database.db, 10, 300); // the dead relay's claim
+    expect(claimed.map((r) => [r.subject, r.subject_id])).toEqual([['edge', edgeId]]);
+    expect(await claimPendingRows(database.db, 10, 300)).toEqual([]); // held while the lease lasts
     await drainRelay();
     await worker.client.workflow.getHandle(workflowId).query(stateQuery);
     expect(await eventually(async () => ((await executions(workflowId)) === 1 ? 1 : undefined))).toBe(1);
   });
 
   it('does not start twice what a relay started and died on before marking', async () => {
-    const workflowId = await referredSignup();
-    const [row] = await claimPendingStarts(database.db, 10, 300);
+    const { workflowId, edgeId } = await referredSignup();
+    const [row] = await claimPendingRows(database.db, 10, 300);
     // The dead relay got as far as the start call...
-    await worker.client.workflow.start(row!.workflow_type, { workflowId, taskQueue: worker.taskQueue, args: row!.args, typedSearchAttributes: toSearchAttributePairs(row!.search_attributes) });
+    const start = (await edgeLifecycleStarts(database.db, [row!.subject_id])).get(edgeId)!;
+    await worker.client.workflow.start(start.workflowType, { workflowId: start.workflowId, taskQueue: worker.taskQueue, args: start.args, typedSearchAttributes: start.searchAttributes });
     // ...and the next relay finds the row still pending.
     await drainRelay();
-    const attempts = await database.db.oneFirst(sql.type(z.object({ attempts: z.number() }))`SELECT attempts FROM workflow_outbox WHERE workflow_id = ${workflowId}`);
+    const attempts = await database.db.oneFirst(sql.type(z.object({ attempts: z.number() }))`SELECT attempts FROM workflow_outbox WHERE subject_id = ${edgeId}`);
     expect(attempts).toBe(2);
     await new Promise((r) => setTimeout(r, 1_000)); // give visibility time to show a second run if there were one
     expect(await executions(workflowId)).toBe(1);
   });
 
   it('never loses an activation that arrives before the relay started the workflow', async () => {
-    const workflowId = await referredSignup();
-    const userId = workflowId.slice('edge:'.length);
+    const { workflowId, userId } = await referredSignup();
     const result = await recordActivation({ db: database.db, temporal: worker.client, taskQueue: worker.taskQueue }, { userId });
     expect(result.edge).not.toBeNull();
     await drainRelay(); // the relay's start is now a no-op

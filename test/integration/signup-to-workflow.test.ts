@@ -35,7 +35,7 @@ describe('signup with a ref', () => {
     expect(bob.body.edge).toMatchObject({ referrerId: alice.body.user.id, refereeId: bob.body.user.id, kind: 'beta_auto', source: 'link', workflowId: `edge:${bob.body.user.id}` });
     expect(bob.headers.get('set-cookie')).toMatch(/^session=.+HttpOnly.*SameSite=Lax/i);
 
-    // In PostgreSQL: the edge, and the outbox row the relay works from.
+    // In PostgreSQL: the edge (the outbox row the relay works from names it).
     const edges = await database.db.any(sql.type(z.object({ referrer_id: z.string(), referee_id: z.string() }))`SELECT referrer_id, referee_id FROM edges`);
     expect(edges).toEqual([{ referrer_id: alice.body.user.id, referee_id: bob.body.user.id }]);
 
@@ -46,6 +46,8 @@ describe('signup with a ref', () => {
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(ReferrerId)).toBe(alice.body.user.id);
     expect(described.typedSearchAttributes.get(LifecycleState)).toBe('awaiting_activation');
+    // What ops see in the workflow list: who brought whom, and what kind of edge.
+    expect(await described.staticSummary()).toBe(`edge ${alice.body.user.id} -> ${bob.body.user.id}, beta_auto (link, written in beta)`);
 
     const activation = await api.request('/v1/activations', { json: { userId: bob.body.user.id }, key: TEST_KEYS.server });
     expect(activation.status).toBe(202);

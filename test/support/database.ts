@@ -21,10 +21,10 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-export async function createTestDatabase(poolSize = 8): Promise<TestDatabase> {
+/** A database of its own, copied from the migrated template (or, with `template` null, empty). */
+export async function createTestDatabase(poolSize = 8, template: string | null = process.env.TEST_PG_TEMPLATE ?? 'referral_graph_template'): Promise<TestDatabase> {
   const name = `test_${randomBytes(6).toString('hex')}`;
-  const template = process.env.TEST_PG_TEMPLATE ?? 'referral_graph_template';
-  await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+  await admin((c) => c.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`));
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
   const db = await createDatabasePool(url.toString(), poolSize);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { EDGE_SOURCES, PROGRAM_PHASES, edgeKindFor, edgeWorkflowId } from '../../domain/edge.ts';
+import { EDGE_SOURCES, PROGRAM_PHASES, edgeKindFor } from '../../domain/edge.ts';
+import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { activationDeadline } from '../../domain/lifecycle.ts';
 
 describe('edge kind', () => {

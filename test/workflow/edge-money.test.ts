@@ -8,10 +8,11 @@ import type { EdgeLifecycleInput } from '../../domain/lifecycle.ts';
 import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
 import { balanceOf } from '../../db/ledger.ts';
 import { partnerEarnings, userCredits } from '../../domain/ledger-postings.ts';
-import { insertPayment, insertRefund, findPayment } from '../../db/payments.ts';
+import { insertPayment, findPayment } from '../../db/payments.ts';
+import { insertRefund } from '../../db/refunds.ts';
 import { signUp } from '../../services/signups.ts';
 import { approve, createPartner } from '../../services/partners.ts';
-import { edgeLifecycleInput } from '../../services/edge-lifecycle.ts';
+import { edgeLifecycleInput } from '../../contracts/edge-lifecycle.ts';
 import { referralLifecycle } from '../../workflows/referral-lifecycle.ts';
 import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, stateQuery, verdictSignal } from '../../contracts/edge-lifecycle.ts';
 import { timeSkippingSuite, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
@@ -32,7 +33,7 @@ async function partnerEdge(terms: { salesCommissionBps: number; creditCommission
   await approve(deps, owner.user.tenant_id, 'test-admin');
   const { edge } = await signUp(signupDeps(), { email: `customer-${stamp()}@example.com`, ref: partner.referral_code });
   expect(edge!.kind).toBe('intentional');
-  return { input: edgeLifecycleInput(edge!, 30, owner.user.tenant_id), referrerId: owner.user.id, tenantId: owner.user.tenant_id };
+  return { input: edgeLifecycleInput(edge!, owner.user.tenant_id), referrerId: owner.user.id, tenantId: owner.user.tenant_id };
 }
 
 /** A plain referral link in beta: a beta auto-enrolled edge. */
@@ -40,7 +41,7 @@ async function betaEdge(): Promise<Edge> {
   const referrer = await signUp(signupDeps(), { email: `referrer-${stamp()}@example.com` });
   const { edge } = await signUp(signupDeps(), { email: `referee-${stamp()}@example.com`, ref: referrer.user.id });
   expect(edge!.kind).toBe('beta_auto');
-  return { input: edgeLifecycleInput(edge!, 30), referrerId: referrer.user.id, tenantId: referrer.user.tenant_id };
+  return { input: edgeLifecycleInput(edge!, null), referrerId: referrer.user.id, tenantId: referrer.user.tenant_id };
 }
 
 const nowOnServer = async () => new Date(Number(await suite.env.currentTimeMs()));

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { EdgeLifecycleInput } from '../../domain/lifecycle.ts';
 import { signUp } from '../../services/signups.ts';
 import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
-import { edgeLifecycleInput } from '../../services/edge-lifecycle.ts';
+import { edgeLifecycleInput } from '../../contracts/edge-lifecycle.ts';
 import { referralLifecycle } from '../../workflows/referral-lifecycle.ts';
 import { activatedSignal, stateQuery } from '../../contracts/edge-lifecycle.ts';
 import { timeSkippingSuite, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
@@ -26,7 +26,7 @@ async function writtenEdge(windowDays = 30): Promise<EdgeLifecycleInput> {
   const referrer = await signUp(deps, { email: `referrer-${stamp}@example.com` });
   const { edge } = await signUp(deps, { email: `referee-${stamp}@example.com`, ref: referrer.user.id });
   // The edge was written "now" in wall time; the test server's clock starts at wall time too.
-  return edgeLifecycleInput(edge!, windowDays);
+  return edgeLifecycleInput(edge!, null);
 }
 
 const stamps = (edgeId: string) =>
