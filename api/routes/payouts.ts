@@ -1,7 +1,8 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { PAYOUT_FREQUENCIES } from '../../domain/partner-settings.ts';
-import { getCycle, handleStripeWebhook, markPaid, previewCycle, startCycle, type PayoutServiceDeps, type WebhookDeps } from '../../services/payouts.ts';
+import { getCycle, markPaid, previewCycle, startCycle, type PayoutServiceDeps } from '../../services/payouts.ts';
+import { handleStripeWebhook, type WebhookDeps } from '../../services/stripe-webhooks.ts';
 import { principalLabel } from '../auth.ts';
 import { defineRoute } from '../route.ts';
 
