@@ -12,8 +12,8 @@ const payouts = wf.proxyActivities<PayoutActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '10 seconds',
   // What is left to retry is transient (Stripe 429/5xx, the network, PostgreSQL away); about a day
-  // of it (1,500 tries at most a minute apart) outlasts any outage that does not need a person.
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 1_500 },
+  // of it (3,000 tries at most 30 s apart) outlasts any outage that does not need a person.
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3_000 },
 });
 
 export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgress> {
