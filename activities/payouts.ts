@@ -4,14 +4,16 @@
 // ledger (key: the payout id). Killed anywhere and run again, it resumes the payouts already
 // written: Stripe answers a repeated key with the first transfer, the ledger writes a key once.
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
 import type Stripe from 'stripe';
-import { decidePayout, payoutId, periodOf } from '../domain/payouts.ts';
+import { classifyTransferFailure, decidePayout, payoutId, periodsOf, type TransferFailure } from '../domain/payouts.ts';
 import type { PayoutFrequency } from '../domain/partner-settings.ts';
 import { payoutPosting } from '../domain/ledger-postings.ts';
 import { postTransactions } from '../db/ledger.ts';
 import {
   closeCycle,
+  findCycle,
   insertPayouts,
   markPayoutFailed,
   markPayoutsPaid,
@@ -31,8 +33,8 @@ export type PayoutActivities = ReturnType<typeof createPayoutActivities>;
 
 export type PageResult = { seen: number; last: string | null; paid: number; paidCents: number; failed: number; awaitingManual: number; rolledForward: number; skipped: number };
 
-/** Stripe errors that no retry can fix: the payout fails, the balance stays payable. */
-const PERMANENT = new Set(['balance_insufficient', 'insufficient_funds', 'account_invalid', 'transfers_not_allowed', 'payouts_not_allowed', 'resource_missing', 'invalid_request_error']);
+/** The cycle is gone (its row deleted by hand): no retry brings it back. */
+const cycleMissing = (cycleId: string) => ApplicationFailure.nonRetryable(`payout cycle ${cycleId} is not recorded`, 'PayoutCycleNotFound');
 
 export function createPayoutActivities(deps: PayoutDeps) {
   const limit = rateLimiter(deps.stripeRateLimitPerSecond);
@@ -59,13 +61,14 @@ export function createPayoutActivities(deps: PayoutDeps) {
       await recordTransfer(deps.db, payout.id, t.id);
       return t.id;
     } catch (err) {
-      const e = err as { code?: string; type?: string; message?: string; statusCode?: number };
-      const code = e.code ?? (e.statusCode && e.statusCode >= 400 && e.statusCode < 500 && e.statusCode !== 429 ? e.type : undefined);
-      if (code && PERMANENT.has(code)) {
-        await markPayoutFailed(deps.db, payout.id, code, e.message ?? 'refused by Stripe');
+      const e = err as TransferFailure;
+      const kind = classifyTransferFailure(e);
+      if ('refused' in kind) {
+        await markPayoutFailed(deps.db, payout.id, kind.refused, e.message ?? 'refused by Stripe');
         return null;
       }
-      throw err; // transient (429 after the SDK's retries, 5xx, network): the activity retries the page
+      if ('credentials' in kind) throw ApplicationFailure.nonRetryable(`Stripe refused the worker's key (${e.statusCode}): ${e.message ?? ''}`, 'StripeCredentialsRefused');
+      throw err;
     }
   }
 
@@ -76,8 +79,9 @@ export function createPayoutActivities(deps: PayoutDeps) {
       return { opened: false, runningCycleId: result.running.id };
     },
 
-    async closePayoutCycle(input: { cycleId: string }): Promise<void> {
-      await closeCycle(deps.db, input.cycleId);
+    /** `failed`: a page could not be paid; the cycle ends without claiming it paid everyone. */
+    async closePayoutCycle(input: { cycleId: string; failed?: boolean }): Promise<void> {
+      if (!(await closeCycle(deps.db, input.cycleId, input.failed ? 'failed' : 'completed'))) throw cycleMissing(input.cycleId);
     },
 
     async payPage(input: { cycleId: string; frequencies: PayoutFrequency[]; at: string; after: string | null; limit: number }): Promise<PageResult> {
@@ -94,38 +98,30 @@ export function createPayoutActivities(deps: PayoutDeps) {
   };
 
   async function payPage(input: { cycleId: string; frequencies: PayoutFrequency[]; at: string; after: string | null; limit: number }): Promise<PageResult> {
-    const at = new Date(input.at);
-    const periods = Object.fromEntries(input.frequencies.map((f) => [f, periodOf(f, at)]));
-    const partners = await partnerPage(deps.db, { periods, after: input.after, limit: input.limit });
-    const result: PageResult = { seen: partners.length, last: partners.at(-1)?.tenant_id ?? null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
+    // Payouts and outcomes reference their cycle: without it no write of this page can succeed.
+    if (!(await findCycle(deps.db, input.cycleId))) throw cycleMissing(input.cycleId);
+    const partners = await partnerPage(deps.db, { periods: periodsOf(input.frequencies, new Date(input.at)), after: input.after, limit: input.limit });
+    const result: PageResult = { seen: partners.length, last: partners.at(-1)?.tenantId ?? null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
     if (partners.length === 0) return result;
 
     const items: CycleItem[] = [];
     const toWrite: NewPayout[] = [];
     const toPay: string[] = [];
-    for (const p of partners) {
-      const id = payoutId(p.tenant_id, p.period);
-      const decision = decidePayout({
-        method: p.payout_method,
-        thresholdCents: p.payout_threshold_cents,
-        payableCents: p.payable,
-        inFlightCents: p.in_flight,
-        stripeAccountId: p.stripe_account_id,
-        stripeAccountStatus: p.stripe_account_status,
-        thisPeriod: p.this_period_status ? { status: p.this_period_status } : null,
-      });
+    for (const { tenantId, period, snapshot: s } of partners) {
+      const id = payoutId(tenantId, period);
+      const decision = decidePayout(s);
       if (decision.action === 'resume') toPay.push(id);
       else if (decision.action === 'pay') {
         const rail = decision.rail;
         toWrite.push({
-          id, cycleId: input.cycleId, tenantId: p.tenant_id, period: p.period, amountCents: decision.amountCents, method: p.payout_method,
+          id, cycleId: input.cycleId, tenantId, period, amountCents: decision.amountCents, method: s.method,
           status: rail === 'stripe' ? 'processing' : 'awaiting_manual',
-          stripeAccountId: rail === 'stripe' ? p.stripe_account_id : null, stripeAccountStatus: rail === 'stripe' ? p.stripe_account_status : null,
+          stripeAccountId: rail === 'stripe' ? s.stripeAccountId : null, stripeAccountStatus: rail === 'stripe' ? s.stripeAccountStatus : null,
         });
         if (rail === 'stripe') toPay.push(id);
-        else items.push({ tenantId: p.tenant_id, outcome: 'awaiting_manual', reason: `pay by ${p.payout_method}, then mark paid`, amountCents: decision.amountCents, payoutId: id });
+        else items.push({ tenantId, outcome: 'awaiting_manual', reason: `pay by ${s.method}, then mark paid`, amountCents: decision.amountCents, payoutId: id });
       } else {
-        items.push({ tenantId: p.tenant_id, outcome: decision.action === 'roll_forward' ? 'rolled_forward' : 'skipped', reason: decision.reason, amountCents: decision.availableCents, payoutId: null });
+        items.push({ tenantId, outcome: decision.action === 'roll_forward' ? 'rolled_forward' : 'skipped', reason: decision.reason, amountCents: decision.availableCents, payoutId: null });
       }
     }
     // The amounts are fixed before any money moves.

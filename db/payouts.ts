@@ -2,6 +2,8 @@
 import { sql, UniqueIntegrityConstraintViolationError } from 'slonik';
 import { z } from 'zod';
 import { PAYOUT_FREQUENCIES, PAYOUT_METHODS, type PayoutFrequency } from '../domain/partner-settings.ts';
+import { partnerEarningsKind } from '../domain/ledger-postings.ts';
+import type { PartnerPayoutSnapshot } from '../domain/payouts.ts';
 import type { Db } from './users.ts';
 
 export const cycleRow = z.object({
@@ -9,7 +11,7 @@ export const cycleRow = z.object({
   frequencies: z.array(z.enum(PAYOUT_FREQUENCIES)),
   trigger: z.enum(['schedule', 'manual']),
   requested_by: z.string(),
-  status: z.enum(['running', 'completed']),
+  status: z.enum(['running', 'completed', 'failed']),
   partners_seen: z.number(),
   started_at: z.date(),
   completed_at: z.date().nullable(),
@@ -41,8 +43,15 @@ export async function findCycle(db: Db, id: string): Promise<CycleRow | null> {
   return db.maybeOne(sql.type(cycleRow)`SELECT ${cycleColumns} FROM payout_cycles WHERE id = ${id}`);
 }
 
-export async function closeCycle(db: Db, id: string): Promise<void> {
-  await db.query(sql.unsafe`UPDATE payout_cycles SET status = 'completed', completed_at = coalesce(completed_at, now()) WHERE id = ${id}`);
+/** Completes the cycle (a completed one stays as it was); false when there is no such cycle. */
+export type CycleEnd = 'completed' | 'failed';
+
+/** Ends a cycle; a cycle ended before keeps how it ended. False: no such cycle. */
+export async function closeCycle(db: Db, id: string, end: CycleEnd): Promise<boolean> {
+  const result = await db.query(sql.unsafe`
+    UPDATE payout_cycles SET status = CASE WHEN status = 'running' THEN ${end} ELSE status END, completed_at = coalesce(completed_at, now())
+    WHERE id = ${id}`);
+  return result.rowCount > 0;
 }
 
 const snapshotRow = z.object({
@@ -57,18 +66,21 @@ const snapshotRow = z.object({
   period: z.string(),
   this_period_status: z.enum(['processing', 'awaiting_manual', 'paid', 'failed']).nullable(),
 });
-export type PartnerSnapshotRow = z.infer<typeof snapshotRow>;
+
+/** A partner a cycle pays this period, with what the payout rule decides on. */
+export type PartnerDue = { tenantId: string; period: string; snapshot: PartnerPayoutSnapshot };
 
 /**
  * One page (by tenant id) of approved, active partners whose frequency the cycle pays, each with
  * its payable balance, what is already on its way from earlier periods, and this period's payout.
  */
-export async function partnerPage(db: Db, p: { periods: Record<string, string>; after: string | null; limit: number }): Promise<readonly PartnerSnapshotRow[]> {
-  const freqs = Object.keys(p.periods);
+export async function partnerPage(db: Db, p: { periods: Partial<Record<PayoutFrequency, string>>; after: string | null; limit: number }): Promise<PartnerDue[]> {
+  const freqs = Object.keys(p.periods) as PayoutFrequency[];
   const periods = freqs.map((f) => p.periods[f]!);
+  const payable = partnerEarningsKind('payable');
   // The page is picked first, by the partner index in tenant id order, then its balances joined:
   // the planner never computes balances for partners beyond the page.
-  return db.any(sql.type(snapshotRow)`
+  const rows = await db.any(sql.type(snapshotRow)`
     WITH page AS (
       SELECT p.tenant_id, p.payout_method, p.payout_threshold_cents, p.payout_frequency, p.stripe_account_id, p.stripe_account_status
       FROM partners p
@@ -79,7 +91,7 @@ export async function partnerPage(db: Db, p: { periods: Record<string, string>; 
     )
     SELECT p.*,
            coalesce((SELECT a.balance FROM ledger_accounts a
-                     WHERE a.owner_type = 'tenant' AND a.owner_id = p.tenant_id::text AND a.purpose = 'earnings_payable' AND a.currency = 'USD'), 0)::int8 AS payable,
+                     WHERE a.owner_type = ${payable.ownerType} AND a.owner_id = p.tenant_id::text AND a.purpose = ${payable.purpose} AND a.currency = ${payable.currency}), 0)::int8 AS payable,
            coalesce((SELECT sum(o.amount_cents) FROM payouts o
                      WHERE o.tenant_id = p.tenant_id AND o.status IN ('processing', 'awaiting_manual') AND o.period <> f.period), 0)::int8 AS in_flight,
            f.period,
@@ -87,6 +99,14 @@ export async function partnerPage(db: Db, p: { periods: Record<string, string>; 
     FROM page p
     JOIN unnest(${sql.array(freqs, 'text')}, ${sql.array(periods, 'text')}) AS f(freq, period) ON f.freq = p.payout_frequency
     ORDER BY p.tenant_id`);
+  return rows.map((r) => ({
+    tenantId: r.tenant_id,
+    period: r.period,
+    snapshot: {
+      method: r.payout_method, thresholdCents: r.payout_threshold_cents, payableCents: r.payable, inFlightCents: r.in_flight,
+      stripeAccountId: r.stripe_account_id, stripeAccountStatus: r.stripe_account_status, thisPeriod: r.this_period_status ? { status: r.this_period_status } : null,
+    },
+  }));
 }
 
 export const payoutRow = z.object({

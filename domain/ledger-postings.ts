@@ -10,8 +10,15 @@ export type LedgerEntry = AccountRef & { amount: number };
 export type LedgerPosting = { key: string; kind: string; metadata?: Record<string, unknown>; entries: LedgerEntry[] };
 
 export type EarningsStage = 'pending' | 'payable' | 'paid';
+/** An account without its owner: what every owner of that kind of account has (SQL over many owners filters by it). */
+export type AccountKind = Omit<AccountRef, 'ownerId'>;
 
-export const partnerEarnings = (tenantId: string, stage: EarningsStage): AccountRef => ({ ownerType: 'tenant', ownerId: tenantId, purpose: `earnings_${stage}`, currency: 'USD' });
+// The only place account names are spelled: the database keys accounts by these strings, so a
+// second spelling elsewhere would silently read or write a different account.
+const EARNINGS_PURPOSE: Record<EarningsStage, string> = { pending: 'earnings_pending', payable: 'earnings_payable', paid: 'earnings_paid' };
+
+export const partnerEarningsKind = (stage: EarningsStage): AccountKind => ({ ownerType: 'tenant', purpose: EARNINGS_PURPOSE[stage], currency: 'USD' });
+export const partnerEarnings = (tenantId: string, stage: EarningsStage): AccountRef => ({ ...partnerEarningsKind(stage), ownerId: tenantId });
 export const userCredits = (userId: string): AccountRef => ({ ownerType: 'user', ownerId: userId, purpose: 'credits', currency: 'CREDIT' });
 export const creditsIssued: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
 export const commissionExpense: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'commission_expense', currency: 'USD' };
@@ -63,4 +70,9 @@ export function payoutPosting(p: { payoutId: string; tenantId: string; amountCen
 /** The credits a milestone rung grants a referrer, once: the rung is in the key. */
 export function milestonePosting(p: { userId: string; rung: number; credits: number }): LedgerPosting | null {
   return posting(`milestone:${p.userId}:${p.rung}`, 'milestone_credits', { userId: p.userId, rung: p.rung }, move(creditsIssued, userCredits(p.userId), p.credits));
+}
+
+/** The credits an invite code grants its redeemer, once per redemption: the redemption is the key. */
+export function inviteCreditsPosting(p: { redemptionId: string; codeId: string; userId: string; credits: number }): LedgerPosting | null {
+  return posting(`redemption:${p.redemptionId}`, 'invite_credits', { codeId: p.codeId, userId: p.userId }, move(creditsIssued, userCredits(p.userId), p.credits));
 }

@@ -11,6 +11,11 @@ export function periodOf(frequency: PayoutFrequency, at: Date): string {
   return `${isoYear}-B${String(Math.floor((week - 1) / 2) + 1).padStart(2, '0')}`;
 }
 
+/** The period each frequency is in at `at`: what a cycle over those frequencies pays for. */
+export function periodsOf(frequencies: readonly PayoutFrequency[], at: Date): Partial<Record<PayoutFrequency, string>> {
+  return Object.fromEntries(frequencies.map((f) => [f, periodOf(f, at)]));
+}
+
 function isoWeek(at: Date): { isoYear: number; week: number } {
   const d = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
   const day = d.getUTCDay() || 7; // Monday 1 .. Sunday 7
@@ -64,4 +69,23 @@ export function decidePayout(p: PartnerPayoutSnapshot): PayoutDecision {
     return { action: 'pay', amountCents: availableCents, rail: 'stripe' };
   }
   return { action: 'pay', amountCents: availableCents, rail: 'manual' };
+}
+
+/** Stripe refusal codes that no retry can fix: the payout fails, the balance stays payable. */
+const PERMANENT = new Set(['balance_insufficient', 'insufficient_funds', 'account_invalid', 'transfers_not_allowed', 'payouts_not_allowed', 'resource_missing']);
+
+/** The fields of a Stripe SDK error the rule reads. */
+export type TransferFailure = { code?: string; rawType?: string; message?: string; statusCode?: number };
+
+/**
+ * What Stripe's answer means for one transfer: refused for this payout (the code recorded on it),
+ * refused for every payout (our key or its permissions), or transient (429 after the SDK's
+ * retries, 5xx, network), which a retry of the page can fix.
+ */
+export function classifyTransferFailure(e: TransferFailure): { refused: string } | { credentials: true } | { transient: true } {
+  if (e.code && PERMANENT.has(e.code)) return { refused: e.code };
+  if (e.statusCode === 401 || e.statusCode === 403) return { credentials: true };
+  // An invalid request stays invalid however often it is sent; Stripe answers some rate limits as 400.
+  if ((e.statusCode === 400 || e.statusCode === 404) && e.code !== 'rate_limit') return { refused: e.code ?? e.rawType ?? 'invalid_request_error' };
+  return { transient: true };
 }

@@ -17,6 +17,8 @@ import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, verdi
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
+import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
+import { payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
@@ -29,7 +31,20 @@ const TERMS = { salesBps: 2_000, creditBps: 500, recurringMonths: 2 };
 // The launch flip's stand-ins: five pages of two edges, one partner enrolled.
 const LAUNCH_PAGES = [1, 2, 3, 4, 5].map((i) => `00000000-0000-4000-8000-00000000000${i}`);
 const launchTotals = (pages: number) => ({ total: 10, converted: 2 * pages, skipped: 0, partnersEnrolled: 1 });
-const activities: EdgeProgressActivities & CommissionActivities & WaveActivities & LaunchActivities = {
+// The payout cycle's stand-ins: pages of two partners by tenant id (one paid by Stripe, one rolled
+// forward), then a last page of one awaiting a manual payout; a cycle named `busy-*` finds another running.
+const PAYOUT_PAGES: PageResult[] = [
+  { seen: 2, last: '00000000-0000-4000-8000-000000000011', paid: 1, paidCents: 12_345, failed: 0, awaitingManual: 0, rolledForward: 1, skipped: 0 },
+  { seen: 2, last: '00000000-0000-4000-8000-000000000012', paid: 1, paidCents: 6_000, failed: 0, awaitingManual: 0, rolledForward: 1, skipped: 0 },
+  { seen: 1, last: '00000000-0000-4000-8000-000000000013', paid: 0, paidCents: 0, failed: 0, awaitingManual: 1, rolledForward: 0, skipped: 0 },
+];
+const payoutActivities: PayoutActivities = {
+  openPayoutCycle: async ({ cycleId }) => (cycleId.startsWith('busy-') ? { opened: false, runningCycleId: 'manual-running' } : { opened: true }),
+  payPage: async ({ after }) => PAYOUT_PAGES[after === null ? 0 : PAYOUT_PAGES.findIndex((p) => p.last === after) + 1] ?? { seen: 0, last: null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 },
+  closePayoutCycle: async () => {},
+};
+const activities: EdgeProgressActivities & CommissionActivities & WaveActivities & LaunchActivities & PayoutActivities = {
+  ...payoutActivities,
   enrollLaunchPartners: async () => launchTotals(0),
   tellLaunchPage: async ({ after }) => {
     const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;
@@ -163,7 +178,24 @@ const paths: Path[] = [
       return { workflowId: 'wave-release' };
     },
   },
+  {
+    // A cycle finance started by hand over three pages of partners.
+    name: 'payout-cycle',
+    run: async (env, taskQueue) => recordPayoutCycle(env, taskQueue, 'manual-2027-03-01T06:00:00.000Z'),
+  },
+  {
+    // A cycle started while another ran: it finds the running one and ends.
+    name: 'payout-cycle-skipped',
+    run: async (env, taskQueue) => recordPayoutCycle(env, taskQueue, 'busy-manual-2027-03-01T06:00:00.000Z'),
+  },
 ];
+
+async function recordPayoutCycle(env: TestWorkflowEnvironment, taskQueue: string, cycleId: string): Promise<{ workflowId: string }> {
+  const input: PayoutCycleInput = { frequencies: ['monthly', 'quarterly'], trigger: 'manual', requestedBy: 'finance-key:record', pageSize: 2 };
+  const start = payoutCycleStart(cycleId, input);
+  await env.client.workflow.execute(start.workflowType, { workflowId: start.workflowId, taskQueue, args: start.args, staticSummary: start.summary });
+  return { workflowId: start.workflowId };
+}
 
 Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
 mkdirSync(HISTORIES_DIR, { recursive: true });

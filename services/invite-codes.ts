@@ -8,10 +8,11 @@ import { isSelfReferral, type AttributionOutcome } from '../domain/attribution.t
 import { DEFAULT_PARTNER_TERMS } from '../domain/partner-settings.ts';
 import { inviteCodeFor, normalizeInviteCode, personalCodeCredits, whyUnusable, type FlavorTable, type InviteFlavor } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
+import { inviteCreditsPosting } from '../domain/ledger-postings.ts';
 import { findReferrer } from '../db/graph.ts';
 import { attributeExistingUser, type EdgeRow } from '../db/edges.ts';
 import { consumeUse, findInviteCode, hasRedeemed, insertInviteCodes, insertRedemption, type InviteCodeRow } from '../db/invite-codes.ts';
-import { creditsIssued, postTransaction, userCredits } from '../db/ledger.ts';
+import { postTransaction } from '../db/ledger.ts';
 import { enqueueMail } from '../db/mail.ts';
 import { insertPartner, tenantIsPartner, upgradeTenantToPartner } from '../db/partners.ts';
 import type { Db } from '../db/pool.ts';
@@ -118,17 +119,8 @@ export async function redeemInTransaction(tx: Db, deps: Pick<InviteDeps, 'flavor
   const redemptionId = await insertRedemption(tx, code.id, user.id);
   if (!redemptionId) throw conflict('code_already_redeemed', 'You have already redeemed this code.', 'code');
 
-  if (code.credits > 0) {
-    await postTransaction(tx, {
-      key: `redemption:${redemptionId}`,
-      kind: 'invite_credits',
-      metadata: { codeId: code.id, userId: user.id },
-      entries: [
-        { ...userCredits(user.id), amount: code.credits },
-        { ...creditsIssued, amount: -code.credits },
-      ],
-    });
-  }
+  const credits = inviteCreditsPosting({ redemptionId, codeId: code.id, userId: user.id, credits: code.credits });
+  if (credits) await postTransaction(tx, credits);
   let edge: EdgeRow | null = null;
   let attribution: AttributionOutcome | null = null;
   if (referrer) {

@@ -1,16 +1,16 @@
 // Finance's side of payouts: preview a cycle (nothing moves), start one by hand (never a second
-// while one runs), follow it, mark manual payouts paid; and Stripe's webhooks keeping Connect
-// account status current. The API and the finance CLI both call these.
+// while one runs), follow it, mark manual payouts paid. The API and the finance CLI both call
+// these. (Stripe's own messages about Connect accounts: services/stripe-webhooks.ts.)
 import type { Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
-import type Stripe from 'stripe';
-import { decidePayout, periodOf } from '../domain/payouts.ts';
+import { decidePayout, periodsOf } from '../domain/payouts.ts';
 import { PAYOUT_FREQUENCIES, type PayoutFrequency } from '../domain/partner-settings.ts';
 import { payoutPosting } from '../domain/ledger-postings.ts';
+import { manualCycleId, payoutCycleStart, payoutCycleWorkflowId } from '../contracts/payout-cycle.ts';
+import { startOnce } from '../platform/workflow-delivery.ts';
 import { postTransaction } from '../db/ledger.ts';
-import { cycleItems, cycleTotals, findCycle, findPayout, markPayoutsPaid, partnerPage, recordStripeEvent, runningCycle, setStripeAccountStatus, type CycleItemRow, type CycleRow, type PayoutRow } from '../db/payouts.ts';
-import { conflict, invalid, notFound } from './errors.ts';
+import { cycleItems, cycleTotals, findCycle, findPayout, markPayoutsPaid, partnerPage, runningCycle, type CycleItemRow, type CycleRow, type PayoutRow } from '../db/payouts.ts';
+import { conflict, notFound } from './errors.ts';
 
 export type PayoutServiceDeps = { db: DatabasePool; temporal: Client; taskQueue: string };
 
@@ -21,22 +21,19 @@ export type Preview = { at: string; frequencies: PayoutFrequency[]; totals: { pa
 export async function previewCycle(deps: Pick<PayoutServiceDeps, 'db'>, input: { frequencies?: PayoutFrequency[] | undefined; at?: Date }): Promise<Preview> {
   const at = input.at ?? new Date();
   const frequencies = input.frequencies ?? [...PAYOUT_FREQUENCIES];
-  const periods = Object.fromEntries(frequencies.map((f) => [f, periodOf(f, at)]));
+  const periods = periodsOf(frequencies, at);
   const items: PreviewItem[] = [];
   for (let after: string | null = null; ;) {
     const page = await partnerPage(deps.db, { periods, after, limit: 1_000 });
     if (page.length === 0) break;
     for (const p of page) {
-      const d = decidePayout({
-        method: p.payout_method, thresholdCents: p.payout_threshold_cents, payableCents: p.payable, inFlightCents: p.in_flight,
-        stripeAccountId: p.stripe_account_id, stripeAccountStatus: p.stripe_account_status, thisPeriod: p.this_period_status ? { status: p.this_period_status } : null,
-      });
-      const base = { tenantId: p.tenant_id, period: p.period };
+      const d = decidePayout(p.snapshot);
+      const base = { tenantId: p.tenantId, period: p.period };
       if (d.action === 'pay') items.push({ ...base, outcome: 'would_pay', rail: d.rail, amountCents: d.amountCents, reason: null });
       else if (d.action === 'resume') items.push({ ...base, outcome: 'in_progress', rail: 'stripe', amountCents: 0, reason: 'a payout of this period is being sent' });
       else items.push({ ...base, outcome: d.action === 'roll_forward' ? 'rolled_forward' : 'skipped', rail: null, amountCents: d.availableCents, reason: d.reason });
     }
-    after = page.at(-1)!.tenant_id;
+    after = page.at(-1)!.tenantId;
   }
   const pay = items.filter((i) => i.outcome === 'would_pay');
   return {
@@ -58,15 +55,9 @@ export async function previewCycle(deps: Pick<PayoutServiceDeps, 'db'>, input: {
 export async function startCycle(deps: PayoutServiceDeps, input: { requestedBy: string; frequencies?: PayoutFrequency[] | undefined }): Promise<{ cycleId: string; workflowId: string }> {
   const running = await runningCycle(deps.db);
   if (running) throw conflict('cycle_running', `Payout cycle ${running.id} is running; wait for it to finish (GET /v1/payout-cycles/${running.id}).`);
-  const cycleId = `manual-${new Date().toISOString()}`;
-  const workflowId = `payout-cycle:${cycleId}`;
-  await deps.temporal.workflow.start('payoutCycle', {
-    workflowId,
-    taskQueue: deps.taskQueue,
-    args: [{ frequencies: input.frequencies ?? [...PAYOUT_FREQUENCIES], trigger: 'manual', requestedBy: input.requestedBy }],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-  });
-  return { cycleId, workflowId };
+  const cycleId = manualCycleId(new Date());
+  await startOnce(deps.temporal, payoutCycleStart(cycleId, { frequencies: input.frequencies ?? [...PAYOUT_FREQUENCIES], trigger: 'manual', requestedBy: input.requestedBy }), deps.taskQueue);
+  return { cycleId, workflowId: payoutCycleWorkflowId(cycleId) };
 }
 
 export type CycleView = { cycle: CycleRow; totals: readonly { outcome: string; partners: number; amount_cents: number }[]; items: readonly CycleItemRow[]; nextCursor: string | null };
@@ -98,33 +89,3 @@ export async function markPaid(deps: Pick<PayoutServiceDeps, 'db'>, input: { pay
     return (await findPayout(tx, payout.id))!;
   });
 }
-
-/** The Connect account status our payout rule reads, from Stripe's account object. */
-export function connectStatus(account: Pick<Stripe.Account, 'payouts_enabled' | 'details_submitted' | 'requirements'>): string {
-  if (account.payouts_enabled) return 'enabled';
-  if (account.requirements?.disabled_reason) return account.requirements.disabled_reason.startsWith('rejected') ? 'disabled' : 'restricted';
-  return account.details_submitted ? 'restricted' : 'pending';
-}
-
-export type WebhookDeps = { db: DatabasePool; stripe: Stripe | null; webhookSecret: string | null };
-
-/** A Stripe webhook: signature checked, each event id handled once, account status kept current. */
-export async function handleStripeWebhook(deps: WebhookDeps, rawBody: Buffer, signature: string | undefined): Promise<{ eventId: string; duplicate: boolean }> {
-  if (!deps.stripe || !deps.webhookSecret) throw invalid('webhooks_not_configured', 'Stripe webhooks are not configured (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET).');
-  if (!signature) throw invalid('signature_missing', 'The Stripe-Signature header is missing.');
-  let event: Stripe.Event;
-  try {
-    event = deps.stripe.webhooks.constructEvent(rawBody, signature, deps.webhookSecret);
-  } catch (err) {
-    throw invalid('signature_invalid', `The Stripe signature does not verify: ${(err as Error).message}`);
-  }
-  return deps.db.transaction(async (tx) => {
-    if (!(await recordStripeEvent(tx, event.id, event.type))) return { eventId: event.id, duplicate: true };
-    if (event.type === 'account.updated') {
-      const account = event.data.object as Stripe.Account;
-      await setStripeAccountStatus(tx, account.id, connectStatus(account));
-    }
-    return { eventId: event.id, duplicate: false };
-  });
-}
-

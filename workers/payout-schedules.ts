@@ -4,7 +4,7 @@
 // a cycle started by hand meanwhile finds the running one and ends (see workflows/payout-cycle.ts).
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import { PAYOUT_FREQUENCIES, type PayoutFrequency } from '../domain/partner-settings.ts';
-import type { PayoutCycleInput } from '../contracts/payout-cycle.ts';
+import { payoutCycleStart, payoutScheduleId, scheduledCycleId, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
 
 /** When each frequency's cycle runs (UTC). */
 export const PAYOUT_SCHEDULE_SPECS: Record<PayoutFrequency, ScheduleSpec> = {
@@ -14,21 +14,24 @@ export const PAYOUT_SCHEDULE_SPECS: Record<PayoutFrequency, ScheduleSpec> = {
   quarterly: { cronExpressions: ['0 6 1 1,4,7,10 *'] },
 };
 
-export const payoutScheduleId = (frequency: PayoutFrequency, prefix = '') => `${prefix}payouts-${frequency}`;
-
 /** `prefix` keeps schedules of separate deployments (or tests) sharing one namespace apart. */
 export async function ensurePayoutSchedules(client: Client, taskQueue: string, prefix = ''): Promise<string[]> {
   const created: string[] = [];
   for (const frequency of PAYOUT_FREQUENCIES) {
-    const input: PayoutCycleInput = { frequencies: [frequency], trigger: 'schedule', requestedBy: `schedule:${payoutScheduleId(frequency, prefix)}` };
+    const scheduleId = payoutScheduleId(frequency, prefix);
+    const input: PayoutCycleInput = { frequencies: [frequency], trigger: 'schedule', requestedBy: `schedule:${scheduleId}` };
+    const start = payoutCycleStart(scheduledCycleId(frequency, prefix), input);
     try {
       await client.schedule.create({
-        scheduleId: payoutScheduleId(frequency, prefix),
+        scheduleId,
         spec: PAYOUT_SCHEDULE_SPECS[frequency],
-        action: { type: 'startWorkflow', workflowType: 'payoutCycle', workflowId: `payout-cycle:${prefix}${frequency}`, taskQueue, args: [input] },
+        action: {
+          type: 'startWorkflow', workflowType: start.workflowType, workflowId: start.workflowId, taskQueue, args: start.args,
+          typedSearchAttributes: start.searchAttributes, staticSummary: start.summary,
+        },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       });
-      created.push(payoutScheduleId(frequency, prefix));
+      created.push(scheduleId);
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
     }

@@ -11,7 +11,9 @@ const PAGES_PER_RUN = 20;
 const payouts = wf.proxyActivities<PayoutActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  // What is left to retry is transient (Stripe 429/5xx, the network, PostgreSQL away); about a day
+  // of it (3,000 tries at most 30 s apart) outlasts any outage that does not need a person.
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 3_000 },
 });
 
 export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgress> {
@@ -31,7 +33,15 @@ export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgres
     if (page === PAGES_PER_RUN) {
       return wf.continueAsNew<typeof payoutCycle>({ ...input, cycleId, at, after, totals });
     }
-    const result: PageResult = await payouts.payPage({ cycleId, frequencies: input.frequencies, at, after, limit: input.pageSize ?? 500 });
+    let result: PageResult;
+    try {
+      result = await payouts.payPage({ cycleId, frequencies: input.frequencies, at, after, limit: input.pageSize ?? 500 });
+    } catch (err) {
+      // A cycle left running would refuse every later cycle, and a later cycle of the same period
+      // resumes this one's payouts: end it as failed, then fail so ops see why in the Temporal UI.
+      await payouts.closePayoutCycle({ cycleId, failed: true }).catch(() => undefined);
+      throw err;
+    }
     if (result.seen === 0) break;
     for (const key of Object.keys(totals) as (keyof CycleTotals)[]) totals[key] += result[key];
     after = result.last;

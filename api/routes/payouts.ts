@@ -1,7 +1,8 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { PAYOUT_FREQUENCIES } from '../../domain/partner-settings.ts';
-import { getCycle, handleStripeWebhook, markPaid, previewCycle, startCycle, type PayoutServiceDeps, type WebhookDeps } from '../../services/payouts.ts';
+import { getCycle, markPaid, previewCycle, startCycle, type PayoutServiceDeps } from '../../services/payouts.ts';
+import { handleStripeWebhook, type WebhookDeps } from '../../services/stripe-webhooks.ts';
 import { principalLabel } from '../auth.ts';
 import { defineRoute } from '../route.ts';
 
@@ -20,7 +21,7 @@ const previewView = z.object({
 });
 const startedView = z.object({ dryRun: z.literal(false), cycleId: z.string(), workflowId: z.string(), status: z.literal('started') });
 const cycleView = z.object({
-  id: z.string(), status: z.enum(['running', 'completed']), trigger: z.enum(['schedule', 'manual']), requestedBy: z.string(),
+  id: z.string(), status: z.enum(['running', 'completed', 'failed']), trigger: z.enum(['schedule', 'manual']), requestedBy: z.string(),
   frequencies: z.array(z.enum(PAYOUT_FREQUENCIES)), startedAt: z.iso.datetime(), completedAt: z.iso.datetime().nullable(),
   totals: z.array(z.object({ outcome: z.string(), partners: z.number().int(), amountCents: z.number().int() })).describe('Partners and cents per outcome so far.'),
   items: z.array(z.object({

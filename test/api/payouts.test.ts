@@ -7,7 +7,7 @@ import { sql } from 'slonik';
 import Stripe from 'stripe';
 import { z } from 'zod';
 import { postTransaction, balanceOf } from '../../db/ledger.ts';
-import { commissionPosting, partnerEarnings, releasePosting } from '../../domain/ledger-postings.ts';
+import { commissionExpense, commissionPosting, partnerEarnings, releasePosting } from '../../domain/ledger-postings.ts';
 import { createStripe } from '../../platform/stripe.ts';
 import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -59,7 +59,7 @@ async function payablePartner(payableCents: number, settings: Record<string, unk
     // A clawback after an earlier payout: payable below zero.
     await postTransaction(database.db, { key: `clawback-${paymentId}`, kind: 'clawback', entries: [
       { ...partnerEarnings(tenantId, 'payable'), amount: payableCents },
-      { ownerType: 'platform', ownerId: 'platform', purpose: 'commission_expense', currency: 'USD', amount: -payableCents },
+      { ...commissionExpense, amount: -payableCents },
     ] });
   }
   return { tenantId, account };
@@ -114,6 +114,9 @@ describe('payout cycles', () => {
 
     const cycle = await runCycle();
     expect(cycle).toMatchObject({ status: 'completed', trigger: 'manual', requestedBy: expect.stringMatching(/^finance-key:/) });
+    // Ops see what the run is in the Temporal UI.
+    const described = await worker.client.workflow.getHandle(`payout-cycle:${cycle.id}`).describe();
+    expect(await described.staticSummary()).toBe(`payout cycle (manual, by ${cycle.requestedBy}): weekly, biweekly, monthly, quarterly partners`);
     expect(itemOf(cycle, paid.tenantId)).toMatchObject({ outcome: 'paid', amountCents: 12_345, payoutStatus: 'paid', stripeTransferId: expect.stringMatching(/^tr_/) });
     expect(itemOf(cycle, below.tenantId)).toMatchObject({ outcome: 'rolled_forward', reason: 'below_threshold' });
     expect(itemOf(cycle, negative.tenantId)).toMatchObject({ outcome: 'rolled_forward', reason: 'negative_balance' });
@@ -176,6 +179,20 @@ describe('payout cycles', () => {
     expect(fake.duplicateTransfers()).toBe(0);
   });
 
+  it('a cycle Stripe refuses outright (our key) ends as failed, its workflow failed, and the next cycle pays', async () => {
+    const partner = await payablePartner(12_000);
+    fake.faults.push({ kind: '401' });
+    const started = await finance('/v1/payout-cycles', {});
+    expect(started.status).toBe(202);
+    await expect(worker.client.workflow.getHandle(started.body.workflowId).result()).rejects.toThrow();
+    const failed = await finance(`/v1/payout-cycles/${encodeURIComponent(started.body.cycleId)}`);
+    expect(failed.body).toMatchObject({ status: 'failed', completedAt: expect.any(String) });
+    const next = await runCycle();
+    expect(next.status).toBe('completed');
+    expect(itemOf(next, partner.tenantId)).toMatchObject({ outcome: 'paid', payoutStatus: 'paid' });
+    expect(fake.duplicateTransfers()).toBe(0);
+  });
+
   it('a manual trigger while a cycle runs does not start a second one', async () => {
     await payablePartner(10_000);
     fake.faults.push({ kind: 'hang' });
@@ -211,7 +228,10 @@ describe('payout schedules', () => {
     const monthly = await worker.client.schedule.getHandle(`${prefix}payouts-monthly`).describe();
     expect(monthly.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
     expect(monthly.spec.calendars?.[0]).toMatchObject({ dayOfMonth: [{ start: 1, end: 1, step: 1 }], hour: [{ start: 6, end: 6, step: 1 }] });
-    expect(monthly.action).toMatchObject({ type: 'startWorkflow', workflowType: 'payoutCycle', args: [{ frequencies: ['monthly'], trigger: 'schedule' }] });
+    expect(monthly.action).toMatchObject({
+      type: 'startWorkflow', workflowType: 'payoutCycle', workflowId: `payout-cycle:${prefix}monthly`, args: [{ frequencies: ['monthly'], trigger: 'schedule' }],
+      staticSummary: `payout cycle (schedule, by schedule:${prefix}payouts-monthly): monthly partners`,
+    });
 
     // Triggered now (as at its time), it pays the monthly partners.
     const p = await payablePartner(7_777);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { balanceOf, createLedgerWriter, postTransaction, type AccountRef } from '../../db/ledger.ts';
+import { balanceOf, createLedgerWriter, postTransaction } from '../../db/ledger.ts';
+import { creditsIssued, userCredits } from '../../domain/ledger-postings.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let database: TestDatabase;
@@ -15,8 +16,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const account = (ownerId: string, purpose = 'credits'): AccountRef => ({ ownerType: 'user', ownerId, purpose, currency: 'CREDIT' });
-const source: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
+const account = userCredits;
+const source = creditsIssued;
 
 async function balancesMatchEntries(): Promise<boolean> {
   const mismatches = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`

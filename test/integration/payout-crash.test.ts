@@ -51,7 +51,7 @@ const payoutTransactions = (tenantId: string) =>
   database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'payout' AND metadata ->> 'payoutId' LIKE ${tenantId + ':%'}`);
 
 /** A connection holding locks in an open transaction, released by rolling it back. */
-async function holding(statements: string[]): Promise<{ release(): Promise<void> }> {
+async function holding(statements: (string | { text: string; values: unknown[] })[]): Promise<{ release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   await client.query('BEGIN');
@@ -87,7 +87,8 @@ describe('a payout cycle whose worker is killed', () => {
   it('after Stripe made the transfer, before the ledger write', async () => {
     const p = await payablePartner(12_000);
     // The ledger write locks the partner's payable account: hold it, so the worker stops right there.
-    const lock = await holding([`SELECT 1 FROM ledger_accounts WHERE owner_id = '${p.tenantId}' AND purpose = 'earnings_payable' FOR UPDATE`]);
+    const payable = partnerEarnings(p.tenantId, 'payable');
+    const lock = await holding([{ text: 'SELECT 1 FROM ledger_accounts WHERE owner_id = $1 AND purpose = $2 FOR UPDATE', values: [payable.ownerId, payable.purpose] }]);
     startWorker();
     const { workflowId } = await startCycle({ db: database.db, temporal: temporal.client, taskQueue }, { requestedBy: 'test' });
     await eventually(async () => (fake.transfers.some((t) => t.destination === p.account) ? true : undefined), 60_000);

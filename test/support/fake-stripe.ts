@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type FakeTransfer = { id: string; amount: number; currency: string; destination: string; metadata: Record<string, string>; idempotencyKey: string | null };
-export type Fault = { kind: '500' | '429' | 'drop_after_success' | 'hang' } | { kind: 'delay'; ms: number };
+export type Fault = { kind: '500' | '429' | '401' | 'drop_after_success' | 'hang' } | { kind: 'delay'; ms: number };
 
 export type FakeStripe = {
   url: string;
@@ -105,6 +105,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         fake.stats.rateLimited += 1;
         return send(stripeError(429, 'invalid_request_error', 'rate_limit', 'Too many requests hit the API too quickly.'), { 'stripe-should-retry': 'true' });
       }
+      if (fault?.kind === '401') return send(stripeError(401, 'invalid_request_error', undefined, 'Invalid API Key provided: sk_test_****'));
       if (fault?.kind === 'hang') return void hung.push(res); // never answered: the caller is stuck in the call
 
       const handle = () => {
