@@ -44,12 +44,16 @@ export type EdgeStatus = { edge: EdgeStatusRow; workflow: WorkflowStatus; money:
 export async function edgeStatus(deps: EdgeStatusDeps, edgeId: string, maySee: (referrerTenantId: string) => boolean): Promise<EdgeStatus> {
   const edge = await findEdgeForStatus(deps.db, edgeId);
   if (!edge || !maySee(edge.referrer_tenant_id)) throw notFound('edge_not_found', `No edge ${edgeId}.`);
+  // The workflow first: it posts to the ledger before it moves on, so PostgreSQL read after it is at
+  // least as far along (a payment the state counts is in the money).
+  const live = await liveState(deps, edge);
   const [verdicts, payments, money] = await Promise.all([
     edgeVerdicts(deps.db, edge.id),
     edgePayments(deps.db, edge.id, RECENT_PAYMENTS),
     edgeMoney(deps, edge),
   ]);
-  return { edge, workflow: await workflowStatus(deps, edge, verdicts, payments), money, verdicts, payments };
+  const workflow = 'unavailable' in live ? await derivedState(deps, edge, live.unavailable, verdicts, payments) : live.workflow;
+  return { edge, workflow, money, verdicts, payments };
 }
 
 /**
@@ -66,17 +70,22 @@ async function edgeMoney(deps: EdgeStatusDeps, edge: EdgeStatusRow): Promise<Edg
   return { earnedCents: sums.pending + sums.payable, pendingCents: sums.pending, payableCents: sums.payable, credits: sums.credits };
 }
 
-async function workflowStatus(deps: EdgeStatusDeps, edge: EdgeStatusRow, verdicts: readonly VerdictRow[], payments: EdgePaymentSummary): Promise<WorkflowStatus> {
+/** The workflow's own answer, or why it gave none. */
+async function liveState(deps: EdgeStatusDeps, edge: EdgeStatusRow): Promise<{ workflow: WorkflowStatus } | { unavailable: 'not_started' | 'unreachable' }> {
   const workflowId = edgeWorkflowId(edge.referee_id);
-  let unavailable: WorkflowStatus['unavailable'];
   try {
     const handle = deps.temporal.workflow.getHandle(workflowId);
     const view = await deps.temporal.connection.withDeadline(Date.now() + STATE_QUERY_TIMEOUT_MS, () => handle.query(stateQuery));
-    return fromWorkflow(workflowId, view);
+    return { workflow: fromWorkflow(workflowId, view) };
   } catch (err) {
-    unavailable = err instanceof WorkflowNotFoundError ? 'not_started' : 'unreachable';
-    if (unavailable === 'unreachable') deps.log.warn({ err, workflowId }, 'edge state query failed; answering from PostgreSQL');
+    if (err instanceof WorkflowNotFoundError) return { unavailable: 'not_started' };
+    deps.log.warn({ err, workflowId }, 'edge state query failed; answering from PostgreSQL');
+    return { unavailable: 'unreachable' };
   }
+}
+
+async function derivedState(deps: EdgeStatusDeps, edge: EdgeStatusRow, unavailable: 'not_started' | 'unreachable', verdicts: readonly VerdictRow[], payments: EdgePaymentSummary): Promise<WorkflowStatus> {
+  const workflowId = edgeWorkflowId(edge.referee_id);
   // The window the workflow runs (or will run) with is the one its recorded start carries.
   const start = await workflowStartOf(deps.db, workflowId);
   const windowDays = (start?.args[0] as EdgeLifecycleInput | undefined)?.activationWindowDays ?? deps.activationWindowDays;
