@@ -120,7 +120,7 @@ function fromWorkflow(workflowId: string, view: EdgeLifecycleView): WorkflowStat
  * the workflow does), and a vested edge earning once a payment earned. What it cannot tell: an
  * earning edge whose commission window has closed (the workflow's 'completed' before it stamps it).
  */
-export function stateFromDatabase(
+function stateFromDatabase(
   edge: Pick<EdgeStatusRow, 'vested_at' | 'expired_at' | 'completed_at' | 'voided_at'>,
   newestFirst: readonly Pick<VerdictRow, 'verdict' | 'reason' | 'created_at'>[],
   earningPayments: number,

@@ -6,6 +6,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { workflowStartOf } from '../../db/outbox.ts';
+import { partnerEarnings, userCredits, type AccountRef } from '../../domain/ledger-postings.ts';
 import { startOnce } from '../../platform/workflow-delivery.ts';
 import { createTemporalClient } from '../../platform/temporal.ts';
 import { PARTNER_A, startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
@@ -59,9 +60,9 @@ async function ledgerOf(edgeId: string): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((r) => [r.account, r.total]));
 }
 const moneyFromLedger = (ledger: Record<string, number>, owner: SignedUp) => {
-  const pendingCents = ledger[`tenant:${owner.tenantId}:earnings_pending`] ?? 0;
-  const payableCents = ledger[`tenant:${owner.tenantId}:earnings_payable`] ?? 0;
-  return { earnedCents: pendingCents + payableCents, pendingCents, payableCents, credits: ledger[`user:${owner.id}:credits`] ?? 0 };
+  const on = (a: AccountRef) => ledger[`${a.ownerType}:${a.ownerId}:${a.purpose}`] ?? 0;
+  const [pendingCents, payableCents] = [on(partnerEarnings(owner.tenantId, 'pending')), on(partnerEarnings(owner.tenantId, 'payable'))];
+  return { earnedCents: pendingCents + payableCents, pendingCents, payableCents, credits: on(userCredits(owner.id)) };
 };
 
 describe('GET /v1/edges/{id}', () => {
