@@ -15,6 +15,7 @@ import { errorHandler, notFoundRoute } from './errors.ts';
 import { openApiDocument, REFERENCE_INIT, REFERENCE_PAGE } from './openapi.ts';
 import { mountRoutes, type RouteDef } from './route.ts';
 import { activationRoutes } from './routes/activations.ts';
+import { edgeRoutes } from './routes/edges.ts';
 import { paymentRoutes } from './routes/payments.ts';
 import { payoutRoutes } from './routes/payouts.ts';
 import { createStripe } from '../platform/stripe.ts';
@@ -34,7 +35,7 @@ export type AppDeps = { config: Config; db: DatabasePool; temporal: Client; log:
 export const BODY_LIMIT = '100kb';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthenticator(config.apiKeys, config.sessionSecret)): RouteDef[] {
+export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = createAuthenticator(config.apiKeys, config.sessionSecret)): RouteDef[] {
   const { activationWindowDays, flavors, publicBaseUrl } = config;
   return [
     ...healthRoutes([
@@ -44,6 +45,7 @@ export function apiRoutes({ config, db, temporal }: AppDeps, auth = createAuthen
     ...signupRoutes({ db, activationWindowDays, flavors }, auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
     ...paymentRoutes({ db }),
+    ...edgeRoutes({ db, temporal, activationWindowDays, log }),
     ...payoutRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, stripe: createStripe(config.stripe), webhookSecret: config.stripe.webhookSecret }),
     ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
     ...partnerRoutes({ db, publicBaseUrl }),

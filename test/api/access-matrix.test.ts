@@ -12,6 +12,8 @@ import { partner, signup, userInTenant, type SignedUp } from '../support/graph.t
 let database: TestDatabase;
 let api: TestApi;
 let user: SignedUp;
+/** An edge whose referrer is partner A's tenant owner (its workflow never starts: no relay runs here). */
+let partnerAEdgeId: string;
 let routeKeys: string[];
 
 const CALLERS = ['anonymous', 'user', 'partnerA', 'partnerB', 'admin', 'server', 'finance'] as const;
@@ -25,9 +27,10 @@ beforeAll(async () => {
   routeKeys = apiRoutes({ config, db: database.db, temporal, log: createLogger('silent', 't') }).map((r) => `${r.method.toUpperCase()} ${r.path}`);
   await userInTenant(database.db, PARTNER_A);
   await userInTenant(database.db, PARTNER_B);
-  await partner(api, PARTNER_A);
+  const partnerA = await partner(api, PARTNER_A);
   await partner(api, PARTNER_B);
   user = await signup(api);
+  partnerAEdgeId = (await signup(api, { ref: partnerA.referralCode })).body.edge.id;
 });
 afterAll(async () => {
   await api?.close();
@@ -63,6 +66,8 @@ const cases = (): Case[] => [
   { route: 'POST /v1/payments', call: (key) => api.request('/v1/payments', { json: { paymentId: `ch_${Math.random()}`, userId: '00000000-0000-4000-8000-000000000000', amountCents: 100 }, key }), expect: only({ server: 404, admin: 404 }) },
   { route: 'GET /v1/payments/{paymentId}', call: (key) => api.request('/v1/payments/ch_none', { key }), expect: only({ server: 404, admin: 404, finance: 404 }) },
   { route: 'POST /v1/refunds', call: (key) => api.request('/v1/refunds', { json: { refundId: `re_${Math.random()}`, paymentId: 'ch_none', amountCents: 100 }, key }), expect: only({ server: 404, admin: 404 }) },
+  // An edge of partner A's tenant: A and admin see it; B, a user of another tenant, get 404.
+  { route: 'GET /v1/edges/{id}', call: (key) => api.request(`/v1/edges/${partnerAEdgeId}`, { key }), expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }) },
   { route: 'POST /v1/admin/edges/{edgeId}/verdicts', call: (key) => api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000000/verdicts', { json: { verdictId: 'v1', verdict: 'hold', reason: 'r' }, key }), expect: only({ admin: 404 }) },
   // Finance: previews (and cycles), payouts marked paid by hand; admin may read a cycle.
   { route: 'POST /v1/payout-cycles', call: (key) => api.request('/v1/payout-cycles', { json: { dryRun: true }, key }), expect: only({ finance: 200 }) },
