@@ -142,6 +142,12 @@ export function waitlistMessages(f: MessageFacts): Message[] {
   return out;
 }
 
+/** The mail each user a wave admits receives, whoever admitted the wave (an admin or the release workflow). */
+export const ADMISSION_MAIL = {
+  subject: "You're in",
+  body: (waveName: string) => `Good news: ${waveName} just opened and you have a seat. Your account is active; sign in to start building.\n`,
+};
+
 // ---- Wave planning ----------------------------------------------------------------------------
 
 export type WavePlanSettings = { targetWaitDays: number; cadenceDays: number; leadDays: number };

@@ -39,6 +39,7 @@ const activities: EdgeProgressActivities & CommissionActivities & WaveActivities
   finishLaunchFlip: async () => launchTotals(LAUNCH_PAGES.length),
   releaseDueWaves: async () => [{ waveId: 'wave', name: 'Wave 1', admittedNow: 200, admittedCount: 200, seatCap: 200 }],
   planWaves: async () => ({ planned: false, reason: 'not_due_yet' }),
+  nextWave: async () => null,
   recordEdgeVested: async () => {},
   recordEdgeExpired: async () => {},
   recordEdgeCompleted: async () => {},

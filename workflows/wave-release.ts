@@ -3,7 +3,7 @@
 // inflow). Short-lived: one run per tick, overlapping ticks skipped.
 import * as wf from '@temporalio/workflow';
 import type { WaveActivities } from '../activities/waves.ts';
-import type { PlanOutcome, ReleaseSummary } from '../services/waves.ts';
+import type { PlanOutcome, ReleaseSummary } from '../activities/waves.ts';
 
 const { releaseDueWaves, planWaves } = wf.proxyActivities<WaveActivities>({
   startToCloseTimeout: '2 minutes',
