@@ -173,6 +173,18 @@ export function plannedSeats(lastCoveredPosition: number | null, seatsInEarlierW
   return Math.max(0, lastCoveredPosition - seatsInEarlierWaves);
 }
 
+/** When the release workflow next looks at the waves, and why: the next wave opening, or the next planning round. */
+export type WakeUp = { at: Date; reason: { kind: 'wave_opens'; waveName: string } | { kind: 'planning' } };
+
+/** The earlier of the next wave's opening and one planning interval from now (a wave already due: now). */
+export function nextWakeUp(now: Date, nextWave: { name: string; opensAt: Date } | null, planEveryMs: number): WakeUp {
+  const planning = now.getTime() + planEveryMs;
+  if (nextWave && nextWave.opensAt.getTime() <= planning) {
+    return { at: new Date(Math.max(now.getTime(), nextWave.opensAt.getTime())), reason: { kind: 'wave_opens', waveName: nextWave.name } };
+  }
+  return { at: new Date(planning), reason: { kind: 'planning' } };
+}
+
 // ---- Forecast ---------------------------------------------------------------------------------
 
 /** Buckets of time waited, in days: [from, to). */
