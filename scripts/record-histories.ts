@@ -14,6 +14,7 @@ import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { referralLifecycle } from '../workflows/referral-lifecycle.ts';
 import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, verdictSignal } from '../contracts/edge-lifecycle.ts';
+import { waveReleaseStart, wavesChangedSignal } from '../contracts/wave-release.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
@@ -158,10 +159,26 @@ const paths: Path[] = [
     },
   },
   {
+    // A run the retired `waves-release` Schedule started: no input, one round.
     name: 'wave-release',
     run: async (env, taskQueue) => {
       await env.client.workflow.execute('waveRelease', { workflowId: 'wave-release', taskQueue, args: [] });
       return { workflowId: 'wave-release' };
+    },
+  },
+  {
+    // The first run of a deployment's wave release: a round, woken early by wavesChanged, then
+    // rounds at each planning time until it continues as new.
+    name: 'wave-release-loop-continued-as-new',
+    run: async (env, taskQueue) => {
+      const start = waveReleaseStart('record', { planEveryMinutes: 60, roundsPerRun: 3 });
+      const handle = await env.client.workflow.start(start.workflowType, { workflowId: start.workflowId, taskQueue, args: start.args, staticSummary: start.summary });
+      await env.sleep('10 minutes');
+      await handle.signal(wavesChangedSignal);
+      await env.sleep('3 hours');
+      const { runId } = await handle.describe();
+      if (runId === handle.firstExecutionRunId) throw new Error('expected the wave release to have continued as new');
+      return { workflowId: start.workflowId, runId: handle.firstExecutionRunId };
     },
   },
 ];
