@@ -1,9 +1,9 @@
 // Records an edge's progress in the graph so PostgreSQL can answer "how many active referrals"
 // without asking Temporal. Each write is idempotent: a retried activity stamps nothing twice.
-// Vesting (and voiding) also settles the referrer's waitlist standing and milestone rewards, in the
-// transaction as the stamp (services/waitlist.ts recordEdgeOutcome): a recount, so a retry grants nothing twice.
+// Vesting (and voiding) also settles the referrer's waitlist standing and milestone rewards, in the same
+// transaction as the stamp (db/standing.ts): a recount, so a retry grants nothing twice.
 import { sql, type DatabasePool } from 'slonik';
-import { recordEdgeOutcome } from '../services/waitlist.ts';
+import { recordEdgeOutcome } from '../db/standing.ts';
 
 export type EdgeProgressActivities = ReturnType<typeof createEdgeProgressActivities>;
 

@@ -45,7 +45,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = createA
     ...signupRoutes({ db, activationWindowDays, flavors }, auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
     ...paymentRoutes({ db }),
-    ...edgeRoutes({ db, temporal, activationWindowDays, log }),
+    ...edgeRoutes({ db, temporal, log }),
     ...payoutRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, stripe: createStripe(config.stripe), webhookSecret: config.stripe.webhookSecret }),
     ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
     ...partnerRoutes({ db, publicBaseUrl }),

@@ -4,8 +4,8 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { EDGE_KINDS, EDGE_SOURCES, PROGRAM_PHASES } from '../domain/edge.ts';
 import type { AccountRef } from '../domain/ledger-postings.ts';
-import { verdictRow, type VerdictRow } from './payments.ts';
-import type { Db } from './users.ts';
+import { verdictRow, type VerdictRow } from './verdicts.ts';
+import type { Db } from './pool.ts';
 
 const edgeStatusRow = z.object({
   id: z.uuid(),
@@ -16,6 +16,7 @@ const edgeStatusRow = z.object({
   kind: z.enum(EDGE_KINDS),
   phase_at_write: z.enum(PROGRAM_PHASES),
   code: z.string().nullable(),
+  activation_window_days: z.number(),
   created_at: z.date(),
   /** The referee's first activation, which the workflow is told about. */
   activated_at: z.date().nullable(),
@@ -29,7 +30,7 @@ export type EdgeStatusRow = z.infer<typeof edgeStatusRow>;
 export async function findEdgeForStatus(db: Db, edgeId: string): Promise<EdgeStatusRow | null> {
   return db.maybeOne(sql.type(edgeStatusRow)`
     SELECT e.id, e.referrer_id, referrer.tenant_id AS referrer_tenant_id, e.referee_id, e.source, e.kind, e.phase_at_write, e.code,
-           e.created_at, referee.activated_at, e.vested_at, e.expired_at, e.completed_at, e.voided_at
+           e.activation_window_days, e.created_at, referee.activated_at, e.vested_at, e.expired_at, e.completed_at, e.voided_at
     FROM edges e
     JOIN users referrer ON referrer.id = e.referrer_id
     JOIN users referee ON referee.id = e.referee_id

@@ -43,6 +43,11 @@ export async function scheduledWaves(db: Db): Promise<readonly WaveRow[]> {
   return db.any(sql.type(waveRow)`SELECT ${columns} FROM waves WHERE status = 'scheduled' ORDER BY opens_at, created_at`);
 }
 
+/** The scheduled wave that opens first. */
+export async function nextScheduledWave(db: Db): Promise<WaveRow | null> {
+  return db.maybeOne(sql.type(waveRow)`SELECT ${columns} FROM waves WHERE status = 'scheduled' ORDER BY opens_at, created_at LIMIT 1`);
+}
+
 export async function dueWaveIds(db: Db, now: Date): Promise<readonly string[]> {
   return db.anyFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM waves WHERE status = 'scheduled' AND opens_at <= ${now.toISOString()} ORDER BY opens_at, created_at`);
 }

@@ -142,6 +142,12 @@ export function waitlistMessages(f: MessageFacts): Message[] {
   return out;
 }
 
+/** The mail each user a wave admits receives, whoever admitted the wave (an admin or the release workflow). */
+export const ADMISSION_MAIL = {
+  subject: "You're in",
+  body: (waveName: string) => `Good news: ${waveName} just opened and you have a seat. Your account is active; sign in to start building.\n`,
+};
+
 // ---- Wave planning ----------------------------------------------------------------------------
 
 export type WavePlanSettings = { targetWaitDays: number; cadenceDays: number; leadDays: number };
@@ -165,6 +171,18 @@ export function planWave(now: Date, oldestWaitingSince: Date | null, s: WavePlan
 export function plannedSeats(lastCoveredPosition: number | null, seatsInEarlierWaves: number): number {
   if (lastCoveredPosition === null) return 0;
   return Math.max(0, lastCoveredPosition - seatsInEarlierWaves);
+}
+
+/** When the release workflow next looks at the waves, and why: the next wave opening, or the next planning round. */
+export type WakeUp = { at: Date; reason: { kind: 'wave_opens'; waveName: string } | { kind: 'planning' } };
+
+/** The earlier of the next wave's opening and one planning interval from now (a wave already due: now). */
+export function nextWakeUp(now: Date, nextWave: { name: string; opensAt: Date } | null, planEveryMs: number): WakeUp {
+  const planning = now.getTime() + planEveryMs;
+  if (nextWave && nextWave.opensAt.getTime() <= planning) {
+    return { at: new Date(Math.max(now.getTime(), nextWave.opensAt.getTime())), reason: { kind: 'wave_opens', waveName: nextWave.name } };
+  }
+  return { at: new Date(planning), reason: { kind: 'planning' } };
 }
 
 // ---- Forecast ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { referralLifecycle } from '../workflows/referral-lifecycle.ts';
 import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, verdictSignal } from '../contracts/edge-lifecycle.ts';
+import { waveReleaseStart, wavesChangedSignal } from '../contracts/wave-release.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
@@ -54,6 +55,7 @@ const activities: EdgeProgressActivities & CommissionActivities & WaveActivities
   finishLaunchFlip: async () => launchTotals(LAUNCH_PAGES.length),
   releaseDueWaves: async () => [{ waveId: 'wave', name: 'Wave 1', admittedNow: 200, admittedCount: 200, seatCap: 200 }],
   planWaves: async () => ({ planned: false, reason: 'not_due_yet' }),
+  nextWave: async () => null,
   recordEdgeVested: async () => {},
   recordEdgeExpired: async () => {},
   recordEdgeCompleted: async () => {},
@@ -172,6 +174,7 @@ const paths: Path[] = [
     },
   },
   {
+    // A run the retired `waves-release` Schedule started: no input, one round.
     name: 'wave-release',
     run: async (env, taskQueue) => {
       await env.client.workflow.execute('waveRelease', { workflowId: 'wave-release', taskQueue, args: [] });
@@ -187,6 +190,21 @@ const paths: Path[] = [
     // A cycle started while another ran: it finds the running one and ends.
     name: 'payout-cycle-skipped',
     run: async (env, taskQueue) => recordPayoutCycle(env, taskQueue, 'busy-manual-2027-03-01T06:00:00.000Z'),
+  },
+  {
+    // The first run of a deployment's wave release: a round, woken early by wavesChanged, then
+    // rounds at each planning time until it continues as new.
+    name: 'wave-release-loop-continued-as-new',
+    run: async (env, taskQueue) => {
+      const start = waveReleaseStart('record', { planEveryMinutes: 60, roundsPerRun: 3 });
+      const handle = await env.client.workflow.start(start.workflowType, { workflowId: start.workflowId, taskQueue, args: start.args, staticSummary: start.summary });
+      await env.sleep('10 minutes');
+      await handle.signal(wavesChangedSignal);
+      await env.sleep('3 hours');
+      const { runId } = await handle.describe();
+      if (runId === handle.firstExecutionRunId) throw new Error('expected the wave release to have continued as new');
+      return { workflowId: start.workflowId, runId: handle.firstExecutionRunId };
+    },
   },
 ];
 

@@ -3,16 +3,16 @@
 // (the ledger's, never the workflow's running totals), its verdicts and its payments.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
-import { edgeWorkflowId, stateQuery, type EdgeLifecycleInput, type EdgeLifecycleView } from '../contracts/edge-lifecycle.ts';
+import { edgeWorkflowId, stateQuery, type EdgeLifecycleView } from '../contracts/edge-lifecycle.ts';
 import { partnerEarnings, userCredits } from '../domain/ledger-postings.ts';
 import { activationDeadline, type LifecycleState, type WaitingFor } from '../domain/lifecycle.ts';
+import { stateFromStamps } from '../domain/edge-state.ts';
 import { edgeLedgerSums, edgePayments, edgeVerdicts, findEdgeForStatus, type EdgePaymentSummary, type EdgeStatusRow } from '../db/edge-status.ts';
-import { workflowStartOf } from '../db/outbox.ts';
-import type { VerdictRow } from '../db/payments.ts';
+import type { VerdictRow } from '../db/verdicts.ts';
 import type { Logger } from '../platform/logger.ts';
 import { notFound } from './errors.ts';
 
-export type EdgeStatusDeps = { db: DatabasePool; temporal: Client; activationWindowDays: number; log: Logger };
+export type EdgeStatusDeps = { db: DatabasePool; temporal: Client; log: Logger };
 
 /** Long enough for a busy worker to answer; short enough that a support page does not hang on a down worker. */
 export const STATE_QUERY_TIMEOUT_MS = 2_000;
@@ -52,7 +52,7 @@ export async function edgeStatus(deps: EdgeStatusDeps, edgeId: string, maySee: (
     edgePayments(deps.db, edge.id, RECENT_PAYMENTS),
     edgeMoney(deps, edge),
   ]);
-  const workflow = 'unavailable' in live ? await derivedState(deps, edge, live.unavailable, verdicts, payments) : live.workflow;
+  const workflow = 'unavailable' in live ? derivedState(edge, live.unavailable, verdicts, payments) : live.workflow;
   return { edge, workflow, money, verdicts, payments };
 }
 
@@ -84,17 +84,14 @@ async function liveState(deps: EdgeStatusDeps, edge: EdgeStatusRow): Promise<{ w
   }
 }
 
-async function derivedState(deps: EdgeStatusDeps, edge: EdgeStatusRow, unavailable: 'not_started' | 'unreachable', verdicts: readonly VerdictRow[], payments: EdgePaymentSummary): Promise<WorkflowStatus> {
+function derivedState(edge: EdgeStatusRow, unavailable: 'not_started' | 'unreachable', verdicts: readonly VerdictRow[], payments: EdgePaymentSummary): WorkflowStatus {
   const workflowId = edgeWorkflowId(edge.referee_id);
-  // The window the workflow runs (or will run) with is the one its recorded start carries.
-  const start = await workflowStartOf(deps.db, workflowId);
-  const windowDays = (start?.args[0] as EdgeLifecycleInput | undefined)?.activationWindowDays ?? deps.activationWindowDays;
   return {
     source: 'database',
     unavailable,
     workflowId,
-    ...stateFromDatabase(edge, verdicts, payments.counts.earned ?? 0),
-    activationDeadline: activationDeadline(edge.created_at, windowDays).toISOString(),
+    ...stateFromStamps(edge, verdicts, payments.counts.earned ?? 0),
+    activationDeadline: activationDeadline(edge.created_at, edge.activation_window_days).toISOString(),
     activatedAt: edge.activated_at?.toISOString() ?? null,
     commissionWindowEndsAt: null,
   };
@@ -114,26 +111,3 @@ function fromWorkflow(workflowId: string, view: EdgeLifecycleView): WorkflowStat
   };
 }
 
-/**
- * The state the workflow records into PostgreSQL, as far as PostgreSQL can tell it: the stamps of
- * the outcomes, the hold the verdicts leave (a later hold keeps the first one's reason and time, as
- * the workflow does), and a vested edge earning once a payment earned. What it cannot tell: an
- * earning edge whose commission window has closed (the workflow's 'completed' before it stamps it).
- */
-function stateFromDatabase(
-  edge: Pick<EdgeStatusRow, 'vested_at' | 'expired_at' | 'completed_at' | 'voided_at'>,
-  newestFirst: readonly Pick<VerdictRow, 'verdict' | 'reason' | 'created_at'>[],
-  earningPayments: number,
-): Pick<WorkflowStatus, 'state' | 'waitingFor' | 'hold'> {
-  if (edge.voided_at) return { state: 'voided', waitingFor: null, hold: null };
-  if (edge.expired_at) return { state: 'expired', waitingFor: null, hold: null };
-  if (edge.completed_at) return { state: 'completed', waitingFor: null, hold: null };
-  let hold: WorkflowStatus['hold'] = null;
-  for (const v of [...newestFirst].reverse()) {
-    if (v.verdict === 'hold') hold ??= { reason: v.reason, since: v.created_at.toISOString() };
-    else if (v.verdict === 'clear') hold = null;
-  }
-  if (hold) return { state: 'held', waitingFor: 'clearance', hold };
-  if (!edge.vested_at) return { state: 'awaiting_activation', waitingFor: 'activation', hold: null };
-  return earningPayments > 0 ? { state: 'earning', waitingFor: 'payments', hold: null } : { state: 'awaiting_first_payment', waitingFor: 'first_payment', hold: null };
-}

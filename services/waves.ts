@@ -1,32 +1,23 @@
-// Waves off the waitlist: created by an admin (seat cap, opening time) or planned so nobody waits
-// longer than the target, admitted by hand or by the wave-release workflow when they open; the
-// admin view of the current wait; and the forecast of paying customers from measured cohorts.
+// Waves off the waitlist as admins handle them: created (seat cap, opening time), looked at, admitted
+// by hand (the wave-release workflow admits and plans them through db/wave-release.ts); the admin
+// view of the current wait; and the forecast of paying customers from measured cohorts.
 import type { DatabasePool } from 'slonik';
 import {
   admittedPage,
-  admitWave,
   cohortsByDaysWaited,
-  dueWaveIds,
   findWave,
   insertWave,
-  lastPositionSignedUpBefore,
-  manualSeatsBy,
   nextInLineByDaysWaited,
   scheduledWaves,
-  upsertPlannedWave,
   waitingNow,
   type AdmittedRow,
   type WaveRow,
 } from '../db/waves.ts';
-import { bucketOf, forecast, planWave, plannedSeats, WAIT_BUCKETS, type Forecast, type WavePlanSettings } from '../domain/waitlist.ts';
+import { admitWaveNow } from '../db/wave-release.ts';
+import { bucketOf, forecast, WAIT_BUCKETS, type Forecast } from '../domain/waitlist.ts';
 import { invalid, notFound } from './errors.ts';
 
 const DAY_MS = 86_400_000;
-
-export const ADMISSION_MAIL = {
-  subject: "You're in",
-  body: (waveName: string) => `Good news: ${waveName} just opened and you have a seat. Your account is active; sign in to start building.\n`,
-};
 
 export async function createWave(db: DatabasePool, input: { name?: string | undefined; seatCap: number; opensAt: Date }, createdBy: string): Promise<WaveRow> {
   return insertWave(db, { name: input.name ?? null, seatCap: input.seatCap, opensAt: input.opensAt, createdBy });
@@ -47,40 +38,9 @@ export async function getWave(db: DatabasePool, id: string, page: { limit: numbe
 
 /** Admits the wave now (whatever its opening time): idempotent, never past its cap. */
 export async function admit(db: DatabasePool, id: string): Promise<{ wave: WaveRow; admittedNow: number }> {
-  const result = await db.transaction((tx) => admitWave(tx, id, ADMISSION_MAIL));
+  const result = await admitWaveNow(db, id);
   if (!result) throw notFound('wave_not_found', `No wave ${id}.`);
   return result;
-}
-
-export type ReleaseSummary = { waveId: string; name: string; admittedNow: number; admittedCount: number; seatCap: number };
-
-/** Admits every wave whose time has come, each in its own transaction. */
-export async function releaseDueWaves(db: DatabasePool, now = new Date()): Promise<ReleaseSummary[]> {
-  const out: ReleaseSummary[] = [];
-  for (const id of await dueWaveIds(db, now)) {
-    const { wave, admittedNow } = await admit(db, id);
-    out.push({ waveId: wave.id, name: wave.name, admittedNow, admittedCount: wave.admitted_count, seatCap: wave.seat_cap });
-  }
-  return out;
-}
-
-export type PlanOutcome =
-  | { planned: false; reason: 'nobody_waiting' | 'not_due_yet' | 'covered_by_scheduled_waves' }
-  | { planned: true; waveId: string; name: string; opensAt: string; seatCap: number; coversSignupsBefore: string };
-
-/**
- * Keeps a wave planned so that whoever has waited longest is admitted before the target wait, and
- * sized for everyone who would pass the target before the wave after it: release follows inflow.
- */
-export async function planWaves(db: DatabasePool, settings: WavePlanSettings, now = new Date()): Promise<PlanOutcome> {
-  const { oldest } = await waitingNow(db);
-  const plan = planWave(now, oldest, settings);
-  if (!plan) return { planned: false, reason: oldest === null ? 'nobody_waiting' : 'not_due_yet' };
-  const [last, manual] = await Promise.all([lastPositionSignedUpBefore(db, plan.coverSignedUpBefore), manualSeatsBy(db, plan.opensAt)]);
-  const seats = plannedSeats(last, manual);
-  if (seats === 0) return { planned: false, reason: 'covered_by_scheduled_waves' };
-  const wave = await upsertPlannedWave(db, { opensAt: plan.opensAt, seatCap: seats });
-  return { planned: true, waveId: wave.id, name: wave.name, opensAt: wave.opens_at.toISOString(), seatCap: wave.seat_cap, coversSignupsBefore: plan.coverSignedUpBefore.toISOString() };
 }
 
 export type WaitlistAdminView = {

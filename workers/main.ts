@@ -10,7 +10,7 @@ import { relaunchWithWorkerMemorySettings, workerOptions } from './worker-option
 import { buildWorkflowBundle } from './workflow-bundle.ts';
 import { createStripe } from '../platform/stripe.ts';
 import { ensurePayoutSchedules } from './payout-schedules.ts';
-import { ensureWaveSchedule, waveScheduleId } from './wave-schedule.ts';
+import { ensureWaveRelease } from './wave-schedule.ts';
 
 async function main(): Promise<void> {
   relaunchWithWorkerMemorySettings(); // V8 and malloc settings that bound the worker's memory (replaces the process once)
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const db = await createDatabasePool(config.databaseUrl, config.pgPoolSize);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   // One client connection for what the worker asks of Temporal itself: the activities that signal
-  // workflows (the launch flip) and the schedules it ensures at start.
+  // workflows (the launch flip) and the schedules and workflows it ensures at start.
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const worker = await Worker.create({
@@ -46,8 +46,11 @@ async function main(): Promise<void> {
   }).finally(() => bundle?.remove());
 
   const created = await ensurePayoutSchedules(client, config.temporal.taskQueue);
-  if (await ensureWaveSchedule(client, config.temporal.taskQueue, config.waves.releaseEveryMinutes)) created.push(waveScheduleId());
   if (created.length) log.info({ schedules: created }, 'schedules created');
+  const waves = await ensureWaveRelease(client, { taskQueue: config.temporal.taskQueue, planEveryMinutes: config.waves.releaseEveryMinutes });
+  if (waves.scheduleDeleted) log.info('the waves-release Schedule is retired: deleted');
+  // Its id is never reused: an ended wave release stays ended until ops see why, and no wave opens meanwhile.
+  if (!waves.running) log.error({ workflowId: waves.workflowId }, 'the wave release workflow has ended: waves are not released; see its history in the Temporal UI');
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
   await clientConnection.close();

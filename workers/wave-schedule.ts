@@ -1,23 +1,30 @@
-// The `waves-release` Schedule: every few minutes (WAVE_RELEASE_EVERY_MINUTES) it starts the
-// wave-release workflow, which admits the waves whose time has come and plans the next. Created when
-// the worker starts; an existing schedule is left as it is, so ops can pause or edit it in the UI.
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+// The deployment's wave release at worker start: the long-running `wave-release:<key>` workflow is
+// started unless it runs, and the `waves-release` Schedule that used to start a run every few
+// minutes is deleted, so it stops ticking (its last run, if any, finishes its one round).
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { legacyWaveScheduleId, waveReleaseStart } from '../contracts/wave-release.ts';
+import { startOnce } from '../platform/workflow-delivery.ts';
 
-export const waveScheduleId = (prefix = '') => `${prefix}waves-release`;
+export type WaveReleaseAtStart = { workflowId: string; running: boolean; scheduleDeleted: boolean };
 
-/** Creates the schedule unless it exists; true when it was created now. */
-export async function ensureWaveSchedule(client: Client, taskQueue: string, everyMinutes: number, prefix = ''): Promise<boolean> {
+/**
+ * `key`: the deployment's (its task queue unless given); `legacyPrefix`: the retired Schedule's
+ * prefix. `running` false: the workflow had ended and its id cannot be started again (see the
+ * worker's log); ops look at why it ended.
+ */
+export async function ensureWaveRelease(
+  client: Client,
+  opts: { taskQueue: string; planEveryMinutes: number; key?: string; legacyPrefix?: string },
+): Promise<WaveReleaseAtStart> {
+  const start = waveReleaseStart(opts.key ?? opts.taskQueue, { planEveryMinutes: opts.planEveryMinutes });
+  await startOnce(client, start, opts.taskQueue);
+  let scheduleDeleted = true;
   try {
-    await client.schedule.create({
-      scheduleId: waveScheduleId(prefix),
-      spec: { intervals: [{ every: `${everyMinutes} minutes` }] },
-      action: { type: 'startWorkflow', workflowType: 'waveRelease', workflowId: `${prefix}wave-release`, taskQueue, args: [] },
-      // A tick missed while the server was down runs once when it is back (within an hour).
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-    });
-    return true;
+    await client.schedule.getHandle(legacyWaveScheduleId(opts.legacyPrefix)).delete();
   } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return false;
-    throw err;
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    scheduleDeleted = false;
   }
+  const { status } = await client.workflow.getHandle(start.workflowId).describe();
+  return { workflowId: start.workflowId, running: status.name === 'RUNNING', scheduleDeleted };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
-import { workflowStartOf } from '../../db/outbox.ts';
+import { edgeLifecycleStarts } from '../../db/edges.ts';
 import { partnerEarnings, userCredits, type AccountRef } from '../../domain/ledger-postings.ts';
 import { startOnce } from '../../platform/workflow-delivery.ts';
 import { createTemporalClient } from '../../platform/temporal.ts';
@@ -201,8 +201,8 @@ describe('GET /v1/edges/{id}', () => {
     });
 
     // Once the workflow runs, it answers itself, with the deadline PostgreSQL derived.
-    const start = await workflowStartOf(stack.database.db, workflowId);
-    await startOnce(stack.worker.client, start!, stack.worker.taskQueue);
+    const start = (await edgeLifecycleStarts(stack.database.db, [edgeId])).get(edgeId)!;
+    await startOnce(stack.worker.client, start, stack.worker.taskQueue);
     const running = await inState(edgeId, 'awaiting_activation');
     expect(running.workflow).toEqual({ ...lagging.body.workflow, source: 'workflow', unavailable: null });
   });

@@ -1,11 +1,16 @@
 // Waves on the real stack: scheduling, admitting the top of the list (each admitted user active,
-// told by mail), idempotent and capped also when called at once, the wave-release workflow started
-// by its Temporal Schedule, the planner that keeps waits under target, and the forecast.
+// told by mail), idempotent and capped also when called at once, the deployment's long-running
+// wave-release workflow (one run, woken by the next wave, the planning round or a message), the
+// planner that keeps waits under target, and the forecast.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { ensureWaveSchedule, waveScheduleId } from '../../workers/wave-schedule.ts';
+import { ScheduleNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ensureWaveRelease } from '../../workers/wave-schedule.ts';
+import { legacyWaveScheduleId, WAVE_RELEASE_TYPE, wavesChangedSignal } from '../../contracts/wave-release.ts';
+import { signalIfRunning } from '../../platform/workflow-delivery.ts';
 import { startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { signup, type SignedUp } from '../support/graph.ts';
@@ -123,54 +128,106 @@ describe('waves', () => {
   });
 });
 
-describe('the wave-release workflow on its schedule', () => {
-  it('admits a wave whose time has come and plans the next so the longest wait stays under target', async () => {
+describe('the wave-release workflow', () => {
+  let keys = 0;
+  const running: WorkflowHandle[] = [];
+  // Each test its own wave release, ended after it (an ended release's id is never started again).
+  const nextKey = () => `${worker.taskQueue}-${++keys}`;
+  const startRelease = async (key: string, planEveryMinutes: number) => {
+    const at = await ensureWaveRelease(worker.client, { taskQueue: worker.taskQueue, planEveryMinutes, key, legacyPrefix: key });
+    running.push(worker.client.workflow.getHandle(at.workflowId));
+    return at;
+  };
+  afterEach(async () => {
+    for (const handle of running.splice(0)) await handle.terminate('test over');
+  });
+
+  /** What ops see on each timer the workflow started, in order. */
+  const timerSummaries = async (workflowId: string) => {
+    const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? [])
+      .filter((e) => e.timerStartedEventAttributes)
+      .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : null));
+  };
+  const runsOf = async (workflowId: string) => {
+    const runs: { runId: string; status: string; type: string }[] = [];
+    for await (const w of worker.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ runId: w.runId, status: w.status.name, type: w.type });
+    return runs;
+  };
+
+  it('retires the Schedule, runs as wave-release:<key>, admits a due wave without anyone calling admit, and plans the next so the longest wait stays under target', async () => {
     const users = await waiting(4);
     const due = (await admin('/v1/admin/waves', { json: { name: 'Due now', seatCap: 2, opensAt: new Date(Date.now() - 1_000).toISOString() } })).body;
     const later = (await admin('/v1/admin/waves', { json: { name: 'Later', seatCap: 2, opensAt: new Date(Date.now() + 7 * 86_400_000).toISOString() } })).body;
-    // The last two have waited 27 days: the planner must open a wave for them within a day.
+    // The last two have waited 27 days: first in line (they signed up "earlier").
     await database.db.query(sql.unsafe`UPDATE users SET created_at = now() - interval '27 days' WHERE id IN (${users[2]!.id}, ${users[3]!.id})`);
 
-    const prefix = `t${Date.now()}-`;
-    expect(await ensureWaveSchedule(worker.client, worker.taskQueue, 60, prefix)).toBe(true);
-    expect(await ensureWaveSchedule(worker.client, worker.taskQueue, 60, prefix)).toBe(false);
-    const schedule = worker.client.schedule.getHandle(waveScheduleId(prefix));
-    try {
-      const described = await schedule.describe();
-      expect(described.spec.intervals?.[0]?.every).toBe(3_600_000);
-      await schedule.trigger();
-      const run = await eventually(async () => (await schedule.describe()).info.recentActions[0]?.action.workflow);
-      const result = await worker.client.workflow.getHandle(run.workflowId, run.firstExecutionRunId).result();
-      expect(result.released).toEqual([expect.objectContaining({ waveId: due.id, admittedNow: 2, admittedCount: 2, seatCap: 2 })]);
-      // The two who waited 27 days are now first in line (everyone else admitted ... they signed up "earlier").
-      expect(await statusOf(users[2]!.id)).toBe('active');
-      expect(await statusOf(users[3]!.id)).toBe('active');
-      expect(result.plan).toEqual({ planned: false, reason: 'not_due_yet' });
-    } finally {
-      await schedule.delete();
-    }
-    // Still scheduled: the later wave.
-    expect((await admin(`/v1/admin/waves/${later.id}`)).body.status).toBe('scheduled');
+    // The Schedule of before, paused so that only the workflow can admit anyone here.
+    const key = nextKey();
+    await worker.client.schedule.create({
+      scheduleId: legacyWaveScheduleId(key),
+      spec: { intervals: [{ every: '1 minute' }] },
+      action: { type: 'startWorkflow', workflowType: WAVE_RELEASE_TYPE, workflowId: `${key}wave-release`, taskQueue: worker.taskQueue, args: [] },
+      state: { paused: true },
+    });
+    const started = await startRelease(key, 60);
+    expect(started).toEqual({ workflowId: `wave-release:${key}`, running: true, scheduleDeleted: true });
+    await expect(worker.client.schedule.getHandle(legacyWaveScheduleId(key)).describe()).rejects.toThrow(ScheduleNotFoundError);
+    expect(await ensureWaveRelease(worker.client, { taskQueue: worker.taskQueue, planEveryMinutes: 60, key, legacyPrefix: key })).toEqual({ ...started, scheduleDeleted: false });
 
-    // Now one who waited 29 days behind a high scorer: the planned wave opens now and covers down to them.
+    const dueNow = await eventually(async () => {
+      const wave = (await admin(`/v1/admin/waves/${due.id}`)).body;
+      return wave.status === 'released' ? wave : undefined;
+    });
+    expect(dueNow).toMatchObject({ admittedCount: 2, seatCap: 2 });
+    expect(await statusOf(users[2]!.id)).toBe('active');
+    expect(await statusOf(users[3]!.id)).toBe('active');
+    expect((await admin(`/v1/admin/waves/${later.id}`)).body.status).toBe('scheduled');
+    // Nobody else waits long enough for a plan: the next look is the planning round, an hour on.
+    await eventually(async () => ((await timerSummaries(started.workflowId)).length > 0 ? true : undefined));
+    expect(await timerSummaries(started.workflowId)).toEqual([expect.stringMatching(/^until the next planning round at \S+Z \(or wavesChanged\)$/)]);
+    expect(await database.db.anyFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM waves WHERE auto`)).toEqual([]);
+
+    // Now one who waited 29 days behind a high scorer, and the workflow told so: the planned wave
+    // opens now, covers down to them (position 2; the "Later" wave opens after it), and is admitted.
     await database.db.query(sql.unsafe`UPDATE users SET created_at = now() - interval '29 days' WHERE id = ${users[1]!.id}`);
     await database.db.query(sql.unsafe`UPDATE users SET waitlist_score = 50 WHERE id = ${users[0]!.id}`);
-    const view = await admin('/v1/admin/waitlist');
-    expect(view.body).toMatchObject({ waiting: 2, targetWaitDays: 30, longestWaitDays: 29 });
-    const handle = await worker.client.workflow.start('waveRelease', { workflowId: `wave-release-test-${Date.now()}`, taskQueue: worker.taskQueue, args: [] });
-    const result = await handle.result();
-    // Position 2 must be covered; the "Later" wave (2 seats) opens after the planned one, so 2 seats.
-    expect(result.plan).toMatchObject({ planned: true, seatCap: 2 });
-    const planned = (await admin('/v1/admin/waitlist')).body.scheduledWaves.find((w: any) => w.planned);
-    expect(planned).toMatchObject({ seatCap: 2, status: 'scheduled', createdBy: 'wave-planner' });
-    expect(Math.abs(new Date(planned.opensAt).getTime() - Date.now())).toBeLessThan(60_000);
-    // The next tick admits the planned wave (it is due): both who waited are in, and no second wave was planned.
-    const next = await worker.client.workflow.execute('waveRelease', { workflowId: `wave-release-test2-${Date.now()}`, taskQueue: worker.taskQueue, args: [] });
-    expect(next.released).toEqual([expect.objectContaining({ waveId: planned.id, admittedNow: 2 })]);
-    expect(next.plan).toEqual({ planned: false, reason: 'nobody_waiting' });
-    expect(await statusOf(users[1]!.id)).toBe('active');
-    const plannedWaves = await database.db.anyFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM waves WHERE auto`);
-    expect(plannedWaves).toEqual([planned.id]);
+    expect((await admin('/v1/admin/waitlist')).body).toMatchObject({ waiting: 2, targetWaitDays: 30, longestWaitDays: 29 });
+    expect(await signalIfRunning(worker.client, started.workflowId, wavesChangedSignal, [])).toBe(true);
+    await eventually(async () => ((await statusOf(users[1]!.id)) === 'active' ? true : undefined));
+    expect(await statusOf(users[0]!.id)).toBe('active');
+    const planned = await database.db.many(sql.type(z.object({ seat_cap: z.number(), status: z.string(), created_by: z.string(), opens_at: z.date() }))`
+      SELECT seat_cap, status, created_by, opens_at FROM waves WHERE auto`);
+    expect(planned).toEqual([expect.objectContaining({ seat_cap: 2, status: 'released', created_by: 'wave-planner' })]);
+    expect(Math.abs(planned[0]!.opens_at.getTime() - Date.now())).toBeLessThan(60_000);
+    // The planned wave opened at once, so the workflow woke for it rather than for the next planning round.
+    expect(await timerSummaries(started.workflowId)).toContainEqual(expect.stringMatching(/^until Wave \d+ opens at /));
+  });
+
+  it('while nothing is due stays one run, waking at each planning round', async () => {
+    const since = new Date().toISOString();
+    // A planning round every 3 seconds.
+    const { workflowId } = await startRelease(nextKey(), 0.05);
+    const summaries = await eventually(async () => {
+      const s = await timerSummaries(workflowId);
+      return s.length >= 4 ? s : undefined;
+    });
+    expect(summaries.every((s) => s?.startsWith('until the next planning round at '))).toBe(true);
+    const runs = await runsOf(workflowId);
+    expect(runs).toEqual([{ runId: expect.any(String), status: 'RUNNING', type: WAVE_RELEASE_TYPE }]);
+    // Nor any other run on the deployment's task queue meanwhile.
+    expect((await worker.client.workflow.count(`TaskQueue = '${worker.taskQueue}' AND StartTime >= '${since}'`)).count).toBe(1);
+  });
+
+  it('wakes for a wave created before its next look when told the waves changed', async () => {
+    const [user] = await waiting(1);
+    const { workflowId } = await startRelease(nextKey(), 60);
+    await eventually(async () => ((await timerSummaries(workflowId)).length > 0 ? true : undefined));
+    const soonWave = (await admin('/v1/admin/waves', { json: { name: 'In two seconds', seatCap: 1, opensAt: new Date(Date.now() + 2_000).toISOString() } })).body;
+    await signalIfRunning(worker.client, workflowId, wavesChangedSignal, []);
+    await eventually(async () => ((await statusOf(user!.id)) === 'active' ? true : undefined));
+    expect((await admin(`/v1/admin/waves/${soonWave.id}`)).body).toMatchObject({ status: 'released', admittedCount: 1 });
+    expect(await timerSummaries(workflowId)).toContainEqual(expect.stringMatching(/^until In two seconds opens at /));
   });
 });
 

@@ -8,6 +8,7 @@ import {
   hasWaveSkip,
   LADDER,
   nextRung,
+  nextWakeUp,
   planWave,
   plannedSeats,
   rungsReached,
@@ -126,6 +127,17 @@ describe('wave planning', () => {
     expect(plannedSeats(120, 0)).toBe(120);
     expect(plannedSeats(120, 100)).toBe(20);
     expect(plannedSeats(120, 500)).toBe(0);
+  });
+
+  it('the release wakes at the earlier of the next wave opening and the next planning round; a wave already due, now', () => {
+    const now = new Date('2026-12-01T10:00:00Z');
+    const hour = 3_600_000;
+    const at = (ms: number) => new Date(now.getTime() + ms);
+    expect(nextWakeUp(now, null, hour)).toEqual({ at: at(hour), reason: { kind: 'planning' } });
+    expect(nextWakeUp(now, { name: 'Wave 3', opensAt: at(10 * 60_000) }, hour)).toEqual({ at: at(10 * 60_000), reason: { kind: 'wave_opens', waveName: 'Wave 3' } });
+    expect(nextWakeUp(now, { name: 'Wave 3', opensAt: at(hour) }, hour)).toEqual({ at: at(hour), reason: { kind: 'wave_opens', waveName: 'Wave 3' } });
+    expect(nextWakeUp(now, { name: 'Wave 3', opensAt: at(2 * hour) }, hour)).toEqual({ at: at(hour), reason: { kind: 'planning' } });
+    expect(nextWakeUp(now, { name: 'Late', opensAt: at(-5_000) }, hour)).toEqual({ at: now, reason: { kind: 'wave_opens', waveName: 'Late' } });
   });
 });
 
