@@ -7,6 +7,7 @@
 // keeps zero.
 import { clawbackFor, keptOn, type CommissionTerms, type Earned } from './commission.ts';
 import type { Beneficiary } from './ledger-postings.ts';
+import { REFUND_WINDOW_DAYS } from './lifecycle.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -103,4 +104,10 @@ export function voidAll(e: EdgeEarnings): { posts: Clawback[]; next: EdgeEarning
 /** Commissions still waiting for their release, in the order they were priced. */
 export function pendingReleases(e: EdgeEarnings): { paymentId: string; at: number }[] {
   return Object.values(e.priced).flatMap((p) => (p.releaseAt === null ? [] : [{ paymentId: p.paymentId, at: new Date(p.releaseAt).getTime() }]));
+}
+
+/** An edge closes once the refund window after its last earning payment has passed and every commission was released; null: it never earned. */
+export function closesAt(e: EdgeEarnings, lastEarningAt: string | null): number | null {
+  if (lastEarningAt === null) return null;
+  return Math.max(Date.parse(lastEarningAt) + REFUND_WINDOW_DAYS * DAY_MS, ...pendingReleases(e).map((r) => r.at));
 }

@@ -7,10 +7,9 @@
 // Money moves only through activities, each one ledger transaction with a business key; the
 // amounts come from the pure rules in domain/edge-earnings.ts over this workflow's state.
 import * as wf from '@temporalio/workflow';
-import { commissionWindowEnd } from '../domain/commission.ts';
-import { applyRefund, NO_EARNINGS, pendingReleases, recordPricedPayment, release, voidAll, type EdgeEarnings, type PricedPayment } from '../domain/edge-earnings.ts';
-import { activationDeadline, REFUND_WINDOW_DAYS, type EdgeLifecycleInput, type EdgeLifecycleView, type LifecycleState, type PaymentEvent, type RefundEvent, type WaitingFor } from '../domain/lifecycle.ts';
-import type { NotEligibleReason } from '../domain/commission.ts';
+import { commissionWindowEnd, type NotEligibleReason } from '../domain/commission.ts';
+import { applyRefund, closesAt, NO_EARNINGS, pendingReleases, recordPricedPayment, release, voidAll, type EdgeEarnings, type PricedPayment } from '../domain/edge-earnings.ts';
+import { activationDeadline, type EdgeLifecycleInput, type EdgeLifecycleView, type LifecycleState, type PaymentEvent, type RefundEvent, type WaitingFor } from '../domain/lifecycle.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import type { CommissionActivities, PricedCommission } from '../activities/commission.ts';
 import { LifecycleState as LifecycleStateKey, ProgramPhase as ProgramPhaseKey } from '../contracts/search-attributes.ts';
@@ -21,8 +20,6 @@ import { workOrAlarm, type Due } from './work-or-alarm.ts';
 export const PAYMENTS_PATCH = 'edge-payments-v1';
 /** A run continues as new once its history reaches this many events (far below Temporal's limits). */
 export const DEFAULT_HISTORY_LIMIT = 1_000;
-
-const DAY_MS = 86_400_000;
 
 // Attempts are unbounded on purpose: a PostgreSQL outage must delay an edge's money, never fail its
 // workflow and lose it. The interval is bounded so work resumes within a minute of recovery; what
@@ -107,7 +104,7 @@ export async function referralLifecycle(input: EdgeLifecycleInput, carried?: Edg
       await releaseDueCommissions();
     }
     if (s.stage === 'earning' && view.commissionWindowEndsAt && Date.parse(view.commissionWindowEndsAt) <= Date.now()) enter('completed', 'refund_window');
-    const closes = closesAt();
+    const closes = closesAt(earnings(), s.lastEarningAt);
     if (s.stage === 'completed' && !view.hold && closes !== null && closes <= Date.now() && !hasWork()) {
       await edgeProgress.recordEdgeCompleted({ edgeId, completedAt: new Date(Date.now()).toISOString() });
       view.waitingFor = null;
@@ -185,15 +182,9 @@ export async function referralLifecycle(input: EdgeLifecycleInput, carried?: Edg
     if (view.hold) return null;
     const due: Due[] = pendingReleases(earnings()).map((r) => ({ at: r.at, summary: `commission of payment ${r.paymentId} becomes payable` }));
     if (s.stage === 'earning' && view.commissionWindowEndsAt) due.push({ at: Date.parse(view.commissionWindowEndsAt), summary: 'recurring commission window closes' });
-    const closes = closesAt();
+    const closes = closesAt(earnings(), s.lastEarningAt);
     if (s.stage === 'completed' && closes !== null) due.push({ at: closes, summary: 'refund window closes' });
     return due.reduce<Due | null>((first, d) => (first === null || d.at < first.at ? d : first), null);
-  }
-
-  /** The workflow closes once the refund window after its last earning payment has passed and every commission was released. */
-  function closesAt(): number | null {
-    if (s.lastEarningAt === null) return null;
-    return Math.max(Date.parse(s.lastEarningAt) + REFUND_WINDOW_DAYS * DAY_MS, ...pendingReleases(earnings()).map((r) => r.at));
   }
 
   function hasWork(): boolean {

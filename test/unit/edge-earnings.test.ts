@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { keptOn, type CommissionTerms } from '../../domain/commission.ts';
-import { applyRefund, NO_EARNINGS, pendingReleases, recordPricedPayment, release, voidAll, type Clawback, type EdgeEarnings } from '../../domain/edge-earnings.ts';
+import { applyRefund, closesAt, NO_EARNINGS, pendingReleases, recordPricedPayment, release, voidAll, type Clawback, type EdgeEarnings } from '../../domain/edge-earnings.ts';
 
 const DAY = 86_400_000;
 const START = Date.parse('2027-01-01T00:00:00Z');
@@ -126,6 +126,15 @@ describe('edge earnings', () => {
     expect(change.post).toEqual({ paymentId: 'p', to, cash: 599 });
     expect(change.next.earned).toEqual({ cashCents: 599, credits: 149, pendingCents: 0, payableCents: 599 });
     expect(release(change.next, 'p', START + 90 * DAY)).toBeNull();
+  });
+
+  it('an edge closes when the refund window after its last earning payment has passed, never before a release', () => {
+    const t: CommissionTerms = { salesBps: 1_000, creditBps: 0, recurringMonths: null };
+    const empty: EdgeEarnings = { priced: {}, earned: { ...NO_EARNINGS } };
+    expect(closesAt(empty, null)).toBeNull();
+    const e = recordPricedPayment(empty, { paymentId: 'p', amountCents: 10_000 }, { terms: t, earned: keptOn(10_000, 0, t), holdDays: 200, beneficiary: to }, START);
+    expect(closesAt(e, new Date(START).toISOString())).toBe(START + 200 * DAY);
+    expect(closesAt(release(e, 'p', START + 200 * DAY)!.next, new Date(START).toISOString())).toBe(START + 180 * DAY);
   });
 
   it('a refund of a payment not priced yet waits for it', () => {
