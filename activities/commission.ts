@@ -2,15 +2,20 @@
 // business key (commission:<paymentId>, release:<paymentId>, clawback:<refundId>, void:<paymentId>).
 // The workflow decides the amounts from its own state; pricing alone reads PostgreSQL, because the
 // phase and the partner's rates are facts of the moment the payment is priced.
+import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
-import { pricePayment, type CommissionSettings, type CommissionTerms, type Earned, type NotEligibleReason } from '../domain/commission.ts';
+import { isSelfPurchase, pricePayment, type CommissionSettings, type CommissionTerms, type Earned, type NotEligibleReason } from '../domain/commission.ts';
 import { clawbackPosting, commissionPosting, releasePosting, type Amounts, type Beneficiary, type LedgerPosting } from '../domain/ledger-postings.ts';
 import { postTransaction, postTransactions } from '../db/ledger.ts';
-import { lockPaymentPricings, markPaymentsNotEligible, pricingContext, recordPaymentPricings } from '../db/payments.ts';
+import { lockPaymentPricings, markPaymentsNotEligible, pricingContext, recordPaymentPricings } from '../db/pricing.ts';
 
 export type PricedCommission =
   | { status: 'earned'; terms: CommissionTerms; earned: Earned; holdDays: number; beneficiary: Beneficiary }
   | { status: 'not_eligible'; reason: NotEligibleReason };
+
+/** Failure types the workflow sees when pricing meets a broken invariant (non-retryable). */
+export const EDGE_NOT_FOUND = 'EdgeNotFound';
+export const PAYMENT_NOT_RECORDED = 'PaymentNotRecorded';
 
 export type PaymentToPrice = { paymentId: string; amountCents: number; paidAt: string };
 
@@ -29,29 +34,29 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
       return db.transaction(async (tx) => {
         const recorded = await lockPaymentPricings(tx, input.payments.map((p) => p.paymentId));
         const context = await pricingContext(tx, input.edgeId);
-        if (!context) throw new Error(`edge ${input.edgeId} does not exist`);
-        const partner = context.partner_usable
-          ? { salesCommissionBps: context.sales_commission_bps!, creditCommissionBps: context.credit_commission_bps!, recurring: context.recurring!, recurringMonths: context.recurring_months! }
-          : null;
+        // An edge's workflow starts from the outbox row written with the edge, and a payment's
+        // message with the payment: either missing is a broken invariant that no retry can mend.
+        if (!context) throw ApplicationFailure.nonRetryable(`edge ${input.edgeId} does not exist`, EDGE_NOT_FOUND);
+        const selfPurchase = isSelfPurchase(context.referrer, context.referee);
         let firstPaymentAt = input.firstPaymentAt;
         const results: PricedCommission[] = [];
         const postings: LedgerPosting[] = [];
         const pricings: { paymentId: string; pricing: PricedCommission }[] = [];
         for (const payment of input.payments) {
-          if (!recorded.has(payment.paymentId)) throw new Error(`payment ${payment.paymentId} is not recorded`);
+          if (!recorded.has(payment.paymentId)) throw ApplicationFailure.nonRetryable(`payment ${payment.paymentId} is not recorded`, PAYMENT_NOT_RECORDED);
           let priced = recorded.get(payment.paymentId) as PricedCommission | null;
           if (!priced) {
             const pricing = pricePayment({
               kind: context.kind,
               phase: context.phase,
-              partner,
-              selfPurchase: context.self_purchase,
+              partner: context.partner,
+              selfPurchase,
               amountCents: payment.amountCents,
               paidAt: new Date(payment.paidAt),
               firstPaymentAt: firstPaymentAt ? new Date(firstPaymentAt) : null,
               settings,
             });
-            priced = pricing.status === 'earned' ? { ...pricing, beneficiary: { tenantId: context.referrer_tenant_id, referrerUserId: context.referrer_id } } : pricing;
+            priced = pricing.status === 'earned' ? { ...pricing, beneficiary: { tenantId: context.referrer.tenantId, referrerUserId: context.referrer.id } } : pricing;
             if (priced.status === 'earned') {
               const posting = commissionPosting({ paymentId: payment.paymentId, edgeId: input.edgeId, to: priced.beneficiary, earned: priced.earned });
               if (posting) postings.push(posting);

@@ -13,9 +13,9 @@ import { Client, Connection } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import pg from 'pg';
 import { createDatabasePool } from '../db/pool.ts';
-import { pricingContext } from '../db/payments.ts';
+import { pricingContext } from '../db/pricing.ts';
 import { LAUNCH_SIGNAL_CONCURRENCY } from '../activities/launch.ts';
-import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
+import { DEFAULT_COMMISSION_SETTINGS, isSelfPurchase, pricePayment } from '../domain/commission.ts';
 import { launchProgram } from '../services/launch.ts';
 import { recordActivation } from '../services/activations.ts';
 import { recordPayment } from '../services/payments.ts';
@@ -131,7 +131,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   for (;;) {
     checks += 1;
     const contexts = await Promise.all(sampleEdges.map((id) => pricingContext(db, id)));
-    samplePublic = contexts.filter((c) => c && pricePayment({ kind: c.kind, phase: c.phase, partner: null, selfPurchase: c.self_purchase, amountCents: 10_000, paidAt: new Date(), firstPaymentAt: null, settings: DEFAULT_COMMISSION_SETTINGS }).status === 'earned').length;
+    samplePublic = contexts.filter((c) => c && pricePayment({ kind: c.kind, phase: c.phase, partner: null, selfPurchase: isSelfPurchase(c.referrer, c.referee), amountCents: 10_000, paidAt: new Date(), firstPaymentAt: null, settings: DEFAULT_COMMISSION_SETTINGS }).status === 'earned').length;
     const { rows: [bulk] } = await pool.query(`SELECT count(*) FILTER (WHERE prog.phase = 'public')::int AS n FROM edges e CROSS JOIN program prog WHERE e.kind = 'beta_auto'`);
     allPublic = bulk.n;
     if (samplePublic === sampleEdges.length && allPublic === edges) {

@@ -1,10 +1,9 @@
 // Payments the product's billing reports, each written with the outbox message that tells the
-// payer's edge workflow (one statement, so neither half is lost), and what pricing reads.
+// payer's edge workflow (one statement, so neither half is lost), and what a payment's commission
+// is in the ledger. What pricing reads is in db/pricing.ts.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { EDGE_KINDS, PROGRAM_PHASES } from '../domain/edge.ts';
 import { paymentEventId, type PaymentEvent } from '../domain/lifecycle.ts';
-import type { Pricing } from '../domain/commission.ts';
 import { paymentSignal } from '../contracts/edge-lifecycle.ts';
 import { edgeMessage } from './outbox.ts';
 import type { Db } from './pool.ts';
@@ -55,59 +54,6 @@ export async function insertPayment(db: Db, p: NewPayment): Promise<{ row: Payme
 /** `forUpdate`: locked until the transaction ends (refunds of one payment are written one at a time). */
 export async function findPayment(db: Db, paymentId: string, options: { forUpdate?: boolean } = {}): Promise<PaymentRow | null> {
   return db.maybeOne(sql.type(paymentRow)`SELECT ${paymentColumns} FROM payments WHERE id = ${paymentId} ${options.forUpdate ? sql.fragment`FOR UPDATE` : sql.fragment``}`);
-}
-
-/** What pricing a payment on an edge reads, in one query: the phase now, the edge, who earns, the partner's rates. */
-const pricingContextRow = z.object({
-  phase: z.enum(PROGRAM_PHASES),
-  kind: z.enum(EDGE_KINDS),
-  referrer_id: z.uuid(),
-  referrer_tenant_id: z.uuid(),
-  self_purchase: z.boolean(),
-  sales_commission_bps: z.number().nullable(),
-  credit_commission_bps: z.number().nullable(),
-  recurring: z.boolean().nullable(),
-  recurring_months: z.number().nullable(),
-  partner_usable: z.boolean(),
-});
-export type PricingContext = z.infer<typeof pricingContextRow>;
-
-export async function pricingContext(db: Db, edgeId: string): Promise<PricingContext | null> {
-  return db.maybeOne(sql.type(pricingContextRow)`
-    SELECT prog.phase, e.kind, e.referrer_id, referrer.tenant_id AS referrer_tenant_id,
-           (referrer.inbox = referee.inbox) AS self_purchase,
-           p.sales_commission_bps, p.credit_commission_bps, p.recurring, p.recurring_months,
-           coalesce(p.approved AND p.status = 'active', false) AS partner_usable
-    FROM edges e
-    JOIN users referrer ON referrer.id = e.referrer_id
-    JOIN users referee ON referee.id = e.referee_id
-    LEFT JOIN partners p ON p.tenant_id = referrer.tenant_id
-    CROSS JOIN program prog
-    WHERE e.id = ${edgeId}`);
-}
-
-/** Locks the payments and answers the pricing each already has (a retried pricing answers it instead of pricing again); missing ids are absent. */
-export async function lockPaymentPricings(db: Db, paymentIds: readonly string[]): Promise<Map<string, unknown>> {
-  const rows = await db.any(sql.type(z.object({ id: z.string(), pricing: z.unknown() }))`
-    SELECT id, pricing FROM payments WHERE id = ANY(${sql.array([...paymentIds], 'text')}) ORDER BY id FOR UPDATE`);
-  return new Map(rows.map((r) => [r.id, r.pricing ?? null]));
-}
-
-export async function recordPaymentPricings(db: Db, pricings: readonly { paymentId: string; pricing: Pricing & { beneficiary?: unknown } }[]): Promise<void> {
-  if (pricings.length === 0) return;
-  await db.query(sql.unsafe`
-    UPDATE payments p SET pricing = x.pricing, commission_status = x.pricing ->> 'status', commission_reason = x.pricing ->> 'reason', priced_at = now()
-    FROM unnest(${sql.array(pricings.map((x) => x.paymentId), 'text')}, ${sql.array(pricings.map((x) => JSON.stringify(x.pricing)), 'jsonb')}) AS x(id, pricing)
-    WHERE p.id = x.id AND p.pricing IS NULL`);
-}
-
-/** Payments that will never be priced (their edge expired or was voided first). */
-export async function markPaymentsNotEligible(db: Db, paymentIds: readonly string[], reason: string): Promise<void> {
-  if (paymentIds.length === 0) return;
-  await db.query(sql.unsafe`
-    UPDATE payments SET commission_status = 'not_eligible', commission_reason = ${reason}, priced_at = now(),
-      pricing = jsonb_build_object('status', 'not_eligible', 'reason', ${reason})
-    WHERE id = ANY(${sql.array([...paymentIds], 'text')}) AND pricing IS NULL`);
 }
 
 /** What a payment's commission is, from the ledger: every transaction that names it. */

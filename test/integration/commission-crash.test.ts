@@ -1,6 +1,7 @@
 // Activities are at-least-once. Pricing a payment twice, or a worker killed (SIGKILL) while
 // commissions are being posted and a new one taking over, still leaves exactly one commission
 // transaction per payment and balances equal to what the workflows computed.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'slonik';
 import { z } from 'zod';
@@ -123,4 +124,23 @@ describe('commission activities under crashes', () => {
       await killWorker(worker);
     }
   }, 240_000);
+});
+
+describe('pricing decides who buys, and names what no retry can fix', () => {
+  it('a payment from the referrer\'s own inbox earns nothing; an unknown edge or payment fails for good, by name', async () => {
+    const { customers } = await partnerWithCustomers(1);
+    const edgeId = await database.db.oneFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM edges WHERE referee_id = ${customers[0]!}`);
+    // The referee's address changed after signup to one delivering to the referrer's inbox.
+    await database.db.query(sql.unsafe`
+      UPDATE users SET inbox = (SELECT r.inbox FROM edges e JOIN users r ON r.id = e.referrer_id WHERE e.id = ${edgeId}) WHERE id = ${customers[0]!}`);
+    const paymentId = `self-${n}`;
+    await recordPayment({ db: database.db }, { paymentId, userId: customers[0]!, amountCents: 10_000, currency: 'USD' });
+    const activities = createCommissionActivities({ db: database.db, settings: DEFAULT_COMMISSION_SETTINGS });
+    const payments = [{ paymentId, amountCents: 10_000, paidAt: new Date().toISOString() }];
+    expect(await activities.pricePayments({ edgeId, firstPaymentAt: null, payments })).toEqual([{ status: 'not_eligible', reason: 'self_purchase' }]);
+
+    await expect(activities.pricePayments({ edgeId: randomUUID(), firstPaymentAt: null, payments })).rejects.toMatchObject({ type: 'EdgeNotFound', nonRetryable: true });
+    const unknown = [{ paymentId: `never-recorded-${n}`, amountCents: 10_000, paidAt: new Date().toISOString() }];
+    await expect(activities.pricePayments({ edgeId, firstPaymentAt: null, payments: unknown })).rejects.toMatchObject({ type: 'PaymentNotRecorded', nonRetryable: true });
+  });
 });

@@ -2,6 +2,7 @@
 // passes in seconds, with the real activities posting to a real PostgreSQL ledger.
 import { describe, expect, it } from '@jest/globals';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { EdgeLifecycleInput } from '../../domain/lifecycle.ts';
@@ -75,6 +76,12 @@ const transactionsOf = (edgeId: string) =>
 
 const DAY = 86_400_000;
 
+/** What ops read on each timer the workflow started, in order (the UI shows nothing else of a timer). */
+async function timerSummaries(workflowId: string): Promise<string[]> {
+  const history = await suite.env.client.workflow.getHandle(workflowId).fetchHistory();
+  return history.events!.filter((e) => e.timerStartedEventAttributes).map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
+}
+
 describe('an edge earning commission', () => {
   it('a 12-month recurring affiliate edge: 12 monthly payments, a refund in month 5, exact cents in the ledger', async () => {
     const edge = await partnerEdge({ salesCommissionBps: 2_000, creditCommissionBps: 500, recurring: true, recurringMonths: 12 });
@@ -127,6 +134,10 @@ describe('an edge earning commission', () => {
     expect(closeTime!.getTime() - new Date(result.firstPaymentAt!).getTime()).toBeGreaterThanOrEqual((330 + 180) * DAY);
     const edgeRow = await suite.database.db.one(sql.type(z.object({ completed_at: z.date().nullable() }))`SELECT completed_at FROM edges WHERE id = ${edge.input.edgeId}`);
     expect(edgeRow.completed_at).not.toBeNull();
+    const summaries = await timerSummaries(workflowId);
+    expect(summaries[0]).toBe('activation window ends');
+    expect(summaries).toContain(`commission of payment ${workflowId}-m1 becomes payable`);
+    expect(summaries.at(-1)).toBe('refund window closes');
   });
 
   it('a beta edge vests, earns nothing in cash until the phase changes, then 10% of its first payment after a retention gate', async () => {
