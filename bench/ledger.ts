@@ -7,6 +7,7 @@ import { z } from 'zod';
 import pg from 'pg';
 import { createDatabasePool } from '../db/pool.ts';
 import { createLedgerWriter, postTransaction } from '../db/ledger.ts';
+import { creditsIssued, userCredits } from '../domain/ledger-postings.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure } from './_measure.ts';
 
@@ -19,14 +20,13 @@ export async function run({ databaseUrl, args }: BenchStack): Promise<void> {
   const bare = await measure(count, concurrency, async (i) => void (await pool.query('INSERT INTO bench_bare (key, amount) VALUES ($1, $2)', [`bare:${i}`, i])));
 
   const db = await createDatabasePool(databaseUrl, concurrency);
-  const platform = { ownerType: 'platform' as const, ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' as const };
   const ledger = await measure(count, concurrency, async (i) => {
     await postTransaction(db, {
       key: `bench:${i}`,
       kind: 'bench',
       entries: [
-        { ownerType: 'user', ownerId: `u${i % accounts}`, purpose: 'credits', currency: 'CREDIT', amount: 1 + (i % 97) },
-        { ...platform, amount: -(1 + (i % 97)) },
+        { ...userCredits(`u${i % accounts}`), amount: 1 + (i % 97) },
+        { ...creditsIssued, amount: -(1 + (i % 97)) },
       ],
     });
   });
@@ -37,8 +37,8 @@ export async function run({ databaseUrl, args }: BenchStack): Promise<void> {
       key: `batched:${i}`,
       kind: 'bench',
       entries: [
-        { ownerType: 'user', ownerId: `u${i % accounts}`, purpose: 'credits', currency: 'CREDIT', amount: 1 + (i % 97) },
-        { ...platform, amount: -(1 + (i % 97)) },
+        { ...userCredits(`u${i % accounts}`), amount: 1 + (i % 97) },
+        { ...creditsIssued, amount: -(1 + (i % 97)) },
       ],
     });
   });

@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createDatabasePool } from '../db/pool.ts';
 import { DEFAULT_FLAVORS } from '../domain/invite-flavors.ts';
+import { partnerEarnings } from '../domain/ledger-postings.ts';
 import { approve, createPartner } from '../services/partners.ts';
 import { signUp } from '../services/signups.ts';
 import { freePort, waitFor } from '../scripts/ports.ts';
@@ -97,8 +98,8 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const last = Math.max(...rows.map((r) => Number(r.at)));
   const endToEnd = rows.length / ((last - first) / 1000);
   const { rows: [check] } = await pool.query(`
-    SELECT (SELECT balance FROM ledger_balances WHERE owner_id = $1 AND purpose = 'earnings_pending') AS pending,
-           (SELECT sum(amount_cents / 5) FROM payments) AS expected`, [owner.user.tenant_id]);
+    SELECT (SELECT balance FROM ledger_balances WHERE owner_id = $1 AND purpose = $2) AS pending,
+           (SELECT sum(amount_cents / 5) FROM payments) AS expected`, [owner.user.tenant_id, partnerEarnings(owner.user.tenant_id, 'pending').purpose]);
 
   await Promise.all([stop(api), stop(relays), stop(worker)]);
   agent.destroy();

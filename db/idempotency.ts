@@ -1,7 +1,7 @@
 // Stored answers to creating calls, keyed by the caller's Idempotency-Key within their scope.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 
 const storedRow = z.object({ request_hash: z.string(), status: z.number().nullable(), response: z.unknown().nullable() });
 export type StoredAnswer = z.infer<typeof storedRow>;

@@ -3,7 +3,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { INVITE_FLAVORS, type InviteFlavor } from '../domain/invite-flavors.ts';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 
 export const inviteCodeRow = z.object({
   id: z.uuid(),

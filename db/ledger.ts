@@ -1,12 +1,10 @@
-// The ledger's write path: ledger_post_batch posts one or many balanced transactions in one round
-// trip, idempotent by business key.
+// The ledger: ledger_post_batch posts one or many balanced transactions in one round trip,
+// idempotent by business key; balances and a payment's commission are read from its entries.
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 
-import type { AccountRef, LedgerPosting } from '../domain/ledger-postings.ts';
-
-export type { AccountRef, Currency, LedgerEntry, LedgerPosting } from '../domain/ledger-postings.ts';
-export { creditsIssued, userCredits } from '../domain/ledger-postings.ts';
+import { COMMISSION_KINDS, commissionExpense, creditsIssued, type AccountRef, type LedgerPosting } from '../domain/ledger-postings.ts';
+import type { Db } from './pool.ts';
 
 const posted = z.object({ transaction_id: z.uuid(), created: z.boolean() });
 
@@ -95,4 +93,16 @@ export function createLedgerWriter(db: DatabasePool, { maxBatch = 200, maxInFlig
       });
     },
   };
+}
+
+/** What a payment's commission is, from the ledger: every transaction that names it, on its owners' accounts. */
+export async function commissionOfPayment(db: Db, paymentId: string): Promise<{ cashCents: number; credits: number }> {
+  const row = await db.one(sql.type(z.object({ cash: z.number(), credits: z.number() }))`
+    SELECT coalesce(sum(e.amount) FILTER (WHERE e.currency = ${commissionExpense.currency}), 0)::int8 AS cash,
+           coalesce(sum(e.amount) FILTER (WHERE e.currency = ${creditsIssued.currency}), 0)::int8 AS credits
+    FROM ledger_transactions t
+    JOIN ledger_entries e ON e.transaction_id = t.id
+    JOIN ledger_accounts a ON a.id = e.account_id AND a.owner_type <> ${commissionExpense.ownerType}
+    WHERE t.metadata ->> 'paymentId' = ${paymentId} AND t.kind = ANY(${sql.array([...COMMISSION_KINDS], 'text')})`);
+  return { cashCents: row.cash, credits: row.credits };
 }

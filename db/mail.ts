@@ -3,7 +3,7 @@
 // a crash between sending and marking is recognisably the same mail.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 
 export type NewMail = { dedupeKey: string; to: string; subject: string; body: string };
 

@@ -2,7 +2,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { PAYOUT_FREQUENCIES, PAYOUT_METHODS, type PartnerTerms } from '../domain/partner-settings.ts';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 
 export const partnerRow = z.object({
   tenant_id: z.uuid(),

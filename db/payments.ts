@@ -1,6 +1,6 @@
 // Payments the product's billing reports, each written with the outbox message that tells the
-// payer's edge workflow (one statement, so neither half is lost), and what a payment's commission
-// is in the ledger. What pricing reads is in db/pricing.ts.
+// payer's edge workflow (one statement, so neither half is lost). What pricing reads is in
+// db/pricing.ts; what a payment's commission is, in the ledger (db/ledger.ts).
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { paymentEventId, type PaymentEvent } from '../domain/lifecycle.ts';
@@ -56,15 +56,4 @@ export async function findPayment(db: Db, paymentId: string, options: { forUpdat
   return db.maybeOne(sql.type(paymentRow)`SELECT ${paymentColumns} FROM payments WHERE id = ${paymentId} ${options.forUpdate ? sql.fragment`FOR UPDATE` : sql.fragment``}`);
 }
 
-/** What a payment's commission is, from the ledger: every transaction that names it. */
-export async function paymentCommission(db: Db, paymentId: string): Promise<{ cashCents: number; credits: number }> {
-  const row = await db.one(sql.type(z.object({ cash: z.number(), credits: z.number() }))`
-    SELECT coalesce(sum(e.amount) FILTER (WHERE e.currency = 'USD'), 0)::int8 AS cash,
-           coalesce(sum(e.amount) FILTER (WHERE e.currency = 'CREDIT'), 0)::int8 AS credits
-    FROM ledger_transactions t
-    JOIN ledger_entries e ON e.transaction_id = t.id
-    JOIN ledger_accounts a ON a.id = e.account_id AND a.owner_type <> 'platform'
-    WHERE t.metadata ->> 'paymentId' = ${paymentId} AND t.kind IN ('commission', 'clawback', 'void')`);
-  return { cashCents: row.cash, credits: row.credits };
-}
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { PAYOUT_FREQUENCIES, PAYOUT_METHODS, type PayoutFrequency } from '../domain/partner-settings.ts';
 import { partnerEarningsKind } from '../domain/ledger-postings.ts';
 import type { PartnerPayoutSnapshot } from '../domain/payouts.ts';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 
 export const cycleRow = z.object({
   id: z.string(),

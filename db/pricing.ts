@@ -4,7 +4,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { EDGE_KINDS, PROGRAM_PHASES, type EdgeKind, type ProgramPhase } from '../domain/edge.ts';
 import type { PartnerRates, Pricing } from '../domain/commission.ts';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 
 /** One query: the phase now, the edge, who referred and who buys, the partner's rates. */
 const pricingContextRow = z.object({

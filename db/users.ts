@@ -5,8 +5,6 @@ import { z } from 'zod';
 import { edgeWrite, type EdgeRow, type EdgeToWrite } from './edges.ts';
 import type { Db } from './pool.ts';
 
-export type { Db } from './pool.ts';
-
 export const userRow = z.object({
   id: z.uuid(),
   tenant_id: z.uuid(),

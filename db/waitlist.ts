@@ -3,7 +3,7 @@
 // (wave skip first, score, signup time, id), one index: users_waitlist_order_idx.
 import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 
 /** The waitlist's order over `users` (ahead first), as users_waitlist_order_idx has it. */
 export const WAITLIST_ORDER = sql.fragment`(NOT wave_skip), (-waitlist_score), created_at, id`;

@@ -4,7 +4,7 @@
 // and two waves admitting at once never take the same user (SKIP LOCKED).
 import { sql, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
-import type { Db } from './users.ts';
+import type { Db } from './pool.ts';
 import { WAITLIST_ORDER } from './waitlist.ts';
 
 export const waveRow = z.object({

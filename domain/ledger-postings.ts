@@ -27,6 +27,9 @@ export const commissionExpense: AccountRef = { ownerType: 'platform', ownerId: '
 export type Beneficiary = { tenantId: string; referrerUserId: string };
 export type Amounts = { cash: number; credits: number };
 
+/** The kinds of posting that move a payment's commission (the release only moves it from pending to payable). */
+export const COMMISSION_KINDS = ['commission', 'clawback', 'void'] as const;
+
 /** Entries moving `amount` from one account to another (none for a zero amount). */
 function move(from: AccountRef, to: AccountRef, amount: number): LedgerEntry[] {
   if (amount === 0) return [];

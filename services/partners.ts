@@ -6,6 +6,7 @@ import { affiliateLink, DEFAULT_PARTNER_TERMS, type PartnerTerms } from '../doma
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { tenantReferralStats } from '../db/graph.ts';
 import { balanceOf } from '../db/ledger.ts';
+import { partnerEarnings, type EarningsStage } from '../domain/ledger-postings.ts';
 import { approvePartner, findPartner, insertPartner, tenantExists, updatePartner, type PartnerPatch, type PartnerRow } from '../db/partners.ts';
 import { conflict, invalid, notFound } from './errors.ts';
 
@@ -44,12 +45,12 @@ export async function getPartner(deps: PartnerDeps, tenantId: string): Promise<P
 
 /** Every money figure is a ledger balance (zero until commissions are posted to it). */
 async function view(deps: PartnerDeps, row: PartnerRow): Promise<PartnerView> {
-  const tenant = (purpose: string) => balanceOf(deps.db, { ownerType: 'tenant', ownerId: row.tenant_id, purpose, currency: 'USD' });
+  const earnings = (stage: EarningsStage) => balanceOf(deps.db, partnerEarnings(row.tenant_id, stage));
   const [referrals, pending, payable, paid] = await Promise.all([
     tenantReferralStats(deps.db, row.tenant_id),
-    tenant('earnings_pending'),
-    tenant('earnings_payable'),
-    tenant('earnings_paid'),
+    earnings('pending'),
+    earnings('payable'),
+    earnings('paid'),
   ]);
   return {
     ...row,

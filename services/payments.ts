@@ -3,7 +3,8 @@
 // delivers it), and is idempotent by its id: a repeat answers the first record and changes nothing.
 import type { DatabasePool } from 'slonik';
 import { paymentEventId, type Verdict } from '../domain/lifecycle.ts';
-import { findPayment, insertPayment, paymentCommission, type PaymentRow } from '../db/payments.ts';
+import { findPayment, insertPayment, type PaymentRow } from '../db/payments.ts';
+import { commissionOfPayment } from '../db/ledger.ts';
 import { insertRefund, refundedOf, type RefundRow } from '../db/refunds.ts';
 import { insertVerdict, type VerdictRow } from '../db/verdicts.ts';
 import { messageOutcome } from '../db/outbox.ts';
@@ -44,7 +45,7 @@ function fresh(row: PaymentRow): CommissionView {
 async function paymentView(deps: PaymentDeps, row: PaymentRow): Promise<PaymentView> {
   const [refunded, money, outcome] = await Promise.all([
     refundedOf(deps.db, row.id),
-    paymentCommission(deps.db, row.id),
+    commissionOfPayment(deps.db, row.id),
     row.edge_id && row.commission_status === 'pending' ? messageOutcome(deps.db, paymentEventId(row.id)) : Promise.resolve(null),
   ]);
   let status = row.commission_status as CommissionView['status'];

@@ -21,9 +21,12 @@ describe('replay of recorded histories', () => {
       'referral-lifecycle-earning.json',
       'referral-lifecycle-held-voided.json',
       'referral-lifecycle-continued-as-new.json',
-      'wave-release.json',
+      'wave-release.json', // a run of the retired every-minute Schedule: one round
+      'wave-release-loop-continued-as-new.json',
       'launch-flip-continued-as-new.json',
       'launch-flip.json',
+      'payout-cycle.json',
+      'payout-cycle-skipped.json',
     ]));
   });
 
