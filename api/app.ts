@@ -51,7 +51,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = createA
     ...partnerRoutes({ db, publicBaseUrl }),
     ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
     ...userRoutes({ db }),
-    ...waitlistRoutes({ db, waves: config.waves }),
+    ...waitlistRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
     ...launchRoutes({ db, taskQueue: config.temporal.taskQueue }),
   ];
 }

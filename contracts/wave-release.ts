@@ -25,7 +25,7 @@ export function waveReleaseSummary(input: WaveReleaseInput): string {
 }
 
 export function waveReleaseStart(key: string, input: WaveReleaseInput): WorkflowStart {
-  return { workflowId: waveReleaseWorkflowId(key), workflowType: WAVE_RELEASE_TYPE, args: [input], searchAttributes: [], summary: waveReleaseSummary(input) };
+  return { workflowId: waveReleaseWorkflowId(key), workflowType: WAVE_RELEASE_TYPE, args: [input], searchAttributes: [], summary: waveReleaseSummary(input), restartable: true };
 }
 
 /** The line the Temporal UI shows on the timer the workflow waits on. */

@@ -9,6 +9,11 @@ export type WorkflowStart = {
   args: unknown[];
   searchAttributes: SearchAttributePair[];
   summary: string;
+  /**
+   * A deployment's singleton that may run again under its id once its run closed (ops ended it).
+   * Otherwise ids are never reused: a start or message for an ended workflow is refused.
+   */
+  restartable?: true;
 };
 
 /** What delivering a start or a message found: done, or refused because the workflow had already ended. */

@@ -80,7 +80,7 @@ export const configSchema = z.object({
   WAITLIST_TARGET_WAIT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   WAVE_CADENCE_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   WAVE_LEAD_DAYS: z.coerce.number().int().min(0).max(90).default(2),
-  WAVE_RELEASE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(1),
+  WAVE_RELEASE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
   FORECAST_OBSERVATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 

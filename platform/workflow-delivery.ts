@@ -1,6 +1,6 @@
-// Starting and telling workflows, the one way the relay, the activation path and the launch flip
-// do it. Workflow ids are business ids and never reused (REJECT_DUPLICATE): a start that already
-// happened is a repeat, and a workflow that has ended refuses signal-with-start rather than being
+// Starting and telling workflows, the one way every part of the system does it. Workflow ids are
+// business ids and never reused (REJECT_DUPLICATE; a deployment's restartable singleton excepted):
+// a start that already happened is a repeat, and a workflow that has ended refuses signal-with-start rather than being
 // started again, which is how an ended workflow is told apart from one not started yet.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy, type SignalDefinition } from '@temporalio/common';
@@ -15,7 +15,7 @@ function startOptions(start: WorkflowStart, taskQueue: string) {
     args: start.args,
     typedSearchAttributes: start.searchAttributes,
     staticSummary: start.summary,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    workflowIdReusePolicy: start.restartable ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
   };
 }
 

@@ -1,7 +1,11 @@
 // Waves off the waitlist as admins handle them: created (seat cap, opening time), looked at, admitted
 // by hand (the wave-release workflow admits and plans them through db/wave-release.ts); the admin
 // view of the current wait; and the forecast of paying customers from measured cohorts.
+import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
+import { waveReleaseWorkflowId, wavesChangedSignal } from '../contracts/wave-release.ts';
+import type { Logger } from '../platform/logger.ts';
+import { signalIfRunning } from '../platform/workflow-delivery.ts';
 import {
   admittedPage,
   cohortsByDaysWaited,
@@ -19,8 +23,22 @@ import { invalid, notFound } from './errors.ts';
 
 const DAY_MS = 86_400_000;
 
-export async function createWave(db: DatabasePool, input: { name?: string | undefined; seatCap: number; opensAt: Date }, createdBy: string): Promise<WaveRow> {
-  return insertWave(db, { name: input.name ?? null, seatCap: input.seatCap, opensAt: input.opensAt, createdBy });
+/** How the API reaches the deployment's wave release (its key is the task queue, as the worker starts it). */
+export type WaveReleaseLink = { temporal: Client; taskQueue: string; log: Logger };
+
+/**
+ * Schedules a wave and tells the wave release, so a wave opening before its next planned wake-up
+ * is admitted when it opens. Telling is best effort: a release that missed it (not running, or
+ * Temporal away) still finds the wave at its next planning round.
+ */
+export async function createWave(db: DatabasePool, input: { name?: string | undefined; seatCap: number; opensAt: Date }, createdBy: string, release?: WaveReleaseLink): Promise<WaveRow> {
+  const wave = await insertWave(db, { name: input.name ?? null, seatCap: input.seatCap, opensAt: input.opensAt, createdBy });
+  if (release) {
+    await signalIfRunning(release.temporal, waveReleaseWorkflowId(release.taskQueue), wavesChangedSignal, []).catch((err: unknown) =>
+      release.log.warn({ err, waveId: wave.id }, 'could not tell the wave release; it finds the wave at its next planning round'),
+    );
+  }
+  return wave;
 }
 
 export type WaveView = { wave: WaveRow; admitted: readonly AdmittedRow[]; nextCursor: string | null };

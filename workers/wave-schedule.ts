@@ -9,8 +9,7 @@ export type WaveReleaseAtStart = { workflowId: string; running: boolean; schedul
 
 /**
  * `key`: the deployment's (its task queue unless given); `legacyPrefix`: the retired Schedule's
- * prefix. `running` false: the workflow had ended and its id cannot be started again (see the
- * worker's log); ops look at why it ended.
+ * prefix. A release that had ended (ops terminated it) is started again.
  */
 export async function ensureWaveRelease(
   client: Client,

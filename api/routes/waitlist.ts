@@ -3,7 +3,7 @@ import type { DatabasePool } from '../../db/pool.ts';
 import type { WaveRow } from '../../db/waves.ts';
 import { LADDER } from '../../domain/waitlist.ts';
 import { waitlistView } from '../../services/waitlist.ts';
-import { admit, createWave, forecastRelease, getWave, waitlistAdminView } from '../../services/waves.ts';
+import { admit, createWave, forecastRelease, getWave, waitlistAdminView, type WaveReleaseLink } from '../../services/waves.ts';
 import type { WaveSettings } from '../../platform/env.ts';
 import { principalLabel } from '../auth.ts';
 import { defineRoute } from '../route.ts';
@@ -61,7 +61,7 @@ const forecastView = z.object({
   note: z.string(),
 });
 
-export function waitlistRoutes({ db, waves }: { db: DatabasePool; waves: WaveSettings }) {
+export function waitlistRoutes({ db, waves, release }: { db: DatabasePool; waves: WaveSettings; release: WaveReleaseLink }) {
   return [
     defineRoute({
       method: 'get',
@@ -115,7 +115,7 @@ export function waitlistRoutes({ db, waves }: { db: DatabasePool; waves: WaveSet
       }),
       responses: { 201: { description: 'Scheduled', schema: waveView } },
       handle: async ({ body, principal }) => {
-        const wave = await createWave(db, { name: body.name, seatCap: body.seatCap, opensAt: new Date(body.opensAt) }, principalLabel(principal));
+        const wave = await createWave(db, { name: body.name, seatCap: body.seatCap, opensAt: new Date(body.opensAt) }, principalLabel(principal), release);
         return { status: 201, body: toWaveView(wave) };
       },
     }),

@@ -130,16 +130,17 @@ describe('waves', () => {
 
 describe('the wave-release workflow', () => {
   let keys = 0;
-  const running: WorkflowHandle[] = [];
-  // Each test its own wave release, ended after it (an ended release's id is never started again).
+  const running = new Map<string, WorkflowHandle>();
+  // Each test its own wave release, ended after it.
   const nextKey = () => `${worker.taskQueue}-${++keys}`;
   const startRelease = async (key: string, planEveryMinutes: number) => {
     const at = await ensureWaveRelease(worker.client, { taskQueue: worker.taskQueue, planEveryMinutes, key, legacyPrefix: key });
-    running.push(worker.client.workflow.getHandle(at.workflowId));
+    running.set(at.workflowId, worker.client.workflow.getHandle(at.workflowId));
     return at;
   };
   afterEach(async () => {
-    for (const handle of running.splice(0)) await handle.terminate('test over');
+    for (const handle of running.values()) await handle.terminate('test over');
+    running.clear();
   });
 
   /** What ops see on each timer the workflow started, in order. */
@@ -219,15 +220,24 @@ describe('the wave-release workflow', () => {
     expect((await worker.client.workflow.count(`TaskQueue = '${worker.taskQueue}' AND StartTime >= '${since}'`)).count).toBe(1);
   });
 
-  it('wakes for a wave created before its next look when told the waves changed', async () => {
+  it('wakes for a wave created before its next look: creating it through the API tells the release', async () => {
     const [user] = await waiting(1);
-    const { workflowId } = await startRelease(nextKey(), 60);
+    // The deployment's own release (its key is the task queue the API is configured with).
+    const { workflowId } = await startRelease(worker.taskQueue, 60);
     await eventually(async () => ((await timerSummaries(workflowId)).length > 0 ? true : undefined));
     const soonWave = (await admin('/v1/admin/waves', { json: { name: 'In two seconds', seatCap: 1, opensAt: new Date(Date.now() + 2_000).toISOString() } })).body;
-    await signalIfRunning(worker.client, workflowId, wavesChangedSignal, []);
     await eventually(async () => ((await statusOf(user!.id)) === 'active' ? true : undefined));
     expect((await admin(`/v1/admin/waves/${soonWave.id}`)).body).toMatchObject({ status: 'released', admittedCount: 1 });
     expect(await timerSummaries(workflowId)).toContainEqual(expect.stringMatching(/^until In two seconds opens at /));
+  });
+
+  it('a release that was ended (ops terminated it) is started again when the worker starts', async () => {
+    const key = nextKey();
+    const first = await startRelease(key, 60);
+    await worker.client.workflow.getHandle(first.workflowId).terminate('ops: testing a restart');
+    expect(await startRelease(key, 60)).toMatchObject({ workflowId: first.workflowId, running: true });
+    const runs = await runsOf(first.workflowId);
+    expect(runs.map((r) => r.status).sort()).toEqual(['RUNNING', 'TERMINATED']);
   });
 });
 
