@@ -4,8 +4,22 @@
 // phase and the partner's rates are facts of the moment the payment is priced.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
-import { isSelfPurchase, pricePayment, type CommissionSettings, type CommissionTerms, type Earned, type NotEligibleReason } from '../domain/commission.ts';
-import { clawbackPosting, commissionPosting, releasePosting, type Amounts, type Beneficiary, type LedgerPosting } from '../domain/ledger-postings.ts';
+import {
+  isSelfPurchase,
+  pricePayment,
+  type CommissionSettings,
+  type CommissionTerms,
+  type Earned,
+  type NotEligibleReason,
+} from '../domain/commission.ts';
+import {
+  clawbackPosting,
+  commissionPosting,
+  releasePosting,
+  type Amounts,
+  type Beneficiary,
+  type LedgerPosting,
+} from '../domain/ledger-postings.ts';
 import { postTransaction, postTransactions } from '../db/ledger.ts';
 import { lockPaymentPricings, markPaymentsNotEligible, pricingContext, recordPaymentPricings } from '../db/pricing.ts';
 
@@ -30,9 +44,16 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
      * the pricing already recorded, even if the phase or the partner's rates changed since, so the
      * workflow and the ledger never disagree.
      */
-    async pricePayments(input: { edgeId: string; firstPaymentAt: string | null; payments: PaymentToPrice[] }): Promise<PricedCommission[]> {
+    async pricePayments(input: {
+      edgeId: string;
+      firstPaymentAt: string | null;
+      payments: PaymentToPrice[];
+    }): Promise<PricedCommission[]> {
       return db.transaction(async (tx) => {
-        const recorded = await lockPaymentPricings(tx, input.payments.map((p) => p.paymentId));
+        const recorded = await lockPaymentPricings(
+          tx,
+          input.payments.map((p) => p.paymentId),
+        );
         const context = await pricingContext(tx, input.edgeId);
         // An edge's workflow starts from the outbox row written with the edge, and a payment's
         // message with the payment: either missing is a broken invariant that no retry can mend.
@@ -43,7 +64,8 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
         const postings: LedgerPosting[] = [];
         const pricings: { paymentId: string; pricing: PricedCommission }[] = [];
         for (const payment of input.payments) {
-          if (!recorded.has(payment.paymentId)) throw ApplicationFailure.nonRetryable(`payment ${payment.paymentId} is not recorded`, PAYMENT_NOT_RECORDED);
+          if (!recorded.has(payment.paymentId))
+            throw ApplicationFailure.nonRetryable(`payment ${payment.paymentId} is not recorded`, PAYMENT_NOT_RECORDED);
           let priced = recorded.get(payment.paymentId) as PricedCommission | null;
           if (!priced) {
             const pricing = pricePayment({
@@ -56,9 +78,20 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
               firstPaymentAt: firstPaymentAt ? new Date(firstPaymentAt) : null,
               settings,
             });
-            priced = pricing.status === 'earned' ? { ...pricing, beneficiary: { tenantId: context.referrer.tenantId, referrerUserId: context.referrer.id } } : pricing;
+            priced =
+              pricing.status === 'earned'
+                ? {
+                    ...pricing,
+                    beneficiary: { tenantId: context.referrer.tenantId, referrerUserId: context.referrer.id },
+                  }
+                : pricing;
             if (priced.status === 'earned') {
-              const posting = commissionPosting({ paymentId: payment.paymentId, edgeId: input.edgeId, to: priced.beneficiary, earned: priced.earned });
+              const posting = commissionPosting({
+                paymentId: payment.paymentId,
+                edgeId: input.edgeId,
+                to: priced.beneficiary,
+                earned: priced.earned,
+              });
               if (posting) postings.push(posting);
             }
             pricings.push({ paymentId: payment.paymentId, pricing: priced });
@@ -73,13 +106,26 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
     },
 
     /** Commission past its holding period becomes payable. */
-    async releaseCommission(input: { paymentId: string; edgeId: string; to: Beneficiary; cash: number }): Promise<void> {
+    async releaseCommission(input: {
+      paymentId: string;
+      edgeId: string;
+      to: Beneficiary;
+      cash: number;
+    }): Promise<void> {
       const posting = releasePosting(input);
       if (posting) await postTransaction(db, posting);
     },
 
     /** Takes back what a refund (clawback:<refundId>) or a void (void:<paymentId>) reverses. */
-    async clawBackCommission(input: { key: string; kind: 'clawback' | 'void'; paymentId: string; edgeId: string; to: Beneficiary; amounts: Amounts; released: boolean }): Promise<void> {
+    async clawBackCommission(input: {
+      key: string;
+      kind: 'clawback' | 'void';
+      paymentId: string;
+      edgeId: string;
+      to: Beneficiary;
+      amounts: Amounts;
+      released: boolean;
+    }): Promise<void> {
       const posting = clawbackPosting(input);
       if (posting) await postTransaction(db, posting);
     },

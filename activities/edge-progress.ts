@@ -13,10 +13,14 @@ export function createEdgeProgressActivities({ db }: { db: DatabasePool }) {
       await recordEdgeOutcome(db, edgeId, { vestedAt });
     },
     async recordEdgeExpired({ edgeId, expiredAt }: { edgeId: string; expiredAt: string }): Promise<void> {
-      await db.query(sql.unsafe`UPDATE edges SET expired_at = coalesce(expired_at, ${expiredAt}) WHERE id = ${edgeId} AND vested_at IS NULL`);
+      await db.query(
+        sql.unsafe`UPDATE edges SET expired_at = coalesce(expired_at, ${expiredAt}) WHERE id = ${edgeId} AND vested_at IS NULL`,
+      );
     },
     async recordEdgeCompleted({ edgeId, completedAt }: { edgeId: string; completedAt: string }): Promise<void> {
-      await db.query(sql.unsafe`UPDATE edges SET completed_at = coalesce(completed_at, ${completedAt}) WHERE id = ${edgeId}`);
+      await db.query(
+        sql.unsafe`UPDATE edges SET completed_at = coalesce(completed_at, ${completedAt}) WHERE id = ${edgeId}`,
+      );
     },
     async recordEdgeVoided({ edgeId, voidedAt }: { edgeId: string; voidedAt: string }): Promise<void> {
       await recordEdgeOutcome(db, edgeId, { voidedAt });

@@ -10,15 +10,36 @@ import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waitlist.ts';
 import type Stripe from 'stripe';
 
-// `temporal` and `taskQueue`: the client activities that signal workflows (the launch flip) use, and the queue they start workflows on.
-export type ActivityDependencies = { db: DatabasePool; commission?: CommissionSettings; stripe?: Stripe | null; stripeRateLimitPerSecond?: number; payoutConcurrency?: number; wavePlan?: WavePlanSettings; temporal?: Client; taskQueue?: string };
+// `temporal` and `taskQueue`: the client activities that signal workflows (the launch flip) use, and the queue they
+// start workflows on.
+export type ActivityDependencies = {
+  db: DatabasePool;
+  commission?: CommissionSettings;
+  stripe?: Stripe | null;
+  stripeRateLimitPerSecond?: number;
+  payoutConcurrency?: number;
+  wavePlan?: WavePlanSettings;
+  temporal?: Client;
+  taskQueue?: string;
+};
 
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEdgeProgressActivities(deps),
     ...createCommissionActivities({ db: deps.db, settings: deps.commission ?? DEFAULT_COMMISSION_SETTINGS }),
-    ...createPayoutActivities({ db: deps.db, stripe: deps.stripe ?? null, stripeRateLimitPerSecond: deps.stripeRateLimitPerSecond ?? 90, concurrency: deps.payoutConcurrency ?? 32 }),
+    ...createPayoutActivities({
+      db: deps.db,
+      stripe: deps.stripe ?? null,
+      stripeRateLimitPerSecond: deps.stripeRateLimitPerSecond ?? 90,
+      concurrency: deps.payoutConcurrency ?? 32,
+    }),
     ...createWaveActivities({ db: deps.db, ...(deps.wavePlan ? { plan: deps.wavePlan } : {}) }),
-    ...createLaunchActivities({ db: deps.db, temporal: deps.temporal ?? null, taskQueue: deps.taskQueue ?? null, betaAutoBps: (deps.commission ?? DEFAULT_COMMISSION_SETTINGS).betaAutoBps, concurrency: LAUNCH_SIGNAL_CONCURRENCY }),
+    ...createLaunchActivities({
+      db: deps.db,
+      temporal: deps.temporal ?? null,
+      taskQueue: deps.taskQueue ?? null,
+      betaAutoBps: (deps.commission ?? DEFAULT_COMMISSION_SETTINGS).betaAutoBps,
+      concurrency: LAUNCH_SIGNAL_CONCURRENCY,
+    }),
   };
 }

@@ -9,13 +9,28 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
 import { betaReferrerTerms, LAUNCH_APPROVER, publicPhaseEvent } from '../domain/launch.ts';
-import { betaEdgePage, betaEdgesUpTo, enrollBetaReferrers, findLaunch, finishLaunch, recordLaunchPage, type BetaEdge, type LaunchRow } from '../db/launch.ts';
+import {
+  betaEdgePage,
+  betaEdgesUpTo,
+  enrollBetaReferrers,
+  findLaunch,
+  finishLaunch,
+  recordLaunchPage,
+  type BetaEdge,
+  type LaunchRow,
+} from '../db/launch.ts';
 import { edgeLifecycleStarts } from '../db/edges.ts';
 import { signalIfRunning, signalWithStart } from '../platform/workflow-delivery.ts';
 import { edgeWorkflowId, phaseChangedSignal } from '../contracts/edge-lifecycle.ts';
 import type { LaunchTotals } from '../contracts/launch-flip.ts';
 
-export type LaunchDeps = { db: DatabasePool; temporal: Client | null; taskQueue: string | null; betaAutoBps: number; concurrency: number };
+export type LaunchDeps = {
+  db: DatabasePool;
+  temporal: Client | null;
+  taskQueue: string | null;
+  betaAutoBps: number;
+  concurrency: number;
+};
 export type LaunchActivities = ReturnType<typeof createLaunchActivities>;
 
 /** Where the flip stands, as the record says. */
@@ -37,12 +52,19 @@ const BACKPRESSURE = { tail: 8, maxWaitMs: 60_000, pollMs: 200 };
 /** Runs `each` over `items` with at most `count` in flight. */
 async function inLanes<T>(items: readonly T[], count: number, each: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(count, items.length) }, async () => {
-    while (next < items.length) await each(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(count, items.length) }, async () => {
+      while (next < items.length) await each(items[next++]!);
+    }),
+  );
 }
 
-const totalsOf = (row: LaunchRow): LaunchTotals => ({ total: row.total, converted: row.converted, skipped: row.skipped, partnersEnrolled: row.partners_enrolled });
+const totalsOf = (row: LaunchRow): LaunchTotals => ({
+  total: row.total,
+  converted: row.converted,
+  skipped: row.skipped,
+  partnersEnrolled: row.partners_enrolled,
+});
 
 export function createLaunchActivities(deps: LaunchDeps) {
   /** Beats every second while `work` runs: a dead worker is noticed within the heartbeat timeout. */
@@ -58,12 +80,20 @@ export function createLaunchActivities(deps: LaunchDeps) {
 
   async function launchRecord(): Promise<LaunchRow> {
     const row = await findLaunch(deps.db);
-    if (!row) throw ApplicationFailure.nonRetryable('no launch is recorded: the flip starts with POST /v1/admin/launch', 'LaunchNotRecorded');
+    if (!row)
+      throw ApplicationFailure.nonRetryable(
+        'no launch is recorded: the flip starts with POST /v1/admin/launch',
+        'LaunchNotRecorded',
+      );
     return row;
   }
 
   function client(): { temporal: Client; taskQueue: string } {
-    if (!deps.temporal || !deps.taskQueue) throw ApplicationFailure.nonRetryable('the worker was built without a Temporal client for activities', 'NoTemporalClient');
+    if (!deps.temporal || !deps.taskQueue)
+      throw ApplicationFailure.nonRetryable(
+        'the worker was built without a Temporal client for activities',
+        'NoTemporalClient',
+      );
     return { temporal: deps.temporal, taskQueue: deps.taskQueue };
   }
 
@@ -82,23 +112,32 @@ export function createLaunchActivities(deps: LaunchDeps) {
 
     // Not running: not started yet (the relay lags) or ended. Signal-with-start, as the relay
     // would, tells which: a workflow id is never reused, so an ended one refuses the start.
-    const starts = await edgeLifecycleStarts(deps.db, notRunning.map((e) => e.id));
+    const starts = await edgeLifecycleStarts(
+      deps.db,
+      notRunning.map((e) => e.id),
+    );
     let skipped = 0;
     await inLanes(notRunning, deps.concurrency, async (edge) => {
-      if ((await signalWithStart(temporal, starts.get(edge.id)!, taskQueue, phaseChangedSignal, [event])) === 'delivered') converted += 1;
+      if (
+        (await signalWithStart(temporal, starts.get(edge.id)!, taskQueue, phaseChangedSignal, [event])) === 'delivered'
+      )
+        converted += 1;
       else skipped += 1;
     });
     return { converted, skipped };
   }
 
-  /** Waits (bounded) until the workflows told in the middle of the page before `after` have no workflow task pending. */
+  /**
+   * Waits (bounded) until the workflows told in the middle of the page before `after` have no workflow task pending.
+   */
   async function previousPageHandled(after: string | null, pageSize: number): Promise<void> {
     if (after === null) return;
     const { temporal } = client();
     const deadline = Date.now() + BACKPRESSURE.maxWaitMs;
     for (const edge of await betaEdgesUpTo(deps.db, after, Math.floor(pageSize / 2), BACKPRESSURE.tail)) {
       const handle = temporal.workflow.getHandle(edgeWorkflowId(edge.referee_id));
-      while (Date.now() < deadline && (await handle.describe()).raw.pendingWorkflowTask) await new Promise((r) => setTimeout(r, BACKPRESSURE.pollMs));
+      while (Date.now() < deadline && (await handle.describe()).raw.pendingWorkflowTask)
+        await new Promise((r) => setTimeout(r, BACKPRESSURE.pollMs));
     }
   }
 
@@ -107,7 +146,11 @@ export function createLaunchActivities(deps: LaunchDeps) {
     async enrollLaunchPartners(): Promise<LaunchTotals> {
       return beating(async () => {
         for (let round = 0; round < 5; round++) {
-          const { enrolled, wanted } = await enrollBetaReferrers(deps.db, betaReferrerTerms(deps.betaAutoBps), LAUNCH_APPROVER);
+          const { enrolled, wanted } = await enrollBetaReferrers(
+            deps.db,
+            betaReferrerTerms(deps.betaAutoBps),
+            LAUNCH_APPROVER,
+          );
           if (enrolled === wanted) break; // else a random referral code collided (or a partner was created meanwhile): again
         }
         return totalsOf(await launchRecord());
@@ -118,7 +161,8 @@ export function createLaunchActivities(deps: LaunchDeps) {
       return beating(async () => {
         const record = await launchRecord();
         // Recorded already by an earlier attempt of this page: go on from where the record stands.
-        if (record.cursor !== input.after || record.finished_at) return { ...totalsOf(record), done: record.finished_at !== null, last: record.cursor, told: 0 };
+        if (record.cursor !== input.after || record.finished_at)
+          return { ...totalsOf(record), done: record.finished_at !== null, last: record.cursor, told: 0 };
         const page = await betaEdgePage(deps.db, input.after, input.limit);
         if (page.length === 0) return { ...totalsOf(record), done: true, last: input.after, told: 0 };
         await previousPageHandled(input.after, input.limit);

@@ -28,13 +28,28 @@ import {
 } from '../db/payouts.ts';
 import { rateLimiter } from '../platform/stripe.ts';
 
-export type PayoutDeps = { db: DatabasePool; stripe: Stripe | null; stripeRateLimitPerSecond: number; concurrency: number };
+export type PayoutDeps = {
+  db: DatabasePool;
+  stripe: Stripe | null;
+  stripeRateLimitPerSecond: number;
+  concurrency: number;
+};
 export type PayoutActivities = ReturnType<typeof createPayoutActivities>;
 
-export type PageResult = { seen: number; last: string | null; paid: number; paidCents: number; failed: number; awaitingManual: number; rolledForward: number; skipped: number };
+export type PageResult = {
+  seen: number;
+  last: string | null;
+  paid: number;
+  paidCents: number;
+  failed: number;
+  awaitingManual: number;
+  rolledForward: number;
+  skipped: number;
+};
 
 /** The cycle is gone (its row deleted by hand): no retry brings it back. */
-const cycleMissing = (cycleId: string) => ApplicationFailure.nonRetryable(`payout cycle ${cycleId} is not recorded`, 'PayoutCycleNotFound');
+const cycleMissing = (cycleId: string) =>
+  ApplicationFailure.nonRetryable(`payout cycle ${cycleId} is not recorded`, 'PayoutCycleNotFound');
 
 export function createPayoutActivities(deps: PayoutDeps) {
   const limit = rateLimiter(deps.stripeRateLimitPerSecond);
@@ -67,24 +82,45 @@ export function createPayoutActivities(deps: PayoutDeps) {
         await markPayoutFailed(deps.db, payout.id, kind.refused, e.message ?? 'refused by Stripe');
         return null;
       }
-      if ('credentials' in kind) throw ApplicationFailure.nonRetryable(`Stripe refused the worker's key (${e.statusCode}): ${e.message ?? ''}`, 'StripeCredentialsRefused');
+      if ('credentials' in kind)
+        throw ApplicationFailure.nonRetryable(
+          `Stripe refused the worker's key (${e.statusCode}): ${e.message ?? ''}`,
+          'StripeCredentialsRefused',
+        );
       throw err;
     }
   }
 
   return {
-    async openPayoutCycle(input: { cycleId: string; frequencies: PayoutFrequency[]; trigger: 'schedule' | 'manual'; requestedBy: string }): Promise<{ opened: true } | { opened: false; runningCycleId: string }> {
-      const result = await openCycle(deps.db, { id: input.cycleId, frequencies: input.frequencies, trigger: input.trigger, requestedBy: input.requestedBy });
+    async openPayoutCycle(input: {
+      cycleId: string;
+      frequencies: PayoutFrequency[];
+      trigger: 'schedule' | 'manual';
+      requestedBy: string;
+    }): Promise<{ opened: true } | { opened: false; runningCycleId: string }> {
+      const result = await openCycle(deps.db, {
+        id: input.cycleId,
+        frequencies: input.frequencies,
+        trigger: input.trigger,
+        requestedBy: input.requestedBy,
+      });
       if ('opened' in result) return { opened: true };
       return { opened: false, runningCycleId: result.running.id };
     },
 
     /** `failed`: a page could not be paid; the cycle ends without claiming it paid everyone. */
     async closePayoutCycle(input: { cycleId: string; failed?: boolean }): Promise<void> {
-      if (!(await closeCycle(deps.db, input.cycleId, input.failed ? 'failed' : 'completed'))) throw cycleMissing(input.cycleId);
+      if (!(await closeCycle(deps.db, input.cycleId, input.failed ? 'failed' : 'completed')))
+        throw cycleMissing(input.cycleId);
     },
 
-    async payPage(input: { cycleId: string; frequencies: PayoutFrequency[]; at: string; after: string | null; limit: number }): Promise<PageResult> {
+    async payPage(input: {
+      cycleId: string;
+      frequencies: PayoutFrequency[];
+      at: string;
+      after: string | null;
+      limit: number;
+    }): Promise<PageResult> {
       // The heartbeat says this worker is alive: a dead one is noticed within the heartbeat
       // timeout and the page runs again elsewhere, resuming the payouts it wrote.
       const context = Context.current();
@@ -97,11 +133,30 @@ export function createPayoutActivities(deps: PayoutDeps) {
     },
   };
 
-  async function payPage(input: { cycleId: string; frequencies: PayoutFrequency[]; at: string; after: string | null; limit: number }): Promise<PageResult> {
+  async function payPage(input: {
+    cycleId: string;
+    frequencies: PayoutFrequency[];
+    at: string;
+    after: string | null;
+    limit: number;
+  }): Promise<PageResult> {
     // Payouts and outcomes reference their cycle: without it no write of this page can succeed.
     if (!(await findCycle(deps.db, input.cycleId))) throw cycleMissing(input.cycleId);
-    const partners = await partnerPage(deps.db, { periods: periodsOf(input.frequencies, new Date(input.at)), after: input.after, limit: input.limit });
-    const result: PageResult = { seen: partners.length, last: partners.at(-1)?.tenantId ?? null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
+    const partners = await partnerPage(deps.db, {
+      periods: periodsOf(input.frequencies, new Date(input.at)),
+      after: input.after,
+      limit: input.limit,
+    });
+    const result: PageResult = {
+      seen: partners.length,
+      last: partners.at(-1)?.tenantId ?? null,
+      paid: 0,
+      paidCents: 0,
+      failed: 0,
+      awaitingManual: 0,
+      rolledForward: 0,
+      skipped: 0,
+    };
     if (partners.length === 0) return result;
 
     const items: CycleItem[] = [];
@@ -114,14 +169,33 @@ export function createPayoutActivities(deps: PayoutDeps) {
       else if (decision.action === 'pay') {
         const rail = decision.rail;
         toWrite.push({
-          id, cycleId: input.cycleId, tenantId, period, amountCents: decision.amountCents, method: s.method,
+          id,
+          cycleId: input.cycleId,
+          tenantId,
+          period,
+          amountCents: decision.amountCents,
+          method: s.method,
           status: rail === 'stripe' ? 'processing' : 'awaiting_manual',
-          stripeAccountId: rail === 'stripe' ? s.stripeAccountId : null, stripeAccountStatus: rail === 'stripe' ? s.stripeAccountStatus : null,
+          stripeAccountId: rail === 'stripe' ? s.stripeAccountId : null,
+          stripeAccountStatus: rail === 'stripe' ? s.stripeAccountStatus : null,
         });
         if (rail === 'stripe') toPay.push(id);
-        else items.push({ tenantId, outcome: 'awaiting_manual', reason: `pay by ${s.method}, then mark paid`, amountCents: decision.amountCents, payoutId: id });
+        else
+          items.push({
+            tenantId,
+            outcome: 'awaiting_manual',
+            reason: `pay by ${s.method}, then mark paid`,
+            amountCents: decision.amountCents,
+            payoutId: id,
+          });
       } else {
-        items.push({ tenantId, outcome: decision.action === 'roll_forward' ? 'rolled_forward' : 'skipped', reason: decision.reason, amountCents: decision.availableCents, payoutId: null });
+        items.push({
+          tenantId,
+          outcome: decision.action === 'roll_forward' ? 'rolled_forward' : 'skipped',
+          reason: decision.reason,
+          amountCents: decision.availableCents,
+          payoutId: null,
+        });
       }
     }
     // The amounts are fixed before any money moves.
@@ -133,21 +207,51 @@ export function createPayoutActivities(deps: PayoutDeps) {
     const payouts = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'processing');
     const sent: PayoutRow[] = [];
     let next = 0;
-    await Promise.all(Array.from({ length: Math.min(deps.concurrency, payouts.length) }, async () => {
-      while (next < payouts.length) {
-        const payout = payouts[next++]!;
-        if (await transfer(payout)) sent.push(payout);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(deps.concurrency, payouts.length) }, async () => {
+        while (next < payouts.length) {
+          const payout = payouts[next++]!;
+          if (await transfer(payout)) sent.push(payout);
+        }
+      }),
+    );
 
     // Sent payouts: payable -> paid in the ledger and marked paid, in one transaction.
     await deps.db.transaction(async (tx) => {
-      await postTransactions(tx, sent.flatMap((p) => payoutPosting({ payoutId: p.id, tenantId: p.tenant_id, amountCents: p.amount_cents }) ?? []));
-      await markPayoutsPaid(tx, sent.map((p) => p.id));
-      await recordItems(tx, input.cycleId, sent.map((p) => ({ tenantId: p.tenant_id, outcome: 'paid', reason: null, amountCents: p.amount_cents, payoutId: p.id })));
+      await postTransactions(
+        tx,
+        sent.flatMap(
+          (p) => payoutPosting({ payoutId: p.id, tenantId: p.tenant_id, amountCents: p.amount_cents }) ?? [],
+        ),
+      );
+      await markPayoutsPaid(
+        tx,
+        sent.map((p) => p.id),
+      );
+      await recordItems(
+        tx,
+        input.cycleId,
+        sent.map((p) => ({
+          tenantId: p.tenant_id,
+          outcome: 'paid',
+          reason: null,
+          amountCents: p.amount_cents,
+          payoutId: p.id,
+        })),
+      );
     });
     const failed = (await payoutsById(deps.db, toPay)).filter((p) => p.status === 'failed');
-    await recordItems(deps.db, input.cycleId, failed.map((p) => ({ tenantId: p.tenant_id, outcome: 'failed', reason: p.failure_code, amountCents: p.amount_cents, payoutId: p.id })));
+    await recordItems(
+      deps.db,
+      input.cycleId,
+      failed.map((p) => ({
+        tenantId: p.tenant_id,
+        outcome: 'failed',
+        reason: p.failure_code,
+        amountCents: p.amount_cents,
+        payoutId: p.id,
+      })),
+    );
 
     result.paid = sent.length;
     result.paidCents = sent.reduce((s, p) => s + p.amount_cents, 0);

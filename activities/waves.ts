@@ -3,7 +3,14 @@
 // (a released wave admits no one more; the plan is recomputed from the list as it is).
 import type { DatabasePool } from 'slonik';
 import { DEFAULT_WAVE_PLAN, type WavePlanSettings } from '../domain/waitlist.ts';
-import { nextWave, planWaves, releaseDueWaves, type NextWave, type PlanOutcome, type ReleaseSummary } from '../db/wave-release.ts';
+import {
+  nextWave,
+  planWaves,
+  releaseDueWaves,
+  type NextWave,
+  type PlanOutcome,
+  type ReleaseSummary,
+} from '../db/wave-release.ts';
 
 export type { NextWave, PlanOutcome, ReleaseSummary } from '../db/wave-release.ts';
 export type WaveActivities = ReturnType<typeof createWaveActivities>;

@@ -35,7 +35,10 @@ export type AppDeps = { config: Config; db: DatabasePool; temporal: Client; log:
 export const BODY_LIMIT = '100kb';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = createAuthenticator(config.apiKeys, config.sessionSecret)): RouteDef[] {
+export function apiRoutes(
+  { config, db, temporal, log }: AppDeps,
+  auth = createAuthenticator(config.apiKeys, config.sessionSecret),
+): RouteDef[] {
   const { activationWindowDays, flavors, publicBaseUrl } = config;
   return [
     ...healthRoutes([
@@ -46,7 +49,13 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = createA
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
     ...paymentRoutes({ db }),
     ...edgeRoutes({ db, temporal, log }),
-    ...payoutRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, stripe: createStripe(config.stripe), webhookSecret: config.stripe.webhookSecret }),
+    ...payoutRoutes({
+      db,
+      temporal,
+      taskQueue: config.temporal.taskQueue,
+      stripe: createStripe(config.stripe),
+      webhookSecret: config.stripe.webhookSecret,
+    }),
     ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
     ...partnerRoutes({ db, publicBaseUrl }),
     ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
@@ -76,9 +85,16 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   // Webhook signatures are over the exact bytes received: keep them for the webhook routes.
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, verify: (req, _res, buf) => {
-    if (req.url?.startsWith('/webhooks/')) (req as express.Request & { rawBody?: Buffer }).rawBody = Buffer.from(buf);
-  } }));
+  app.use(
+    express.json({
+      limit: BODY_LIMIT,
+      strict: true,
+      verify: (req, _res, buf) => {
+        if (req.url?.startsWith('/webhooks/'))
+          (req as express.Request & { rawBody?: Buffer }).rawBody = Buffer.from(buf);
+      },
+    }),
+  );
   app.use(cookieParser(deps.config.sessionSecret));
   app.use(referrerFromQuery);
 

@@ -46,7 +46,12 @@ export function createAuthenticator(apiKeys: readonly ApiKey[], sessionSecret: s
       if (typeof payload.sub !== 'string' || typeof payload.tid !== 'string') throw new Error('claims missing');
       return { type: 'user', userId: payload.sub, tenantId: payload.tid };
     } catch {
-      throw new ApiError(401, 'authentication_error', 'invalid_credentials', 'The API key or token is not valid (or has expired).');
+      throw new ApiError(
+        401,
+        'authentication_error',
+        'invalid_credentials',
+        'The API key or token is not valid (or has expired).',
+      );
     }
   }
 
@@ -55,10 +60,22 @@ export function createAuthenticator(apiKeys: readonly ApiKey[], sessionSecret: s
       const header = req.get('authorization');
       if (header) {
         const match = /^Bearer\s+(\S+)$/i.exec(header);
-        if (!match) throw new ApiError(401, 'authentication_error', 'invalid_authorization_header', 'Use "Authorization: Bearer <API key or token>".');
+        if (!match)
+          throw new ApiError(
+            401,
+            'authentication_error',
+            'invalid_authorization_header',
+            'Use "Authorization: Bearer <API key or token>".',
+          );
         const keyDigest = digest(match[1]!);
         const apiKey = keysByDigest.get(keyDigest);
-        if (apiKey) return { type: 'api_key', role: apiKey.role, keyId: keyDigest.slice(0, 12), ...(apiKey.tenantId ? { tenantId: apiKey.tenantId } : {}) };
+        if (apiKey)
+          return {
+            type: 'api_key',
+            role: apiKey.role,
+            keyId: keyDigest.slice(0, 12),
+            ...(apiKey.tenantId ? { tenantId: apiKey.tenantId } : {}),
+          };
         return userFromToken(match[1]!);
       }
       const cookie = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
@@ -67,7 +84,13 @@ export function createAuthenticator(apiKeys: readonly ApiKey[], sessionSecret: s
     async issueSession({ userId, tenantId }) {
       const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000);
       const iat = Math.floor(Date.now() / 1000);
-      return { token: signHs256({ tid: tenantId, sub: userId, iss: ISSUER, iat, exp: Math.floor(expiresAt.getTime() / 1000) }, secret), expiresAt };
+      return {
+        token: signHs256(
+          { tid: tenantId, sub: userId, iss: ISSUER, iat, exp: Math.floor(expiresAt.getTime() / 1000) },
+          secret,
+        ),
+        expiresAt,
+      };
     },
   };
 }
@@ -75,7 +98,13 @@ export function createAuthenticator(apiKeys: readonly ApiKey[], sessionSecret: s
 /** 401 without credentials, 403 with credentials that lack the role. */
 export function authorize(access: Access, principal: Principal | null): void {
   if ('public' in access) return;
-  if (!principal) throw new ApiError(401, 'authentication_error', 'missing_credentials', 'This call needs an API key or a user session.');
+  if (!principal)
+    throw new ApiError(
+      401,
+      'authentication_error',
+      'missing_credentials',
+      'This call needs an API key or a user session.',
+    );
   const allowed = principal.type === 'user' ? access.users === true : (access.roles ?? []).includes(principal.role);
   if (!allowed) throw new ApiError(403, 'permission_error', 'forbidden', 'These credentials may not make this call.');
 }

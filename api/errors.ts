@@ -38,7 +38,9 @@ export class ApiError extends Error {
     this.param = param;
   }
   body() {
-    return { error: { type: this.type, code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}) } };
+    return {
+      error: { type: this.type, code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}) },
+    };
   }
 }
 
@@ -56,16 +58,31 @@ export function fromZodError(error: z.ZodError, location: 'body' | 'query' | 'pa
   const path = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
-    return new ApiError(400, 'invalid_request_error', 'parameter_unknown', `Unknown parameter "${[...path, key].join('.')}" in the ${location}.`, [...path, key].join('.'));
+    return new ApiError(
+      400,
+      'invalid_request_error',
+      'parameter_unknown',
+      `Unknown parameter "${[...path, key].join('.')}" in the ${location}.`,
+      [...path, key].join('.'),
+    );
   }
   const param = path.join('.') || undefined;
-  const parent = issue.path.slice(0, -1).reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], input);
-  const missing = issue.code === 'invalid_type' && path.length > 0 && typeof parent === 'object' && parent !== null && !(path[path.length - 1]! in parent);
+  const parent = issue.path
+    .slice(0, -1)
+    .reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], input);
+  const missing =
+    issue.code === 'invalid_type' &&
+    path.length > 0 &&
+    typeof parent === 'object' &&
+    parent !== null &&
+    !(path[path.length - 1]! in parent);
   return new ApiError(
     400,
     'invalid_request_error',
     missing ? 'parameter_missing' : 'parameter_invalid',
-    missing ? `Missing required parameter "${param}" in the ${location}.` : `Invalid ${location} parameter${param ? ` "${param}"` : ''}: ${issue.message}.`,
+    missing
+      ? `Missing required parameter "${param}" in the ${location}.`
+      : `Invalid ${location} parameter${param ? ` "${param}"` : ''}: ${issue.message}.`,
     param,
   );
 }
@@ -99,7 +116,12 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   let apiError = toApiError(err);
   if (!apiError) {
     req.log?.error({ err }, 'unhandled error');
-    apiError = new ApiError(500, 'api_error', 'internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
+    apiError = new ApiError(
+      500,
+      'api_error',
+      'internal_error',
+      'Something went wrong on our side; the request id identifies it in our logs.',
+    );
   }
   if (res.headersSent) return;
   if ('retryAfter' in apiError) res.setHeader('Retry-After', String(apiError.retryAfter));

@@ -6,17 +6,29 @@ import { errorBody } from './errors.ts';
 type JsonSchema = Record<string, unknown>;
 
 function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', reused: 'inline' }) as JsonSchema;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    reused: 'inline',
+  }) as JsonSchema;
   return rest;
 }
 
 function parametersOf(route: RouteDef) {
   const parameters: unknown[] = [];
-  for (const [location, schema] of [['path', route.params], ['query', route.query]] as const) {
+  for (const [location, schema] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
     if (!schema) continue;
     const json = toSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, property] of Object.entries(json.properties ?? {})) {
-      parameters.push({ name, in: location, required: location === 'path' || (json.required ?? []).includes(name), schema: property });
+      parameters.push({
+        name,
+        in: location,
+        required: location === 'path' || (json.required ?? []).includes(name),
+        schema: property,
+      });
     }
   }
   return parameters;
@@ -32,7 +44,10 @@ function securityOf(route: RouteDef) {
 
 function accessNote(route: RouteDef): string {
   if ('public' in route.access) return 'Access: public.';
-  const who = [...(route.access.roles ?? []).map((r) => `${r} API key`), ...(route.access.users ? ['user session or bearer token'] : [])];
+  const who = [
+    ...(route.access.roles ?? []).map((r) => `${r} API key`),
+    ...(route.access.users ? ['user session or bearer token'] : []),
+  ];
   return `Access: ${who.join(', ')}.`;
 }
 
@@ -43,10 +58,15 @@ export function openApiDocument(routes: readonly RouteDef[], info: { title: stri
     for (const [status, response] of Object.entries(route.responses)) {
       responses[status] = {
         description: response.description,
-        ...(response.schema ? { content: { 'application/json': { schema: toSchema(response.schema, 'output') } } } : {}),
+        ...(response.schema
+          ? { content: { 'application/json': { schema: toSchema(response.schema, 'output') } } }
+          : {}),
       };
     }
-    responses.default = { description: 'An error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    responses.default = {
+      description: 'An error',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     (paths[route.path] ??= {})[route.method] = {
       operationId: route.operationId,
       summary: route.summary,
@@ -54,7 +74,11 @@ export function openApiDocument(routes: readonly RouteDef[], info: { title: stri
       tags: route.tags,
       parameters: parametersOf(route),
       security: securityOf(route),
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } } : {}),
+      ...(route.body
+        ? {
+            requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } },
+          }
+        : {}),
       responses,
     };
   }
@@ -62,14 +86,24 @@ export function openApiDocument(routes: readonly RouteDef[], info: { title: stri
     openapi: '3.1.0',
     info: {
       ...info,
-      description: 'Who brought whom, and what that earns. Errors are `{ "error": { "type", "code", "message", "param"? } }`; creating calls accept an `Idempotency-Key` header; unknown fields are rejected.',
+      description:
+        'Who brought whom, and what that earns. Errors are `{ "error": { "type", "code", "message", "param"? } }`; creating calls accept an `Idempotency-Key` header; unknown fields are rejected.',
     },
     paths,
     components: {
       schemas: { Error: toSchema(errorBody, 'output') },
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'A server-to-server API key with a role (admin, finance, server, partner).' },
-        bearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A user token (HS256) as returned at signup.' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A server-to-server API key with a role (admin, finance, server, partner).',
+        },
+        bearerToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A user token (HS256) as returned at signup.',
+        },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: 'session' },
       },
     },

@@ -19,7 +19,15 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
       counts.set(key, used);
       if (used > perMinute) {
         const retryAfter = Math.ceil((windowStart + 60_000 - t) / 1000);
-        throw Object.assign(new ApiError(429, 'rate_limit_error', 'rate_limited', `Too many requests from this address; retry in ${retryAfter} s.`), { retryAfter });
+        throw Object.assign(
+          new ApiError(
+            429,
+            'rate_limit_error',
+            'rate_limited',
+            `Too many requests from this address; retry in ${retryAfter} s.`,
+          ),
+          { retryAfter },
+        );
       }
     },
   };

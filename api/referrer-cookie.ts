@@ -9,7 +9,14 @@ const NINETY_DAYS_MS = 90 * 24 * 60 * 60 * 1000;
 const THIRTY_DAYS_MS = 30 * 24 * 60 * 60 * 1000;
 const TOKEN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-const options = (req: Request, maxAge: number) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure: req.secure, maxAge, path: '/' });
+const options = (req: Request, maxAge: number) => ({
+  signed: true,
+  httpOnly: true,
+  sameSite: 'lax' as const,
+  secure: req.secure,
+  maxAge,
+  path: '/',
+});
 
 export function rememberReferrer(req: Request, res: Response, ref: string, listingId?: string): void {
   if (!TOKEN.test(ref)) return;

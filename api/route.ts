@@ -13,7 +13,14 @@ export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
 export type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
 
-export type RouteInput<P, Q, B> = { params: P; query: Q; body: B; principal: Principal | null; req: Request; res: Response };
+export type RouteInput<P, Q, B> = {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal | null;
+  req: Request;
+  res: Response;
+};
 
 export type RouteDef<P = unknown, Q = unknown, B = unknown> = {
   method: HttpMethod;
@@ -36,7 +43,9 @@ export type RouteDef<P = unknown, Q = unknown, B = unknown> = {
   handle(input: RouteInput<P, Q, B>): Promise<Reply>;
 };
 
-export function defineRoute<P = Record<string, never>, Q = Record<string, never>, B = undefined>(def: RouteDef<P, Q, B>): RouteDef {
+export function defineRoute<P = Record<string, never>, Q = Record<string, never>, B = undefined>(
+  def: RouteDef<P, Q, B>,
+): RouteDef {
   return def as unknown as RouteDef;
 }
 
@@ -60,7 +69,12 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], { auth,
       const principal = await auth.principalOf(req);
       authorize(route.access, principal);
       if (route.body && !req.is('application/json')) {
-        throw new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.');
+        throw new ApiError(
+          415,
+          'invalid_request_error',
+          'unsupported_media_type',
+          'Send the body as application/json.',
+        );
       }
       const input = {
         params: parse(route.params, { ...req.params }, 'path'),
@@ -71,16 +85,25 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], { auth,
         res,
       };
       const key = req.get('idempotency-key');
-      const reply = route.idempotent && key !== undefined
-        ? await idempotently(db, route, key, principal ?? { ip: req.ip }, { params: input.params, body: input.body }, () => route.handle(input))
-        : await route.handle(input);
+      const reply =
+        route.idempotent && key !== undefined
+          ? await idempotently(
+              db,
+              route,
+              key,
+              principal ?? { ip: req.ip },
+              { params: input.params, body: input.body },
+              () => route.handle(input),
+            )
+          : await route.handle(input);
       send(res, route, reply);
     });
   }
 }
 
 function send(res: Response, route: RouteDef, reply: Reply): void {
-  if (!route.responses[reply.status] && reply.status < 400) throw new Error(`${route.operationId} replied ${reply.status}, which it does not document`);
+  if (!route.responses[reply.status] && reply.status < 400)
+    throw new Error(`${route.operationId} replied ${reply.status}, which it does not document`);
   const schema = reply.status < 400 ? route.responses[reply.status]?.schema : undefined;
   const body = schema ? schema.parse(reply.body) : reply.body;
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
@@ -93,14 +116,39 @@ function send(res: Response, route: RouteDef, reply: Reply): void {
  * with the same body gets that answer again, with another body a 409. A failure on our side frees
  * the key for a retry.
  */
-async function idempotently(db: DatabasePool, route: RouteDef, key: string, who: Principal | { ip: string | undefined }, request: unknown, run: () => Promise<Reply>): Promise<Reply> {
-  if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, 'invalid_request_error', 'idempotency_key_invalid', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+async function idempotently(
+  db: DatabasePool,
+  route: RouteDef,
+  key: string,
+  who: Principal | { ip: string | undefined },
+  request: unknown,
+  run: () => Promise<Reply>,
+): Promise<Reply> {
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw new ApiError(
+      400,
+      'invalid_request_error',
+      'idempotency_key_invalid',
+      'Idempotency-Key must be 1-255 visible ASCII characters.',
+    );
   const scope = `${route.operationId}|${'type' in who ? principalLabel(who) : `ip:${who.ip}`}`;
   const hash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
   const stored = await claimIdempotencyKey(db, scope, key, hash);
   if (stored) {
-    if (stored.request_hash !== hash) throw new ApiError(409, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.');
-    if (stored.status === null) throw new ApiError(409, 'idempotency_error', 'idempotency_in_progress', 'A request with this Idempotency-Key is still in progress.');
+    if (stored.request_hash !== hash)
+      throw new ApiError(
+        409,
+        'idempotency_error',
+        'idempotency_key_reused',
+        'This Idempotency-Key was used with a different request.',
+      );
+    if (stored.status === null)
+      throw new ApiError(
+        409,
+        'idempotency_error',
+        'idempotency_in_progress',
+        'A request with this Idempotency-Key is still in progress.',
+      );
     return { status: stored.status, body: stored.response, headers: { 'Idempotent-Replayed': 'true' } };
   }
   try {

@@ -52,8 +52,14 @@ function primary(processes: number): void {
 
 const processes = Number(process.env.API_PROCESSES ?? 1);
 if (cluster.isPrimary && processes > 1) primary(processes);
-else main().catch((err) => {
-  const message = err instanceof ConfigError ? err.message : err?.code === 'EADDRINUSE' ? `port ${process.env.PORT ?? 3000} is already in use; stop what holds it or set PORT` : undefined;
-  console.error(message ? `api: ${message}` : err);
-  process.exit(1);
-});
+else
+  main().catch((err) => {
+    const message =
+      err instanceof ConfigError
+        ? err.message
+        : err?.code === 'EADDRINUSE'
+          ? `port ${process.env.PORT ?? 3000} is already in use; stop what holds it or set PORT`
+          : undefined;
+    console.error(message ? `api: ${message}` : err);
+    process.exit(1);
+  });

@@ -21,7 +21,12 @@ export const userView = z.object({
   createdAt: z.iso.datetime(),
 });
 export const toUserView = (u: UserRow): z.infer<typeof userView> => ({
-  id: u.id, tenantId: u.tenant_id, email: u.email, referralCode: u.referral_code, status: u.status, createdAt: iso(u.created_at),
+  id: u.id,
+  tenantId: u.tenant_id,
+  email: u.email,
+  referralCode: u.referral_code,
+  status: u.status,
+  createdAt: iso(u.created_at),
 });
 
 export const edgeView = z.object({
@@ -35,8 +40,14 @@ export const edgeView = z.object({
   createdAt: z.iso.datetime(),
 });
 export const toEdgeView = (e: EdgeRow): z.infer<typeof edgeView> => ({
-  id: e.id, referrerId: e.referrer_id, refereeId: e.referee_id, kind: e.kind, source: e.source, code: e.code,
-  workflowId: edgeWorkflowId(e.referee_id), createdAt: iso(e.created_at),
+  id: e.id,
+  referrerId: e.referrer_id,
+  refereeId: e.referee_id,
+  kind: e.kind,
+  source: e.source,
+  code: e.code,
+  workflowId: edgeWorkflowId(e.referee_id),
+  createdAt: iso(e.created_at),
 });
 
 export const inviteCodeView = z.object({
@@ -52,12 +63,22 @@ export const inviteCodeView = z.object({
   createdAt: z.iso.datetime(),
 });
 export const toInviteCodeView = (c: InviteCodeRow): z.infer<typeof inviteCodeView> => ({
-  id: c.id, code: c.code, flavor: c.flavor, ownerUserId: c.owner_user_id, maxUses: c.max_uses, uses: c.uses, credits: c.credits,
-  expiresAt: c.expires_at ? iso(c.expires_at) : null, metadata: c.metadata, createdAt: iso(c.created_at),
+  id: c.id,
+  code: c.code,
+  flavor: c.flavor,
+  ownerUserId: c.owner_user_id,
+  maxUses: c.max_uses,
+  uses: c.uses,
+  credits: c.credits,
+  expiresAt: c.expires_at ? iso(c.expires_at) : null,
+  metadata: c.metadata,
+  createdAt: iso(c.created_at),
 });
 
 export const redemptionView = z.object({
-  status: z.enum(['redeemed', 'already_set_up']).describe('`already_set_up`: a partner invite redeemed by a tenant that is already a partner; nothing changed.'),
+  status: z
+    .enum(['redeemed', 'already_set_up'])
+    .describe('`already_set_up`: a partner invite redeemed by a tenant that is already a partner; nothing changed.'),
   code: inviteCodeView,
   creditsGranted: z.number().int(),
   edge: edgeView.nullable(),
@@ -66,12 +87,17 @@ export const redemptionView = z.object({
   landingPage: z.string(),
 });
 export const toRedemptionView = (r: Redemption): z.infer<typeof redemptionView> => ({
-  status: r.status, code: toInviteCodeView(r.code), creditsGranted: r.creditsGranted, edge: r.edge && toEdgeView(r.edge),
-  attribution: r.attribution, partnerUpgraded: r.partnerUpgraded, landingPage: r.landingPage,
+  status: r.status,
+  code: toInviteCodeView(r.code),
+  creditsGranted: r.creditsGranted,
+  edge: r.edge && toEdgeView(r.edge),
+  attribution: r.attribution,
+  partnerUpgraded: r.partnerUpgraded,
+  landingPage: r.landingPage,
 });
 
 export const partnerView = z.object({
-  id: z.uuid().describe('The partner\'s tenant id.'),
+  id: z.uuid().describe("The partner's tenant id."),
   salesCommissionBps: z.number().int(),
   creditCommissionBps: z.number().int(),
   recurring: z.boolean(),
@@ -96,9 +122,21 @@ export const partnerView = z.object({
   }),
 });
 export const toPartnerView = (p: PartnerView): z.infer<typeof partnerView> => ({
-  id: p.tenant_id, salesCommissionBps: p.sales_commission_bps, creditCommissionBps: p.credit_commission_bps, recurring: p.recurring,
-  recurringMonths: p.recurring_months, referralCode: p.referral_code, affiliateLink: p.affiliate_link, payoutMethod: p.payout_method,
-  payoutThresholdCents: p.payout_threshold_cents, payoutFrequency: p.payout_frequency, stripeAccountId: p.stripe_account_id,
-  stripeAccountStatus: p.stripe_account_status, status: p.status, approved: p.approved, approvedBy: p.approved_by,
-  approvedAt: p.approved_at ? iso(p.approved_at) : null, stats: p.stats,
+  id: p.tenant_id,
+  salesCommissionBps: p.sales_commission_bps,
+  creditCommissionBps: p.credit_commission_bps,
+  recurring: p.recurring,
+  recurringMonths: p.recurring_months,
+  referralCode: p.referral_code,
+  affiliateLink: p.affiliate_link,
+  payoutMethod: p.payout_method,
+  payoutThresholdCents: p.payout_threshold_cents,
+  payoutFrequency: p.payout_frequency,
+  stripeAccountId: p.stripe_account_id,
+  stripeAccountStatus: p.stripe_account_status,
+  status: p.status,
+  approved: p.approved,
+  approvedBy: p.approved_by,
+  approvedAt: p.approved_at ? iso(p.approved_at) : null,
+  stats: p.stats,
 });

@@ -24,7 +24,14 @@ export async function measure(count: number, concurrency: number, op: (i: number
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { count, seconds, perSecond: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+  return {
+    count,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors,
+  };
 }
 
 /** `count` operations issued at `perSecond`, whatever their latency (an open-loop load). */
@@ -38,12 +45,24 @@ export async function pace(count: number, perSecond: number, op: (i: number) => 
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const t = performance.now();
-    pending.push(op(i).then(() => void latencies.push(performance.now() - t), () => void errors++));
+    pending.push(
+      op(i).then(
+        () => void latencies.push(performance.now() - t),
+        () => void errors++,
+      ),
+    );
   }
   await Promise.all(pending);
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { count, seconds, perSecond: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
+  return {
+    count,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors,
+  };
 }
 
 export function percentile(sorted: readonly number[], q: number): number {
@@ -51,7 +70,8 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);

@@ -11,7 +11,9 @@ import { ensureTemporalCli } from '../scripts/provision.ts';
 
 export type BenchStack = { databaseUrl: string; temporalAddress: string; args: string[] };
 
-const available = readdirSync(import.meta.dirname).filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_')).map((f) => f.slice(0, -3));
+const available = readdirSync(import.meta.dirname)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_'))
+  .map((f) => f.slice(0, -3));
 const [name, ...args] = process.argv.slice(2);
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <${available.join('|')}> [options]`);
@@ -20,8 +22,17 @@ if (!name || !available.includes(name)) {
 
 const work = mkdtempSync(join(tmpdir(), 'referral-graph-bench-'));
 chmodSync(work, 0o755);
-const postgres = await startLocalPostgres({ dataDir: join(work, 'postgres'), port: await freePort(), persistent: false });
-const temporal = await startLocalTemporal({ cli: ensureTemporalCli(), port: await freePort(), uiPort: null, dbFile: null }).catch(async (err) => {
+const postgres = await startLocalPostgres({
+  dataDir: join(work, 'postgres'),
+  port: await freePort(),
+  persistent: false,
+});
+const temporal = await startLocalTemporal({
+  cli: ensureTemporalCli(),
+  port: await freePort(),
+  uiPort: null,
+  dbFile: null,
+}).catch(async (err) => {
   await postgres.stop();
   throw err;
 });
@@ -31,7 +42,8 @@ const cleanUp = async () => {
   rmSync(work, { recursive: true, force: true });
 };
 // Interrupted (Ctrl-C, a timeout): stop the servers rather than leave them running.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 try {
   await postgres.createDatabase('bench');
   const databaseUrl = postgres.urlFor('bench');

@@ -26,8 +26,14 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 16 });
 
   // Bare limit 1: single-row inserts, same concurrency.
-  await pool.query('CREATE TABLE bench_bare (id bigserial PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())');
-  const bareInsert = await measure(count, concurrency, async (i) => void (await pool.query('INSERT INTO bench_bare (email) VALUES ($1)', [`bare-${i}@x.co`])));
+  await pool.query(
+    'CREATE TABLE bench_bare (id bigserial PRIMARY KEY, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())',
+  );
+  const bareInsert = await measure(
+    count,
+    concurrency,
+    async (i) => void (await pool.query('INSERT INTO bench_bare (email) VALUES ($1)', [`bare-${i}@x.co`])),
+  );
 
   // The API, the worker and the relays as their own processes, as in production.
   const port = await freePort();
@@ -46,22 +52,34 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   // node:http with keep-alive rather than fetch: the load generator shares the machine's two
   // cores with everything it measures, so it should spend as little of them as it can.
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const post = (body: unknown) => new Promise<{ user: { id: string } }>((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = http.request(`${base}/v1/signups`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 201) reject(new Error(`signup answered ${res.statusCode}: ${text}`));
-        else resolve(JSON.parse(text));
-      });
+  const post = (body: unknown) =>
+    new Promise<{ user: { id: string } }>((resolve, reject) => {
+      const payload = JSON.stringify(body);
+      const req = http.request(
+        `${base}/v1/signups`,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode !== 201) reject(new Error(`signup answered ${res.statusCode}: ${text}`));
+            else resolve(JSON.parse(text));
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
     });
-    req.on('error', reject);
-    req.end(payload);
-  });
-  const referrers = await Promise.all(Array.from({ length: 50 }, (_, i) => post({ email: `referrer-${i}@bench.example` })));
-  const signup = (i: number) => post({ email: `referee-${i}@bench.example`, ref: referrers[i % referrers.length]!.user.id }).then(() => {});
+  const referrers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => post({ email: `referrer-${i}@bench.example` })),
+  );
+  const signup = (i: number) =>
+    post({ email: `referee-${i}@bench.example`, ref: referrers[i % referrers.length]!.user.id }).then(() => {});
 
   // 1. Signups alone: the request commits to PostgreSQL and returns; no workflow start on its path.
   const signups = await measure(count, concurrency, signup);
@@ -73,12 +91,40 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   //     trivial starts, bare starts carrying an edge's arguments and search attributes, then the
   //     relay process alone draining a backlog of `count` signups into its own fresh server (the
   //     workflows wait for a worker). Every rate is the server's: its StartTimes, first to last.
-  const payload = edgeLifecycleStart(edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: new Date(), activation_window_days: 30 }, null));
-  const edgeStartOptions = { args: payload.args, typedSearchAttributes: payload.searchAttributes, staticSummary: payload.summary };
-  const bareRound = (options: object) => onFreshServer(async (client) => {
-    await measure(count, starterConcurrency, async (i) => void (await client.workflow.start('bareWorkflow', { workflowId: `bare-${i}`, taskQueue: 'bench-bare', ...options })));
-    return serverStartRate(client, count);
-  });
+  const payload = edgeLifecycleStart(
+    edgeLifecycleInput(
+      {
+        id: randomUUID(),
+        referrer_id: randomUUID(),
+        referee_id: randomUUID(),
+        kind: 'beta_auto',
+        source: 'link',
+        phase_at_write: 'beta',
+        created_at: new Date(),
+        activation_window_days: 30,
+      },
+      null,
+    ),
+  );
+  const edgeStartOptions = {
+    args: payload.args,
+    typedSearchAttributes: payload.searchAttributes,
+    staticSummary: payload.summary,
+  };
+  const bareRound = (options: object) =>
+    onFreshServer(async (client) => {
+      await measure(
+        count,
+        starterConcurrency,
+        async (i) =>
+          void (await client.workflow.start('bareWorkflow', {
+            workflowId: `bare-${i}`,
+            taskQueue: 'bench-bare',
+            ...options,
+          })),
+      );
+      return serverStartRate(client, count);
+    });
   const bareStarts: Rated[] = [];
   const bareEdgeStarts: Rated[] = [];
   const starterRounds: Rated[] = [];
@@ -90,14 +136,17 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
       await measure(count, concurrency, (i) => signup(signedUp + i));
       signedUp += count;
     }
-    starterRounds.push(await onFreshServer(async (client, address) => {
-      const relays = start('workers/relays.ts', { ...env, TEMPORAL_ADDRESS: address });
-      await drained(pool);
-      await stop(relays);
-      return serverStartRate(client, count);
-    }, 'child'));
+    starterRounds.push(
+      await onFreshServer(async (client, address) => {
+        const relays = start('workers/relays.ts', { ...env, TEMPORAL_ADDRESS: address });
+        await drained(pool);
+        await stop(relays);
+        return serverStartRate(client, count);
+      }, 'child'),
+    );
   }
-  const median = (rated: Rated[]) => [...rated].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(rated.length / 2)]!;
+  const median = (rated: Rated[]) =>
+    [...rated].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(rated.length / 2)]!;
   const bareStart = median(bareStarts);
   const bareEdgeStart = median(bareEdgeStarts);
   const starterAlone = median(starterRounds);
@@ -107,7 +156,9 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   //     everything running: starts and the workflows' first tasks share the machine.
   const worker = start('workers/main.ts', env);
   await new Promise((r) => setTimeout(r, 5_000));
-  const { rows: [before] } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM workflow_outbox');
+  const {
+    rows: [before],
+  } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM workflow_outbox');
   await relaysPaused(pool, true);
   await measure(count, concurrency, (i) => signup(signedUp + i));
   await relaysPaused(pool, false);
@@ -118,7 +169,9 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   //    (half the rate it drained the backlog at), worker running.
   const lagRate = Math.max(1, Math.round(backlog.perSecond / 2));
   const lagCount = lagRate * 15;
-  const { rows: [mark] } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM workflow_outbox');
+  const {
+    rows: [mark],
+  } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM workflow_outbox');
   const paced = await pace(lagCount, lagRate, (i) => signup(signedUp + count + i));
   await drained(pool);
   const steady = await startStats(pool, Number(mark!.id));
@@ -128,32 +181,59 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   await pool.end();
 
   console.log(`\nsignups with ref, ${fmt(count)} at concurrency ${concurrency} (errors: ${signups.errors})`);
-  console.log(`  POST /v1/signups         ${fmt(signups.perSecond)}/s   p50 ${fmt(signups.p50, 1)} ms   p99 ${fmt(signups.p99, 1)} ms`);
-  console.log(`  bare PostgreSQL insert   ${fmt(bareInsert.perSecond)}/s   p50 ${fmt(bareInsert.p50, 1)} ms   p99 ${fmt(bareInsert.p99, 1)} ms`);
+  console.log(
+    `  POST /v1/signups         ${fmt(signups.perSecond)}/s   p50 ${fmt(signups.p50, 1)} ms   p99 ${fmt(signups.p99, 1)} ms`,
+  );
+  console.log(
+    `  bare PostgreSQL insert   ${fmt(bareInsert.perSecond)}/s   p50 ${fmt(bareInsert.p50, 1)} ms   p99 ${fmt(bareInsert.p99, 1)} ms`,
+  );
   console.log(`  ratio                    ${fmt((100 * signups.perSecond) / bareInsert.perSecond)}% of bare inserts`);
   const rates = (rated: Rated[]) => rated.map((r) => fmt(r.perSecond)).join(', ');
-  const cpu = (r: Rated, who: string) => `${who} ${fmt(r.processCpuMs / count, 2)} ms CPU per start, machine ${fmt(r.machineBusy)}% busy`;
-  console.log(`edge workflows started from a backlog of ${fmt(count)} by the relay process's starter (${starterConcurrency} in flight), ${rounds} rounds, each on empty dev servers; medians (rounds: ...)`);
-  console.log(`  starter, no worker       ${fmt(starterAlone.perSecond)}/s (${rates(starterRounds)})   ${fmt((100 * starterAlone.perSecond) / bareStart.perSecond)}% of bare starts, ${fmt((100 * starterAlone.perSecond) / bareEdgeStart.perSecond)}% of bare starts with an edge's arguments`);
-  console.log(`  bare Temporal start      ${fmt(bareStart.perSecond)}/s (${rates(bareStarts)})   (${fmt(count)} trivial starts at concurrency ${starterConcurrency}, as the starter; no worker)`);
-  console.log(`  bare, edge payload       ${fmt(bareEdgeStart.perSecond)}/s (${rates(bareEdgeStarts)})   (the same starts with an edge's arguments and search attributes)`);
-  console.log(`    CPU                    ${cpu(starterAlone, 'relay process')}; ${cpu(bareEdgeStart, 'bare load generator')}`);
-  console.log(`  starter, worker running  ${fmt(backlog.perSecond)}/s   ${fmt((100 * backlog.perSecond) / bareStart.perSecond)}% of bare starts (into the run's server with the worker running each new workflow's first task meanwhile; rate from the relay's marks)`);
-  console.log(`lag signup -> running workflow under ${fmt(paced.perSecond)} signups/s for ${fmt(paced.seconds)} s (${fmt(steady.count)} edges, worker running)`);
-  console.log(`  p50 ${fmt(steady.lagP50)} ms   p99 ${fmt(steady.lagP99)} ms   (signup p99 meanwhile ${fmt(paced.p99, 1)} ms)`);
+  const cpu = (r: Rated, who: string) =>
+    `${who} ${fmt(r.processCpuMs / count, 2)} ms CPU per start, machine ${fmt(r.machineBusy)}% busy`;
+  console.log(
+    `edge workflows started from a backlog of ${fmt(count)} by the relay process's starter (${starterConcurrency} in flight), ${rounds} rounds, each on empty dev servers; medians (rounds: ...)`,
+  );
+  console.log(
+    `  starter, no worker       ${fmt(starterAlone.perSecond)}/s (${rates(starterRounds)})   ${fmt((100 * starterAlone.perSecond) / bareStart.perSecond)}% of bare starts, ${fmt((100 * starterAlone.perSecond) / bareEdgeStart.perSecond)}% of bare starts with an edge's arguments`,
+  );
+  console.log(
+    `  bare Temporal start      ${fmt(bareStart.perSecond)}/s (${rates(bareStarts)})   (${fmt(count)} trivial starts at concurrency ${starterConcurrency}, as the starter; no worker)`,
+  );
+  console.log(
+    `  bare, edge payload       ${fmt(bareEdgeStart.perSecond)}/s (${rates(bareEdgeStarts)})   (the same starts with an edge's arguments and search attributes)`,
+  );
+  console.log(
+    `    CPU                    ${cpu(starterAlone, 'relay process')}; ${cpu(bareEdgeStart, 'bare load generator')}`,
+  );
+  console.log(
+    `  starter, worker running  ${fmt(backlog.perSecond)}/s   ${fmt((100 * backlog.perSecond) / bareStart.perSecond)}% of bare starts (into the run's server with the worker running each new workflow's first task meanwhile; rate from the relay's marks)`,
+  );
+  console.log(
+    `lag signup -> running workflow under ${fmt(paced.perSecond)} signups/s for ${fmt(paced.seconds)} s (${fmt(steady.count)} edges, worker running)`,
+  );
+  console.log(
+    `  p50 ${fmt(steady.lagP50)} ms   p99 ${fmt(steady.lagP99)} ms   (signup p99 meanwhile ${fmt(paced.p99, 1)} ms)`,
+  );
 }
 
 async function drained(pool: pg.Pool): Promise<void> {
-  await waitFor('the outbox to drain', async () => {
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM workflow_outbox WHERE started_at IS NULL');
-    if (rows[0].n > 0) throw new Error(`${rows[0].n} pending`);
-  }, 600_000);
+  await waitFor(
+    'the outbox to drain',
+    async () => {
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM workflow_outbox WHERE started_at IS NULL');
+      if (rows[0].n > 0) throw new Error(`${rows[0].n} pending`);
+    },
+    600_000,
+  );
 }
 
 /** Start rate over the rows after `afterId` (first to last start), and their signup -> start lag. */
 async function startStats(pool: pg.Pool, afterId: number) {
   const { rows } = await pool.query<{ lag_ms: string; started: string }>(
-    `SELECT extract(epoch FROM started_at - created_at) * 1000 AS lag_ms, extract(epoch FROM started_at) AS started FROM workflow_outbox WHERE id > $1`, [afterId]);
+    `SELECT extract(epoch FROM started_at - created_at) * 1000 AS lag_ms, extract(epoch FROM started_at) AS started FROM workflow_outbox WHERE id > $1`,
+    [afterId],
+  );
   const lags = rows.map((r) => Number(r.lag_ms)).sort((a, b) => a - b);
   const starts = rows.map((r) => Number(r.started)).sort((a, b) => a - b);
   return {
@@ -166,9 +246,11 @@ async function startStats(pool: pg.Pool, afterId: number) {
 
 /** Holds the starter back (its claims skip leased rows) so a backlog can be written first. */
 async function relaysPaused(pool: pg.Pool, paused: boolean): Promise<void> {
-  await pool.query(paused
-    ? `ALTER TABLE workflow_outbox ALTER COLUMN claimed_until SET DEFAULT now() + interval '1 hour'`
-    : `ALTER TABLE workflow_outbox ALTER COLUMN claimed_until DROP DEFAULT`);
+  await pool.query(
+    paused
+      ? `ALTER TABLE workflow_outbox ALTER COLUMN claimed_until SET DEFAULT now() + interval '1 hour'`
+      : `ALTER TABLE workflow_outbox ALTER COLUMN claimed_until DROP DEFAULT`,
+  );
   if (!paused) await pool.query('UPDATE workflow_outbox SET claimed_until = NULL WHERE started_at IS NULL');
 }
 
@@ -179,15 +261,27 @@ type Rated = { perSecond: number; processCpuMs: number; machineBusy: number };
  * CPU it took: this process's (the load generator), or (`cpuOf: 'child'`) that of the child
  * process `work` starts and stops (the relay, its start-up included), and how busy the machine was.
  */
-async function onFreshServer(work: (client: Client, address: string) => Promise<{ perSecond: number }>, cpuOf: 'self' | 'child' = 'self'): Promise<Rated> {
-  const server = await startLocalTemporal({ cli: ensureTemporalCli(), port: await freePort(), uiPort: null, dbFile: null });
+async function onFreshServer(
+  work: (client: Client, address: string) => Promise<{ perSecond: number }>,
+  cpuOf: 'self' | 'child' = 'self',
+): Promise<Rated> {
+  const server = await startLocalTemporal({
+    cli: ensureTemporalCli(),
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+  });
   const connection = await Connection.connect({ address: server.address });
   try {
     const cpu = () => cpuMs(cpuOf === 'self' ? 'self' : 'children');
     const [p0, m0] = [cpu(), machineTicks()];
     const { perSecond } = await work(new Client({ connection }), server.address);
     const [p1, m1] = [cpu(), machineTicks()];
-    return { perSecond, processCpuMs: p1 - p0, machineBusy: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total) };
+    return {
+      perSecond,
+      processCpuMs: p1 - p0,
+      machineBusy: (100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total),
+    };
   } finally {
     await connection.close();
     await server.stop();
@@ -199,16 +293,20 @@ async function serverStartRate(client: Client, count: number): Promise<{ perSeco
   let first = Infinity;
   let last = -Infinity;
   let seen = 0;
-  await waitFor('visibility to list every start', async () => {
-    [first, last, seen] = [Infinity, -Infinity, 0];
-    for await (const execution of client.workflow.list()) {
-      const t = execution.startTime.getTime();
-      first = Math.min(first, t);
-      last = Math.max(last, t);
-      seen += 1;
-    }
-    if (seen < count) throw new Error(`${seen} of ${count} listed`);
-  }, 120_000);
+  await waitFor(
+    'visibility to list every start',
+    async () => {
+      [first, last, seen] = [Infinity, -Infinity, 0];
+      for await (const execution of client.workflow.list()) {
+        const t = execution.startTime.getTime();
+        first = Math.min(first, t);
+        last = Math.max(last, t);
+        seen += 1;
+      }
+      if (seen < count) throw new Error(`${seen} of ${count} listed`);
+    },
+    120_000,
+  );
   return { perSecond: (seen - 1) / Math.max(0.001, (last - first) / 1000) };
 }
 

@@ -22,24 +22,34 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
   // The waitlist: one tenant per user, signup times spread over 20 days, 2% with the wave skip.
   let t = performance.now();
-  await pool.query(`
+  await pool.query(
+    `
     WITH ids AS (SELECT gen_random_uuid() AS id, i FROM generate_series(1, $1) i),
     t AS (INSERT INTO tenants (id, name) SELECT id, 'bench' FROM ids)
     INSERT INTO users (id, tenant_id, email, inbox, referral_code, created_at, waitlist_score, vested_referrals, wave_skip)
     SELECT id, id, 'w' || i || '@example.com', 'w' || i || '@example.com', 'w' || i,
            now() - make_interval(secs => (i * 1728000.0 / $1)), (i * 7919 % 13) * 10, i * 7919 % 13, i % 50 = 0
-    FROM ids`, [waiting]);
+    FROM ids`,
+    [waiting],
+  );
   await pool.query('ANALYZE users');
   const seedSeconds = (performance.now() - t) / 1000;
 
   // Who should be admitted: the top of the order, computed independently in one sorted query.
-  const expected = (await pool.query<{ id: string }>(`SELECT id FROM users WHERE status = 'waitlisted' ORDER BY wave_skip DESC, waitlist_score DESC, created_at, id LIMIT $1`, [seats])).rows.map((r) => r.id);
+  const expected = (
+    await pool.query<{ id: string }>(
+      `SELECT id FROM users WHERE status = 'waitlisted' ORDER BY wave_skip DESC, waitlist_score DESC, created_at, id LIMIT $1`,
+      [seats],
+    )
+  ).rows.map((r) => r.id);
 
   // Bare: a plain UPDATE of the same number of rows, in a transaction rolled back.
   const bareClient = await pool.connect();
   t = performance.now();
   await bareClient.query('BEGIN');
-  await bareClient.query(`UPDATE users SET status = 'active', admitted_at = now() WHERE id = ANY($1::uuid[])`, [expected]);
+  await bareClient.query(`UPDATE users SET status = 'active', admitted_at = now() WHERE id = ANY($1::uuid[])`, [
+    expected,
+  ]);
   await bareClient.query('ROLLBACK');
   const bareSeconds = (performance.now() - t) / 1000;
   bareClient.release();
@@ -63,38 +73,65 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     const call = async (path: string, init: { method?: string; json?: unknown; key?: string } = {}) => {
       const res = await fetch(`${base}${path}`, {
         method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
-        headers: { authorization: `Bearer ${init.key ?? ADMIN_KEY}`, ...(init.json === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${init.key ?? ADMIN_KEY}`,
+          ...(init.json === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }),
       });
       const body = (await res.json()) as any;
       if (res.status >= 300) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(body)}`);
       return body;
     };
-    const wave = await call('/v1/admin/waves', { json: { name: 'Bench wave', seatCap: seats, opensAt: new Date().toISOString() } });
+    const wave = await call('/v1/admin/waves', {
+      json: { name: 'Bench wave', seatCap: seats, opensAt: new Date().toISOString() },
+    });
 
     t = performance.now();
     const admitted = await call(`/v1/admin/waves/${wave.id}/admit`, { method: 'POST' });
     const admitSeconds = (performance.now() - t) / 1000;
     const again = await call(`/v1/admin/waves/${wave.id}/admit`, { method: 'POST' });
 
-    const check = (await pool.query<{ admitted: number; active: number; mails: number; matches: number }>(`
+    const check = (
+      await pool.query<{ admitted: number; active: number; mails: number; matches: number }>(
+        `
       SELECT (SELECT count(*)::int FROM wave_admissions WHERE wave_id = $1) AS admitted,
              (SELECT count(*)::int FROM users u JOIN wave_admissions a ON a.user_id = u.id WHERE a.wave_id = $1 AND u.status = 'active') AS active,
              (SELECT count(*)::int FROM mail_outbox WHERE dedupe_key LIKE 'wave-admitted:%') AS mails,
-             (SELECT count(*)::int FROM wave_admissions WHERE wave_id = $1 AND user_id = ANY($2::uuid[])) AS matches`, [wave.id, expected])).rows[0]!;
+             (SELECT count(*)::int FROM wave_admissions WHERE wave_id = $1 AND user_id = ANY($2::uuid[])) AS matches`,
+        [wave.id, expected],
+      )
+    ).rows[0]!;
 
     // The waiting user's view, for users spread through the rest of the list (sessions are signed tokens).
-    const rest = (await pool.query<{ id: string }>(`SELECT id FROM users WHERE status = 'waitlisted' ORDER BY random() LIMIT $1`, [views])).rows.map((r) => r.id);
+    const rest = (
+      await pool.query<{ id: string }>(`SELECT id FROM users WHERE status = 'waitlisted' ORDER BY random() LIMIT $1`, [
+        views,
+      ])
+    ).rows.map((r) => r.id);
     const auth = createAuthenticator([], SESSION_SECRET);
-    const tokens = await Promise.all(rest.map(async (id) => (await auth.issueSession({ userId: id, tenantId: id })).token));
+    const tokens = await Promise.all(
+      rest.map(async (id) => (await auth.issueSession({ userId: id, tenantId: id })).token),
+    );
     const view = await measure(rest.length, 8, async (i) => void (await call('/v1/waitlist/me', { key: tokens[i]! })));
 
-    console.log(`\nwaves: a wave of ${fmt(seats)} seats admitted from a waitlist of ${fmt(waiting)} (seeded in ${fmt(seedSeconds, 1)} s)`);
-    console.log(`  admit through the API    ${fmt(admitSeconds, 2)} s for ${fmt(admitted.admittedNow)} users   (target <= 5 s)   ${fmt(admitted.admittedNow / admitSeconds)} admitted/s`);
-    console.log(`  bare UPDATE of as many   ${fmt(bareSeconds, 2)} s   (the admission takes ${fmt(admitSeconds / bareSeconds, 1)}x the bare update: it also locks, orders, records positions and queues a mail each)`);
-    console.log(`  checked                  ${fmt(check.admitted)} admitted, ${fmt(check.active)} of them active, ${fmt(check.mails)} mails queued, ${fmt(check.matches)} of the expected top ${fmt(seats)}; a second admit admitted ${again.admittedNow}`);
-    console.log(`  GET /v1/waitlist/me      ${fmt(view.perSecond)}/s   p50 ${fmt(view.p50, 1)} ms   p99 ${fmt(view.p99, 1)} ms   (${fmt(rest.length)} users still waiting, concurrency 8, errors ${view.errors})`);
-    if (check.admitted !== seats || check.active !== seats || check.matches !== seats || again.admittedNow !== 0) process.exitCode = 1;
+    console.log(
+      `\nwaves: a wave of ${fmt(seats)} seats admitted from a waitlist of ${fmt(waiting)} (seeded in ${fmt(seedSeconds, 1)} s)`,
+    );
+    console.log(
+      `  admit through the API    ${fmt(admitSeconds, 2)} s for ${fmt(admitted.admittedNow)} users   (target <= 5 s)   ${fmt(admitted.admittedNow / admitSeconds)} admitted/s`,
+    );
+    console.log(
+      `  bare UPDATE of as many   ${fmt(bareSeconds, 2)} s   (the admission takes ${fmt(admitSeconds / bareSeconds, 1)}x the bare update: it also locks, orders, records positions and queues a mail each)`,
+    );
+    console.log(
+      `  checked                  ${fmt(check.admitted)} admitted, ${fmt(check.active)} of them active, ${fmt(check.mails)} mails queued, ${fmt(check.matches)} of the expected top ${fmt(seats)}; a second admit admitted ${again.admittedNow}`,
+    );
+    console.log(
+      `  GET /v1/waitlist/me      ${fmt(view.perSecond)}/s   p50 ${fmt(view.p50, 1)} ms   p99 ${fmt(view.p99, 1)} ms   (${fmt(rest.length)} users still waiting, concurrency 8, errors ${view.errors})`,
+    );
+    if (check.admitted !== seats || check.active !== seats || check.matches !== seats || again.admittedNow !== 0)
+      process.exitCode = 1;
   } finally {
     await stop(api);
     await pool.end();

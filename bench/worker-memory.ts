@@ -1,6 +1,7 @@
 // Worker memory with many open edges: `count` edge workflows started and left waiting for
 // activation (their 30-day timer), run by the real worker process (workers/main.ts, as in
-// production: workflows bundled at start in a child process, V8 flags of its own), with its RSS sampled every second. The requirement:
+// production: workflows bundled at start in a child process, V8 flags of its own), with its RSS sampled every second.
+// The requirement:
 // a worker holding 100,000 open edges stays under 512 MB RSS, since the workflows wait on the
 // server and only the last `maxCachedWorkflows` stay in the worker's cache. The bare figure of the
 // same run is the same worker idle, before any workflow.
@@ -34,13 +35,24 @@ type Sample = { at: number; rssMb: number; anonMb: number; fileMb: number };
 function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, anonMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024 };
+  return {
+    rssMb: kb('VmRSS') / 1024,
+    hwmMb: kb('VmHWM') / 1024,
+    anonMb: kb('RssAnon') / 1024,
+    fileMb: kb('RssFile') / 1024,
+  };
 }
 
 /** The command line a process runs and its MALLOC_ARENA_MAX (the worker replaces itself once to add them). */
 function commandOf(pid: number): string {
-  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).map((a) => a.startsWith('/') ? a.split('/').slice(-2).join('/') : a).join(' ');
-  const arenas = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('MALLOC_ARENA_MAX='));
+  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((a) => (a.startsWith('/') ? a.split('/').slice(-2).join('/') : a))
+    .join(' ');
+  const arenas = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .find((e) => e.startsWith('MALLOC_ARENA_MAX='));
   return `${command}${arenas ? `   (${arenas})` : ''}`;
 }
 
@@ -80,7 +92,10 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const bundleDir = prebuilt ? mkdtempSync(join(tmpdir(), 'worker-memory-bundle-')) : null;
   if (bundleDir) {
     const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
-    writeFileSync(join(bundleDir, 'workflow-bundle.js'), (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet })).code);
+    writeFileSync(
+      join(bundleDir, 'workflow-bundle.js'),
+      (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet })).code,
+    );
   }
 
   const connection = await Connection.connect({ address: temporalAddress });
@@ -106,7 +121,10 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const workerExited = new Promise<never>((_, reject) =>
-    worker.once('exit', (code, signal) => reject(new Error(`the worker exited early (code ${code}, signal ${signal})`))));
+    worker.once('exit', (code, signal) =>
+      reject(new Error(`the worker exited early (code ${code}, signal ${signal})`)),
+    ),
+  );
   workerExited.catch(() => {}); // only raced below; a late exit is ours
   const pid = worker.pid!;
 
@@ -117,10 +135,18 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     // Idle: the worker is up once it polls its task queue; a few seconds later it has settled.
     const spawnedAt = performance.now();
     await Promise.race([
-      waitFor('the worker polling its task queue', async () => {
-        const { pollers } = await client.workflowService.describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue }, taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW });
-        if (!pollers?.length) throw new Error('no poller yet');
-      }, 120_000),
+      waitFor(
+        'the worker polling its task queue',
+        async () => {
+          const { pollers } = await client.workflowService.describeTaskQueue({
+            namespace: NAMESPACE,
+            taskQueue: { name: taskQueue },
+            taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+          });
+          if (!pollers?.length) throw new Error('no poller yet');
+        },
+        120_000,
+      ),
       workerExited,
     ]);
     const readySeconds = (performance.now() - spawnedAt) / 1000;
@@ -144,23 +170,51 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     let started = 0;
     let caughtUp = false;
     const backlog = async () => {
-      const { stats } = await client.workflowService.describeTaskQueue({ namespace: NAMESPACE, taskQueue: { name: taskQueue }, taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, reportStats: true });
+      const { stats } = await client.workflowService.describeTaskQueue({
+        namespace: NAMESPACE,
+        taskQueue: { name: taskQueue },
+        taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        reportStats: true,
+      });
       return Number(stats?.approximateBacklogCount ?? 0);
     };
     progress = setInterval(() => {
       const last = samples[samples.length - 1];
-      void backlog().catch(() => NaN).then((n) =>
-        console.error(`  ${fmt(elapsed())} s: ${fmt(started)} started, backlog ${fmt(n)}${caughtUp ? ', worker caught up' : ''}, worker RSS ${last ? fmt(last.rssMb) : '?'} MB`));
+      void backlog()
+        .catch(() => NaN)
+        .then((n) =>
+          console.error(
+            `  ${fmt(elapsed())} s: ${fmt(started)} started, backlog ${fmt(n)}${caughtUp ? ', worker caught up' : ''}, worker RSS ${last ? fmt(last.rssMb) : '?'} MB`,
+          ),
+        );
     }, 10_000);
 
     // Start `count` edges as the outbox starter would: edge arguments, six search attributes.
     const ids: string[] = new Array(count);
     const starts = measure(count, concurrency, async (i) => {
       const now = new Date();
-      const input = edgeLifecycleInput({ id: randomUUID(), referrer_id: randomUUID(), referee_id: randomUUID(), kind: 'beta_auto', source: 'link', phase_at_write: 'beta', created_at: now, activation_window_days: activationWindowDays }, null);
+      const input = edgeLifecycleInput(
+        {
+          id: randomUUID(),
+          referrer_id: randomUUID(),
+          referee_id: randomUUID(),
+          kind: 'beta_auto',
+          source: 'link',
+          phase_at_write: 'beta',
+          created_at: now,
+          activation_window_days: activationWindowDays,
+        },
+        null,
+      );
       const { workflowId, workflowType, args: wfArgs, searchAttributes, summary } = edgeLifecycleStart(input);
       ids[i] = workflowId;
-      await client.workflow.start(workflowType, { workflowId, taskQueue, args: wfArgs, typedSearchAttributes: searchAttributes, staticSummary: summary });
+      await client.workflow.start(workflowType, {
+        workflowId,
+        taskQueue,
+        args: wfArgs,
+        typedSearchAttributes: searchAttributes,
+        staticSummary: summary,
+      });
       started++;
       if (activates(i)) {
         const event: ActivationEvent = { eventId: randomUUID(), activatedAt: now.toISOString() };
@@ -174,10 +228,14 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     // workflow confirmed by its own description: its first task done (waiting on the timer, no
     // task pending) or, when activated, completed. Sweeps repeat over the ones not there yet.
     await Promise.race([
-      waitFor('the workflow task backlog to drain', async () => {
-        const n = await backlog();
-        if (n > 0) throw new Error(`${n} workflow tasks in the backlog`);
-      }, 1_800_000),
+      waitFor(
+        'the workflow task backlog to drain',
+        async () => {
+          const n = await backlog();
+          if (n > 0) throw new Error(`${n} workflow tasks in the backlog`);
+        },
+        1_800_000,
+      ),
       workerExited,
     ]);
     const backlogDrained = elapsed();
@@ -195,13 +253,20 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
       const failed: string[] = [];
       const swept = await measure(pending.length, concurrency, async (i) => {
         const workflowId = pending[i]!;
-        const d = await client.workflowService.describeWorkflowExecution({ namespace: NAMESPACE, execution: { workflowId } });
+        const d = await client.workflowService.describeWorkflowExecution({
+          namespace: NAMESPACE,
+          execution: { workflowId },
+        });
         const status = d.workflowExecutionInfo?.status;
         const firstTaskDone = Number(d.workflowExecutionInfo?.historyLength ?? 0) >= 4 && !d.pendingWorkflowTask;
         if (status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
           if (firstTaskDone && !d.pendingActivities?.length) running++;
           else notYet.push(workflowId);
-        } else if (status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED || status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) done++;
+        } else if (
+          status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED ||
+          status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+        )
+          done++;
         else failed.push(`${workflowId}: ${WorkflowExecutionStatus[status ?? 0]}`);
       });
       if (swept.errors > 0) throw new Error(`${swept.errors} workflow descriptions failed`);
@@ -209,7 +274,8 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
       stillRunning += running;
       closed += done;
       pending = notYet;
-      if (elapsed() - sweepStarted > 1_800) throw new Error(`${pending.length} workflows still not past their first task after 30 minutes`);
+      if (elapsed() - sweepStarted > 1_800)
+        throw new Error(`${pending.length} workflows still not past their first task after 30 minutes`);
     }
     const confirmed = elapsed();
     // The first sweep found every workflow there: the backlog drain is when the worker caught up;
@@ -223,20 +289,41 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     const final = memoryOf(pid);
     clearInterval(sampler);
     clearInterval(progress);
-    const visibleOpen = await client.workflow.count(`TaskQueue="${taskQueue}" AND ExecutionStatus="Running"`).then((c) => c.count, () => NaN);
+    const visibleOpen = await client.workflow.count(`TaskQueue="${taskQueue}" AND ExecutionStatus="Running"`).then(
+      (c) => c.count,
+      () => NaN,
+    );
 
     const peakMb = peakReset ? final.hwmMb : Math.max(loadedPeak, final.rssMb);
     const worst = Math.max(peakMb, final.rssMb);
-    console.log(`\nworker memory: ${fmt(count)} edge workflows on task queue ${taskQueue}${prebuilt ? ', worker on a prebuilt workflow bundle' : ''}${process.env.WORKER_MAX_CACHED_WORKFLOWS ? `, WORKER_MAX_CACHED_WORKFLOWS=${process.env.WORKER_MAX_CACHED_WORKFLOWS}` : ''}${process.env.NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ''} (waiting ${activationWindowDays} days for activation)${activatedCount ? `, ${fmt(activatedCount)} of them signalled \`activated\`` : ''}`);
-    console.log(`  workflows open           ${fmt(stillRunning)} waiting on the server (every one past its first workflow task${closed ? `; ${fmt(closed)} closed` : ''}; visibility counts ${fmt(visibleOpen)} running)`);
-    console.log(`  start rate               ${fmt(startup.perSecond)}/s   p50 ${fmt(startup.p50, 1)} ms   p99 ${fmt(startup.p99, 1)} ms   (concurrency ${concurrency}, ${fmt(startup.seconds, 1)} s, worker running)`);
-    console.log(`  worker caught up         ${fmt(caughtUpAt, 1)} s after the first start   (backlog drained at ${fmt(backlogDrained, 1)} s; ${sweeps} sweep${sweeps > 1 ? 's' : ''} of describe confirmed every workflow by ${fmt(confirmed, 1)} s)`);
-    console.log(`  worker RSS, idle         ${fmt(idle.rssMb)} MB   (bare limit of this run: the same worker polling, before any workflow; ready ${fmt(readySeconds, 1)} s after spawn, start-up peak ${fmt(idle.hwmMb)} MB: VmHWM before the first start${prebuilt ? '' : ', workflows bundled meanwhile in a child process'})`);
+    console.log(
+      `\nworker memory: ${fmt(count)} edge workflows on task queue ${taskQueue}${prebuilt ? ', worker on a prebuilt workflow bundle' : ''}${process.env.WORKER_MAX_CACHED_WORKFLOWS ? `, WORKER_MAX_CACHED_WORKFLOWS=${process.env.WORKER_MAX_CACHED_WORKFLOWS}` : ''}${process.env.NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ''} (waiting ${activationWindowDays} days for activation)${activatedCount ? `, ${fmt(activatedCount)} of them signalled \`activated\`` : ''}`,
+    );
+    console.log(
+      `  workflows open           ${fmt(stillRunning)} waiting on the server (every one past its first workflow task${closed ? `; ${fmt(closed)} closed` : ''}; visibility counts ${fmt(visibleOpen)} running)`,
+    );
+    console.log(
+      `  start rate               ${fmt(startup.perSecond)}/s   p50 ${fmt(startup.p50, 1)} ms   p99 ${fmt(startup.p99, 1)} ms   (concurrency ${concurrency}, ${fmt(startup.seconds, 1)} s, worker running)`,
+    );
+    console.log(
+      `  worker caught up         ${fmt(caughtUpAt, 1)} s after the first start   (backlog drained at ${fmt(backlogDrained, 1)} s; ${sweeps} sweep${sweeps > 1 ? 's' : ''} of describe confirmed every workflow by ${fmt(confirmed, 1)} s)`,
+    );
+    console.log(
+      `  worker RSS, idle         ${fmt(idle.rssMb)} MB   (bare limit of this run: the same worker polling, before any workflow; ready ${fmt(readySeconds, 1)} s after spawn, start-up peak ${fmt(idle.hwmMb)} MB: VmHWM before the first start${prebuilt ? '' : ', workflows bundled meanwhile in a child process'})`,
+    );
     console.log(`  worker command           ${command}`);
-    console.log(`  worker RSS, loaded peak  ${fmt(peakMb)} MB   (${peakReset ? 'VmHWM since the first start' : 'max of 1 s samples; VmHWM could not be reset'}; ${fmt(samples.length)} samples; largest sample ${fmt(loadedPeak)} MB: ${peakSample ? `${fmt(peakSample.anonMb)} anonymous + ${fmt(peakSample.fileMb)} file-backed at ${fmt(peakSample.at)} s` : 'none'})`);
-    console.log(`  worker RSS, drained      ${fmt(atDrain.rssMb)} MB   (when the backlog drained; ${fmt(atDrain.anonMb)} anonymous + ${fmt(atDrain.fileMb)} file-backed)`);
-    console.log(`  worker RSS, final        ${fmt(final.rssMb)} MB   (10 s after every workflow was confirmed; +${fmt(final.rssMb - idle.rssMb)} MB over idle; idle was ${fmt(idle.anonMb)} anonymous + ${fmt(idle.fileMb)} file-backed)`);
-    console.log(`  verdict                  ${worst < LIMIT_MB ? 'PASS' : 'FAIL'}: ${fmt(worst)} MB ${worst < LIMIT_MB ? '<' : '>='} ${LIMIT_MB} MB with ${fmt(stillRunning)} open edges${idle.hwmMb >= LIMIT_MB ? ` (start-up peak ${fmt(idle.hwmMb)} MB is over it)` : ''}`);
+    console.log(
+      `  worker RSS, loaded peak  ${fmt(peakMb)} MB   (${peakReset ? 'VmHWM since the first start' : 'max of 1 s samples; VmHWM could not be reset'}; ${fmt(samples.length)} samples; largest sample ${fmt(loadedPeak)} MB: ${peakSample ? `${fmt(peakSample.anonMb)} anonymous + ${fmt(peakSample.fileMb)} file-backed at ${fmt(peakSample.at)} s` : 'none'})`,
+    );
+    console.log(
+      `  worker RSS, drained      ${fmt(atDrain.rssMb)} MB   (when the backlog drained; ${fmt(atDrain.anonMb)} anonymous + ${fmt(atDrain.fileMb)} file-backed)`,
+    );
+    console.log(
+      `  worker RSS, final        ${fmt(final.rssMb)} MB   (10 s after every workflow was confirmed; +${fmt(final.rssMb - idle.rssMb)} MB over idle; idle was ${fmt(idle.anonMb)} anonymous + ${fmt(idle.fileMb)} file-backed)`,
+    );
+    console.log(
+      `  verdict                  ${worst < LIMIT_MB ? 'PASS' : 'FAIL'}: ${fmt(worst)} MB ${worst < LIMIT_MB ? '<' : '>='} ${LIMIT_MB} MB with ${fmt(stillRunning)} open edges${idle.hwmMb >= LIMIT_MB ? ` (start-up peak ${fmt(idle.hwmMb)} MB is over it)` : ''}`,
+    );
   } finally {
     clearInterval(sampler);
     clearInterval(progress);

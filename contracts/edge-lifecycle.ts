@@ -45,7 +45,9 @@ export type EdgeFacts = {
   activation_window_days: number;
 };
 
-/** The input from the edge's current row; `partnerId`: the referrer's approved partner tenant for an intentional edge. */
+/**
+ * The input from the edge's current row; `partnerId`: the referrer's approved partner tenant for an intentional edge.
+ */
 export function edgeLifecycleInput(edge: EdgeFacts, partnerId: string | null): EdgeLifecycleInput {
   return {
     edgeId: edge.id,

@@ -33,7 +33,12 @@ export type LaunchFlipInput = {
   runs?: number;
 };
 
-export type LaunchFlipProgress = { status: 'running' | 'completed'; runs: number; after: string | null; totals: LaunchTotals | null };
+export type LaunchFlipProgress = {
+  status: 'running' | 'completed';
+  runs: number;
+  after: string | null;
+  totals: LaunchTotals | null;
+};
 
 export const launchProgressQuery = defineQuery<LaunchFlipProgress>('progress');
 

@@ -9,7 +9,8 @@ export const PAYOUT_CYCLE_TYPE = 'payoutCycle';
 const PREFIX = 'payout-cycle:';
 export const payoutCycleWorkflowId = (cycleId: string) => `${PREFIX}${cycleId}`;
 /** A cycle's id: the workflow id without its prefix (a Schedule appends the time to the id it is given). */
-export const cycleIdOf = (workflowId: string) => (workflowId.startsWith(PREFIX) ? workflowId.slice(PREFIX.length) : workflowId);
+export const cycleIdOf = (workflowId: string) =>
+  workflowId.startsWith(PREFIX) ? workflowId.slice(PREFIX.length) : workflowId;
 /** A cycle finance starts by hand. */
 export const manualCycleId = (at: Date) => `manual-${at.toISOString()}`;
 /** The Schedule of one payout frequency; `prefix` keeps deployments (or tests) sharing a namespace apart. */
@@ -17,8 +18,21 @@ export const payoutScheduleId = (frequency: PayoutFrequency, prefix = '') => `${
 /** The id a payout Schedule starts its cycles under (the Schedule appends the time). */
 export const scheduledCycleId = (frequency: PayoutFrequency, prefix = '') => `${prefix}${frequency}`;
 
-export type CycleTotals = { seen: number; paid: number; paidCents: number; failed: number; awaitingManual: number; rolledForward: number; skipped: number };
-export type CycleProgress = { cycleId: string; status: 'running' | 'completed' | 'skipped'; runningCycleId?: string; totals: CycleTotals };
+export type CycleTotals = {
+  seen: number;
+  paid: number;
+  paidCents: number;
+  failed: number;
+  awaitingManual: number;
+  rolledForward: number;
+  skipped: number;
+};
+export type CycleProgress = {
+  cycleId: string;
+  status: 'running' | 'completed' | 'skipped';
+  runningCycleId?: string;
+  totals: CycleTotals;
+};
 
 export type PayoutCycleInput = {
   frequencies: PayoutFrequency[];
@@ -39,5 +53,11 @@ export function payoutCycleSummary(input: PayoutCycleInput): string {
 }
 
 export function payoutCycleStart(cycleId: string, input: PayoutCycleInput): WorkflowStart {
-  return { workflowId: payoutCycleWorkflowId(cycleId), workflowType: PAYOUT_CYCLE_TYPE, args: [input], searchAttributes: [], summary: payoutCycleSummary(input) };
+  return {
+    workflowId: payoutCycleWorkflowId(cycleId),
+    workflowType: PAYOUT_CYCLE_TYPE,
+    args: [input],
+    searchAttributes: [],
+    summary: payoutCycleSummary(input),
+  };
 }

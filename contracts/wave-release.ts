@@ -14,7 +14,9 @@ export const waveReleaseWorkflowId = (key: string) => `wave-release:${key}`;
 export const wavesChangedSignal = defineSignal('wavesChanged');
 
 export type WaveReleaseInput = {
-  /** How often the planner runs (and so, without a `wavesChanged` message, how late a new earlier wave can be noticed). */
+  /**
+   * How often the planner runs (and so, without a `wavesChanged` message, how late a new earlier wave can be noticed).
+   */
   planEveryMinutes: number;
   /** Rounds before continuing as new, to keep each run's history short (tests and recordings make it small). */
   roundsPerRun?: number;
@@ -25,7 +27,14 @@ export function waveReleaseSummary(input: WaveReleaseInput): string {
 }
 
 export function waveReleaseStart(key: string, input: WaveReleaseInput): WorkflowStart {
-  return { workflowId: waveReleaseWorkflowId(key), workflowType: WAVE_RELEASE_TYPE, args: [input], searchAttributes: [], summary: waveReleaseSummary(input), restartable: true };
+  return {
+    workflowId: waveReleaseWorkflowId(key),
+    workflowType: WAVE_RELEASE_TYPE,
+    args: [input],
+    searchAttributes: [],
+    summary: waveReleaseSummary(input),
+    restartable: true,
+  };
 }
 
 /** The line the Temporal UI shows on the timer the workflow waits on. */

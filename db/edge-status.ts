@@ -46,8 +46,16 @@ export async function edgeVerdicts(db: Db, edgeId: string): Promise<readonly Ver
 /** What the edge's workflow has made of a payment's commission (payments.commission_status). */
 export const COMMISSION_STATUSES = ['pending', 'earned', 'not_eligible'] as const;
 const commissionStatus = z.enum(COMMISSION_STATUSES);
-const paymentSummaryRow = z.object({ id: z.string(), amount_cents: z.number(), paid_at: z.date(), commission_status: commissionStatus });
-export type EdgePaymentSummary = { counts: Partial<Record<z.infer<typeof commissionStatus>, number>>; recent: readonly z.infer<typeof paymentSummaryRow>[] };
+const paymentSummaryRow = z.object({
+  id: z.string(),
+  amount_cents: z.number(),
+  paid_at: z.date(),
+  commission_status: commissionStatus,
+});
+export type EdgePaymentSummary = {
+  counts: Partial<Record<z.infer<typeof commissionStatus>, number>>;
+  recent: readonly z.infer<typeof paymentSummaryRow>[];
+};
 
 /** How many payments reached the edge, by commission status, and the latest `limit` of them. */
 export async function edgePayments(db: Db, edgeId: string, limit: number): Promise<EdgePaymentSummary> {
@@ -66,14 +74,33 @@ export async function edgePayments(db: Db, edgeId: string, limit: number): Promi
  * each of them also names its payment, so they are found through the edge's payments and the
  * ledger's payment index rather than by scanning every transaction for its edgeId.
  */
-export async function edgeLedgerSums<K extends string>(db: Db, edgeId: string, accounts: Record<K, AccountRef>): Promise<Record<K, number>> {
+export async function edgeLedgerSums<K extends string>(
+  db: Db,
+  edgeId: string,
+  accounts: Record<K, AccountRef>,
+): Promise<Record<K, number>> {
   const named = Object.entries(accounts) as [K, AccountRef][];
   const rows = await db.any(sql.type(z.object({ name: z.string(), total: z.number() }))`
     WITH wanted AS (
       SELECT * FROM unnest(
-        ${sql.array(named.map(([name]) => name), 'text')}, ${sql.array(named.map(([, a]) => a.ownerType), 'text')},
-        ${sql.array(named.map(([, a]) => a.ownerId), 'text')}, ${sql.array(named.map(([, a]) => a.purpose), 'text')},
-        ${sql.array(named.map(([, a]) => a.currency), 'text')}) AS w(name, owner_type, owner_id, purpose, currency)
+        ${sql.array(
+          named.map(([name]) => name),
+          'text',
+        )}, ${sql.array(
+          named.map(([, a]) => a.ownerType),
+          'text',
+        )},
+        ${sql.array(
+          named.map(([, a]) => a.ownerId),
+          'text',
+        )}, ${sql.array(
+          named.map(([, a]) => a.purpose),
+          'text',
+        )},
+        ${sql.array(
+          named.map(([, a]) => a.currency),
+          'text',
+        )}) AS w(name, owner_type, owner_id, purpose, currency)
     ), edge_transactions AS (
       SELECT t.id FROM payments p
       JOIN ledger_transactions t ON t.metadata ? 'paymentId' AND t.metadata ->> 'paymentId' = p.id

@@ -2,7 +2,14 @@
 // attribution event), and the reads of an edge as its workflow's start needs it.
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
-import { EDGE_KINDS, EDGE_SOURCES, PROGRAM_PHASES, type EdgeKind, type EdgeSource, type ProgramPhase } from '../domain/edge.ts';
+import {
+  EDGE_KINDS,
+  EDGE_SOURCES,
+  PROGRAM_PHASES,
+  type EdgeKind,
+  type EdgeSource,
+  type ProgramPhase,
+} from '../domain/edge.ts';
 import type { AttributionOutcome } from '../domain/attribution.ts';
 import { EDGE_SUBJECT, edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
 import type { WorkflowStart } from '../contracts/workflow-start.ts';
@@ -60,17 +67,38 @@ export function edgeWrite(edge: EdgeToWrite | null, referee: FragmentSqlToken, c
  * Attributes a user who exists already: the edge and its workflow's start, unless the referee has
  * an edge; either way the attempt is recorded as an attribution event. Run inside the caller's transaction.
  */
-export async function attributeExistingUser(tx: Db, refereeId: string, edge: EdgeToWrite): Promise<{ outcome: AttributionOutcome; edge: EdgeRow }> {
+export async function attributeExistingUser(
+  tx: Db,
+  refereeId: string,
+  edge: EdgeToWrite,
+): Promise<{ outcome: AttributionOutcome; edge: EdgeRow }> {
   const written = await tx.maybeOne(sql.type(edgeRow)`
     WITH ${edgeWrite(edge, sql.fragment`${refereeId}::uuid`, new Date().toISOString())}
     SELECT * FROM edge`);
   if (written) return { outcome: 'edge_written', edge: written };
   const existing = (await findEdgeByReferee(tx, refereeId))!;
-  await recordAttributionEvent(tx, { refereeId, referrerId: edge.referrerId, source: edge.source, code: edge.code, outcome: 'already_attributed', edgeId: existing.id });
+  await recordAttributionEvent(tx, {
+    refereeId,
+    referrerId: edge.referrerId,
+    source: edge.source,
+    code: edge.code,
+    outcome: 'already_attributed',
+    edgeId: existing.id,
+  });
   return { outcome: 'already_attributed', edge: existing };
 }
 
-export async function recordAttributionEvent(db: Db, e: { refereeId: string; referrerId: string | null; source: string; code: string | null; outcome: AttributionOutcome; edgeId: string | null }): Promise<void> {
+export async function recordAttributionEvent(
+  db: Db,
+  e: {
+    refereeId: string;
+    referrerId: string | null;
+    source: string;
+    code: string | null;
+    outcome: AttributionOutcome;
+    edgeId: string | null;
+  },
+): Promise<void> {
   await db.query(sql.unsafe`
     INSERT INTO attribution_events (referee_id, referrer_id, source, code, outcome, edge_id)
     VALUES (${e.refereeId}, ${e.referrerId}, ${e.source}, ${e.code}, ${e.outcome}, ${e.edgeId})`);

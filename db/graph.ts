@@ -25,9 +25,14 @@ export async function findReferrer(db: Db, ref: string): Promise<Referrer | null
   const code = ref.trim().toLowerCase();
   // Prepared statements (planned once per connection): this runs on every referred signup, and
   // planning it costs several times what executing it does.
-  return db.maybeOne(byId
-    ? sql.prepared('find_referrer_by_id', referrerRow)`${referrerQuery(sql.fragment`u.id = ${ref}`, code)}`
-    : sql.prepared('find_referrer_by_code', referrerRow)`${referrerQuery(sql.fragment`u.referral_code = ${code}`, code)}`);
+  return db.maybeOne(
+    byId
+      ? sql.prepared('find_referrer_by_id', referrerRow)`${referrerQuery(sql.fragment`u.id = ${ref}`, code)}`
+      : sql.prepared(
+          'find_referrer_by_code',
+          referrerRow,
+        )`${referrerQuery(sql.fragment`u.referral_code = ${code}`, code)}`,
+  );
 }
 
 const referrerQuery = (userMatch: ReturnType<typeof sql.fragment>, code: string) => sql.fragment`
@@ -57,7 +62,13 @@ const downlineRow = z.object({
 export type DownlineRow = z.infer<typeof downlineRow>;
 
 /** Whom a user brought, down to `depth` levels, in (depth, created_at, id) order after `after`. */
-export async function downline(db: Db, userId: string, depth: number, limit: number, after: { depth: number; createdAt: string; id: string } | null): Promise<readonly DownlineRow[]> {
+export async function downline(
+  db: Db,
+  userId: string,
+  depth: number,
+  limit: number,
+  after: { depth: number; createdAt: string; id: string } | null,
+): Promise<readonly DownlineRow[]> {
   return db.any(sql.type(downlineRow)`
     WITH RECURSIVE tree AS (
       SELECT e.id AS edge_id, e.referee_id, e.referrer_id, e.source, e.kind, e.vested_at, e.created_at, 1 AS depth

@@ -3,20 +3,41 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import type { Db } from './pool.ts';
 
-const storedRow = z.object({ request_hash: z.string(), status: z.number().nullable(), response: z.unknown().nullable() });
+const storedRow = z.object({
+  request_hash: z.string(),
+  status: z.number().nullable(),
+  response: z.unknown().nullable(),
+});
 export type StoredAnswer = z.infer<typeof storedRow>;
 
 /** Claims the key for this request; returns null when claimed, or what is stored under it. */
-export async function claimIdempotencyKey(db: Db, scope: string, key: string, requestHash: string): Promise<StoredAnswer | null> {
+export async function claimIdempotencyKey(
+  db: Db,
+  scope: string,
+  key: string,
+  requestHash: string,
+): Promise<StoredAnswer | null> {
   const claimed = await db.maybeOneFirst(sql.type(z.object({ key: z.string() }))`
     INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (${scope}, ${key}, ${requestHash})
     ON CONFLICT (scope, key) DO NOTHING RETURNING key`);
   if (claimed) return null;
-  return db.one(sql.type(storedRow)`SELECT request_hash, status, response FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`);
+  return db.one(
+    sql.type(
+      storedRow,
+    )`SELECT request_hash, status, response FROM idempotency_keys WHERE scope = ${scope} AND key = ${key}`,
+  );
 }
 
-export async function storeAnswer(db: Db, scope: string, key: string, status: number, response: unknown): Promise<void> {
-  await db.query(sql.unsafe`UPDATE idempotency_keys SET status = ${status}, response = ${sql.jsonb((response ?? null) as never)} WHERE scope = ${scope} AND key = ${key}`);
+export async function storeAnswer(
+  db: Db,
+  scope: string,
+  key: string,
+  status: number,
+  response: unknown,
+): Promise<void> {
+  await db.query(
+    sql.unsafe`UPDATE idempotency_keys SET status = ${status}, response = ${sql.jsonb((response ?? null) as never)} WHERE scope = ${scope} AND key = ${key}`,
+  );
 }
 
 /** Forgets a key whose request failed on our side, so the caller can retry with it. */

@@ -36,8 +36,15 @@ export type NewInviteCode = {
 /** Inserts many codes in one statement; returns them in input order. */
 export async function insertInviteCodes(db: Db, codes: readonly NewInviteCode[]): Promise<readonly InviteCodeRow[]> {
   const records = codes.map((c, ordinal) => ({
-    ordinal, code: c.code, flavor: c.flavor, owner_user_id: c.ownerUserId, max_uses: c.maxUses, credits: c.credits,
-    expires_at: c.expiresAt?.toISOString() ?? null, metadata: c.metadata, created_by: c.createdBy,
+    ordinal,
+    code: c.code,
+    flavor: c.flavor,
+    owner_user_id: c.ownerUserId,
+    max_uses: c.maxUses,
+    credits: c.credits,
+    expires_at: c.expiresAt?.toISOString() ?? null,
+    metadata: c.metadata,
+    created_by: c.createdBy,
   }));
   return db.any(sql.type(inviteCodeRow)`
     WITH input AS (

@@ -39,14 +39,22 @@ export async function findLaunch(db: Db): Promise<LaunchRow | null> {
   return db.maybeOne(sql.type(launchRow)`SELECT ${launchColumns} FROM ${launchFrom}`);
 }
 
-export type LaunchToRecord = { startedBy: string; workflowId: string; pageSize: number | null; pagesPerRun: number | null };
+export type LaunchToRecord = {
+  startedBy: string;
+  workflowId: string;
+  pageSize: number | null;
+  pagesPerRun: number | null;
+};
 
 /**
  * The flip, once: under the flip lock (edges being written commit first; later ones see public,
  * see 0007_launch_flip.sql), the phase goes public, the beta edges are counted, the record and the
  * outbox row that starts the workflow telling them are written. A second call finds the record and changes nothing.
  */
-export async function flipToPublic(db: DatabasePool, p: LaunchToRecord): Promise<{ created: boolean; launch: LaunchRow; program: ProgramRow }> {
+export async function flipToPublic(
+  db: DatabasePool,
+  p: LaunchToRecord,
+): Promise<{ created: boolean; launch: LaunchRow; program: ProgramRow }> {
   return db.transaction(async (tx) => {
     await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(launch_flip_lock())`);
     const existing = await findLaunch(tx);
@@ -87,7 +95,10 @@ export async function betaEdgePage(db: Db, after: string | null, limit: number):
     ORDER BY id LIMIT ${limit}`);
 }
 
-/** `count` beta edges before `upTo` (included), by id descending, skipping the last `skip` (a part of the page told before). */
+/**
+ * `count` beta edges before `upTo` (included), by id descending, skipping the last `skip` (a part of the page told
+ * before).
+ */
 export async function betaEdgesUpTo(db: Db, upTo: string, skip: number, count: number): Promise<readonly BetaEdge[]> {
   return db.any(sql.type(betaEdge)`
     SELECT id, referee_id FROM edges WHERE kind = 'beta_auto' AND phase_at_write = 'beta' AND id <= ${upTo}::uuid ORDER BY id DESC OFFSET ${skip} LIMIT ${count}`);
@@ -98,7 +109,10 @@ export async function betaEdgesUpTo(db: Db, upTo: string, skip: number, count: n
  * the cursor still stands at `after` (a page run again after it was recorded adds nothing).
  * Answers the record as it stands.
  */
-export async function recordLaunchPage(db: Db, p: { after: string | null; last: string; converted: number; skipped: number }): Promise<LaunchRow> {
+export async function recordLaunchPage(
+  db: Db,
+  p: { after: string | null; last: string; converted: number; skipped: number },
+): Promise<LaunchRow> {
   await db.query(sql.unsafe`
     UPDATE launch SET cursor = ${p.last}::uuid, converted = converted + ${p.converted}, skipped = skipped + ${p.skipped}
     WHERE cursor IS NOT DISTINCT FROM ${p.after}::uuid AND finished_at IS NULL`);
@@ -116,7 +130,11 @@ export async function finishLaunch(db: Db): Promise<LaunchRow> {
  * statement with the count on the record, so running it again enrolls nobody twice. Answers how
  * many were enrolled now and how many still wanted (a random code that collided; run it again).
  */
-export async function enrollBetaReferrers(db: Db, terms: PartnerTerms, approvedBy: string): Promise<{ enrolled: number; wanted: number }> {
+export async function enrollBetaReferrers(
+  db: Db,
+  terms: PartnerTerms,
+  approvedBy: string,
+): Promise<{ enrolled: number; wanted: number }> {
   return db.one(sql.type(z.object({ enrolled: z.number(), wanted: z.number() }))`
     WITH referrers AS (
       SELECT DISTINCT u.tenant_id FROM edges e JOIN users u ON u.id = e.referrer_id

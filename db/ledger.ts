@@ -3,7 +3,13 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
 
-import { COMMISSION_KINDS, commissionExpense, creditsIssued, type AccountRef, type LedgerPosting } from '../domain/ledger-postings.ts';
+import {
+  COMMISSION_KINDS,
+  commissionExpense,
+  creditsIssued,
+  type AccountRef,
+  type LedgerPosting,
+} from '../domain/ledger-postings.ts';
 import type { Db } from './pool.ts';
 
 const posted = z.object({ transaction_id: z.uuid(), created: z.boolean() });
@@ -15,31 +21,66 @@ function postBatch(db: DatabasePool | DatabaseTransactionConnection, postings: r
   const entries = postings.flatMap((p, i) => p.entries.map((e) => ({ ...e, tx: i + 1 })));
   return db.any(sql.type(postedInBatch)`
     SELECT idempotency_key, transaction_id, created FROM ledger_post_batch(
-      ${sql.array(postings.map((p) => p.key), 'text')}, ${sql.array(postings.map((p) => p.kind), 'text')},
-      ${sql.array(postings.map((p) => JSON.stringify(p.metadata ?? {})), 'jsonb')},
-      ${sql.array(entries.map((e) => e.tx), 'int4')}, ${sql.array(entries.map((e) => e.ownerType), 'text')},
-      ${sql.array(entries.map((e) => e.ownerId), 'text')}, ${sql.array(entries.map((e) => e.purpose), 'text')},
-      ${sql.array(entries.map((e) => e.currency), 'text')}, ${sql.array(entries.map((e) => e.amount), 'int8')})`);
+      ${sql.array(
+        postings.map((p) => p.key),
+        'text',
+      )}, ${sql.array(
+        postings.map((p) => p.kind),
+        'text',
+      )},
+      ${sql.array(
+        postings.map((p) => JSON.stringify(p.metadata ?? {})),
+        'jsonb',
+      )},
+      ${sql.array(
+        entries.map((e) => e.tx),
+        'int4',
+      )}, ${sql.array(
+        entries.map((e) => e.ownerType),
+        'text',
+      )},
+      ${sql.array(
+        entries.map((e) => e.ownerId),
+        'text',
+      )}, ${sql.array(
+        entries.map((e) => e.purpose),
+        'text',
+      )},
+      ${sql.array(
+        entries.map((e) => e.currency),
+        'text',
+      )}, ${sql.array(
+        entries.map((e) => e.amount),
+        'int8',
+      )})`);
 }
 
 /** Posts transactions with distinct keys in one call (inside the caller's transaction when given one). */
-export async function postTransactions(db: DatabasePool | DatabaseTransactionConnection, postings: readonly LedgerPosting[]): Promise<void> {
+export async function postTransactions(
+  db: DatabasePool | DatabaseTransactionConnection,
+  postings: readonly LedgerPosting[],
+): Promise<void> {
   if (postings.length > 0) await postBatch(db, postings);
 }
 
 /** Posts one transaction (inside the caller's transaction when given one). */
-export async function postTransaction(db: DatabasePool | DatabaseTransactionConnection, posting: LedgerPosting): Promise<z.infer<typeof posted>> {
+export async function postTransaction(
+  db: DatabasePool | DatabaseTransactionConnection,
+  posting: LedgerPosting,
+): Promise<z.infer<typeof posted>> {
   const [row] = await postBatch(db, [posting]);
   return { transaction_id: row!.transaction_id, created: row!.created };
 }
 
-export async function balanceOf(db: DatabasePool | DatabaseTransactionConnection, account: AccountRef): Promise<number> {
+export async function balanceOf(
+  db: DatabasePool | DatabaseTransactionConnection,
+  account: AccountRef,
+): Promise<number> {
   const balance = await db.maybeOneFirst(sql.type(z.object({ balance: z.number() }))`
     SELECT balance FROM ledger_balances
     WHERE owner_type = ${account.ownerType} AND owner_id = ${account.ownerId} AND purpose = ${account.purpose} AND currency = ${account.currency}`);
   return balance ?? 0;
 }
-
 
 export type LedgerWriter = { post(posting: LedgerPosting): Promise<z.infer<typeof posted>> };
 
@@ -49,7 +90,10 @@ export type LedgerWriter = { post(posting: LedgerPosting): Promise<z.infer<typeo
  * function call per transaction. A batch that fails (one posting does not balance) is retried one
  * posting at a time, so only the bad posting fails.
  */
-export function createLedgerWriter(db: DatabasePool, { maxBatch = 200, maxInFlight = 2 }: { maxBatch?: number; maxInFlight?: number } = {}): LedgerWriter {
+export function createLedgerWriter(
+  db: DatabasePool,
+  { maxBatch = 200, maxInFlight = 2 }: { maxBatch?: number; maxInFlight?: number } = {},
+): LedgerWriter {
   type Waiter = { posting: LedgerPosting; resolve: (v: z.infer<typeof posted>) => void; reject: (e: unknown) => void };
   let queue: Waiter[] = [];
   let inFlight = 0;

@@ -14,7 +14,13 @@ export async function enqueueMail(db: Db, mail: NewMail): Promise<void> {
     ON CONFLICT (dedupe_key) DO NOTHING`);
 }
 
-const mailRow = z.object({ id: z.uuid(), to_address: z.string(), subject: z.string(), body: z.string(), attempts: z.number() });
+const mailRow = z.object({
+  id: z.uuid(),
+  to_address: z.string(),
+  subject: z.string(),
+  body: z.string(),
+  attempts: z.number(),
+});
 export type MailRow = z.infer<typeof mailRow>;
 
 export async function claimPendingMails(db: Db, limit: number, leaseMs: number): Promise<readonly MailRow[]> {
@@ -27,7 +33,9 @@ export async function claimPendingMails(db: Db, limit: number, leaseMs: number):
 }
 
 export async function markMailSent(db: Db, id: string): Promise<void> {
-  await db.query(sql.unsafe`UPDATE mail_outbox SET sent_at = clock_timestamp(), claimed_until = NULL, last_error = NULL WHERE id = ${id}`);
+  await db.query(
+    sql.unsafe`UPDATE mail_outbox SET sent_at = clock_timestamp(), claimed_until = NULL, last_error = NULL WHERE id = ${id}`,
+  );
 }
 
 export async function markMailFailed(db: Db, id: string, error: string, retryInMs: number): Promise<void> {
@@ -36,5 +44,7 @@ export async function markMailFailed(db: Db, id: string, error: string, retryInM
 }
 
 export async function pendingMailCount(db: Db): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM mail_outbox WHERE sent_at IS NULL`);
+  return db.oneFirst(
+    sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM mail_outbox WHERE sent_at IS NULL`,
+  );
 }

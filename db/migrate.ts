@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 /** Applies every pending migration (or the first `count` of them: tests of data written by older versions). */
-export async function migrate(databaseUrl: string, log: (line: string) => void = () => {}, count?: number): Promise<string[]> {
+export async function migrate(
+  databaseUrl: string,
+  log: (line: string) => void = () => {},
+  count?: number,
+): Promise<string[]> {
   const applied = await runner({
     ...(count === undefined ? {} : { count }),
     databaseUrl,

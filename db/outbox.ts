@@ -24,14 +24,22 @@ export type OutboxRow = z.infer<typeof outboxRow>;
  * The insert of a message for the edge `edgeId` (an SQL expression) names, to be completed with
  * the FROM of the statement it is part of. The event id is the message key: a message is written once.
  */
-export function edgeMessage<E extends { eventId: string }>(signal: SignalDefinition<[E]>, event: E, edgeId: FragmentSqlToken): FragmentSqlToken {
+export function edgeMessage<E extends { eventId: string }>(
+  signal: SignalDefinition<[E]>,
+  event: E,
+  edgeId: FragmentSqlToken,
+): FragmentSqlToken {
   return sql.fragment`
     INSERT INTO workflow_outbox (subject, subject_id, message_key, signal_name, signal_args)
     SELECT ${EDGE_SUBJECT}, ${edgeId}, ${event.eventId}, ${signal.name}, ${sql.jsonb([event] as never)}`;
 }
 
 /** Claims up to `limit` pending rows nobody else holds, for `leaseMs`; oldest first. */
-export async function claimPendingRows(db: DatabasePool, limit: number, leaseMs: number): Promise<readonly OutboxRow[]> {
+export async function claimPendingRows(
+  db: DatabasePool,
+  limit: number,
+  leaseMs: number,
+): Promise<readonly OutboxRow[]> {
   return db.any(sql.type(outboxRow)`
     UPDATE workflow_outbox SET claimed_until = now() + ${leaseMs} * interval '1 millisecond', attempts = attempts + 1
     WHERE id IN (
@@ -42,7 +50,11 @@ export async function claimPendingRows(db: DatabasePool, limit: number, leaseMs:
 }
 
 /** Rows done: started or delivered, or (a message) refused because its workflow had already ended. */
-export async function markDelivered(db: DatabasePool, ids: readonly number[], outcome: DeliveryOutcome = 'delivered'): Promise<void> {
+export async function markDelivered(
+  db: DatabasePool,
+  ids: readonly number[],
+  outcome: DeliveryOutcome = 'delivered',
+): Promise<void> {
   if (ids.length === 0) return;
   await db.query(sql.unsafe`
     UPDATE workflow_outbox SET started_at = clock_timestamp(), claimed_until = NULL, last_error = NULL, outcome = ${outcome}
@@ -57,10 +69,18 @@ export async function markFailed(db: DatabasePool, id: number, error: string, re
 }
 
 export async function pendingRowCount(db: DatabasePool): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int AS count FROM workflow_outbox WHERE started_at IS NULL`);
+  return db.oneFirst(
+    sql.type(
+      z.object({ count: z.number() }),
+    )`SELECT count(*)::int AS count FROM workflow_outbox WHERE started_at IS NULL`,
+  );
 }
 
 /** What delivery found for a message: null while it waits, else 'delivered' or 'workflow_closed'. */
 export async function messageOutcome(db: Db, messageKey: string): Promise<string | null> {
-  return db.maybeOneFirst(sql.type(z.object({ outcome: z.string().nullable() }))`SELECT outcome FROM workflow_outbox WHERE message_key = ${messageKey}`);
+  return db.maybeOneFirst(
+    sql.type(
+      z.object({ outcome: z.string().nullable() }),
+    )`SELECT outcome FROM workflow_outbox WHERE message_key = ${messageKey}`,
+  );
 }

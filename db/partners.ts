@@ -37,7 +37,13 @@ export async function tenantExists(db: Db, tenantId: string): Promise<boolean> {
 }
 
 /** Creates the settings row; null when the tenant already has one. */
-export async function insertPartner(db: Db, tenantId: string, terms: PartnerTerms, referralCode: string, approval: { by: string; at: Date } | null): Promise<PartnerRow | null> {
+export async function insertPartner(
+  db: Db,
+  tenantId: string,
+  terms: PartnerTerms,
+  referralCode: string,
+  approval: { by: string; at: Date } | null,
+): Promise<PartnerRow | null> {
   return db.maybeOne(sql.type(partnerRow)`
     INSERT INTO partners (tenant_id, sales_commission_bps, credit_commission_bps, recurring, recurring_months, referral_code,
                           payout_method, payout_threshold_cents, payout_frequency, approved, approved_by, approved_at)
@@ -64,7 +70,10 @@ export type PartnerPatch = Partial<PartnerTerms> & { stripeAccountId?: string | 
 export async function updatePartner(db: Db, tenantId: string, patch: PartnerPatch): Promise<PartnerRow | null> {
   const sets = Object.entries(patch)
     .filter(([key, value]) => value !== undefined && COLUMN_OF[key])
-    .map(([key, value]) => sql.fragment`${sql.identifier([COLUMN_OF[key]!])} = ${value as string | number | boolean | null}`);
+    .map(
+      ([key, value]) =>
+        sql.fragment`${sql.identifier([COLUMN_OF[key]!])} = ${value as string | number | boolean | null}`,
+    );
   return db.maybeOne(sql.type(partnerRow)`
     UPDATE partners SET ${sql.join([...sets, sql.fragment`updated_at = now()`], sql.fragment`, `)}
     WHERE tenant_id = ${tenantId} RETURNING ${columns}`);
@@ -77,7 +86,10 @@ export async function approvePartner(db: Db, tenantId: string, approvedBy: strin
     WHERE tenant_id = ${tenantId} RETURNING ${columns}`);
 }
 
-/** Partner tier and type, referral earning on, commission rate set, sub-account cap lifted. False when already a partner. */
+/**
+ * Partner tier and type, referral earning on, commission rate set, sub-account cap lifted. False when already a
+ * partner.
+ */
 export async function upgradeTenantToPartner(db: Db, tenantId: string, commissionBps: number): Promise<boolean> {
   const upgraded = await db.maybeOneFirst(sql.type(z.object({ id: z.uuid() }))`
     UPDATE tenants SET tier = 'partner', type = 'partner', referral_earning_enabled = true,

@@ -30,7 +30,13 @@ export type NewPayment = { id: string; userId: string; amountCents: number; curr
  * id writes nothing. Answers the stored row and whether this call wrote it (null: no such user).
  */
 export async function insertPayment(db: Db, p: NewPayment): Promise<{ row: PaymentRow; created: boolean } | null> {
-  const event: PaymentEvent = { eventId: paymentEventId(p.id), paymentId: p.id, amountCents: p.amountCents, currency: p.currency, paidAt: p.paidAt.toISOString() };
+  const event: PaymentEvent = {
+    eventId: paymentEventId(p.id),
+    paymentId: p.id,
+    amountCents: p.amountCents,
+    currency: p.currency,
+    paidAt: p.paidAt.toISOString(),
+  };
   const written = await db.maybeOne(sql.type(paymentRow.extend({ created: z.boolean() }))`
     WITH payer AS (
       SELECT u.id, e.id AS edge_id FROM users u LEFT JOIN edges e ON e.referee_id = u.id WHERE u.id = ${p.userId}
@@ -52,8 +58,14 @@ export async function insertPayment(db: Db, p: NewPayment): Promise<{ row: Payme
 }
 
 /** `forUpdate`: locked until the transaction ends (refunds of one payment are written one at a time). */
-export async function findPayment(db: Db, paymentId: string, options: { forUpdate?: boolean } = {}): Promise<PaymentRow | null> {
-  return db.maybeOne(sql.type(paymentRow)`SELECT ${paymentColumns} FROM payments WHERE id = ${paymentId} ${options.forUpdate ? sql.fragment`FOR UPDATE` : sql.fragment``}`);
+export async function findPayment(
+  db: Db,
+  paymentId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<PaymentRow | null> {
+  return db.maybeOne(
+    sql.type(
+      paymentRow,
+    )`SELECT ${paymentColumns} FROM payments WHERE id = ${paymentId} ${options.forUpdate ? sql.fragment`FOR UPDATE` : sql.fragment``}`,
+  );
 }
-
-

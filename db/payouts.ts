@@ -20,7 +20,10 @@ export type CycleRow = z.infer<typeof cycleRow>;
 const cycleColumns = sql.fragment`id, frequencies, trigger, requested_by, status, partners_seen, started_at, completed_at`;
 
 /** Opens a cycle unless another is running (answered instead). A known id answers itself. */
-export async function openCycle(db: Db, c: { id: string; frequencies: PayoutFrequency[]; trigger: 'schedule' | 'manual'; requestedBy: string }): Promise<{ opened: CycleRow } | { running: CycleRow }> {
+export async function openCycle(
+  db: Db,
+  c: { id: string; frequencies: PayoutFrequency[]; trigger: 'schedule' | 'manual'; requestedBy: string },
+): Promise<{ opened: CycleRow } | { running: CycleRow }> {
   try {
     const row = await db.maybeOne(sql.type(cycleRow)`
       INSERT INTO payout_cycles (id, frequencies, trigger, requested_by) VALUES (${c.id}, ${sql.array(c.frequencies, 'text')}, ${c.trigger}, ${c.requestedBy})
@@ -74,7 +77,10 @@ export type PartnerDue = { tenantId: string; period: string; snapshot: PartnerPa
  * One page (by tenant id) of approved, active partners whose frequency the cycle pays, each with
  * its payable balance, what is already on its way from earlier periods, and this period's payout.
  */
-export async function partnerPage(db: Db, p: { periods: Partial<Record<PayoutFrequency, string>>; after: string | null; limit: number }): Promise<PartnerDue[]> {
+export async function partnerPage(
+  db: Db,
+  p: { periods: Partial<Record<PayoutFrequency, string>>; after: string | null; limit: number },
+): Promise<PartnerDue[]> {
   const freqs = Object.keys(p.periods) as PayoutFrequency[];
   const periods = freqs.map((f) => p.periods[f]!);
   const payable = partnerEarningsKind('payable');
@@ -103,8 +109,13 @@ export async function partnerPage(db: Db, p: { periods: Partial<Record<PayoutFre
     tenantId: r.tenant_id,
     period: r.period,
     snapshot: {
-      method: r.payout_method, thresholdCents: r.payout_threshold_cents, payableCents: r.payable, inFlightCents: r.in_flight,
-      stripeAccountId: r.stripe_account_id, stripeAccountStatus: r.stripe_account_status, thisPeriod: r.this_period_status ? { status: r.this_period_status } : null,
+      method: r.payout_method,
+      thresholdCents: r.payout_threshold_cents,
+      payableCents: r.payable,
+      inFlightCents: r.in_flight,
+      stripeAccountId: r.stripe_account_id,
+      stripeAccountStatus: r.stripe_account_status,
+      thisPeriod: r.this_period_status ? { status: r.this_period_status } : null,
     },
   }));
 }
@@ -130,7 +141,17 @@ export const payoutRow = z.object({
 export type PayoutRow = z.infer<typeof payoutRow>;
 const payoutColumns = sql.fragment`id, cycle_id, tenant_id, period, amount_cents, method, status, stripe_account_id, stripe_account_status, stripe_transfer_id, reference, failure_code, failure_message, marked_paid_by, paid_at, created_at`;
 
-export type NewPayout = { id: string; cycleId: string; tenantId: string; period: string; amountCents: number; method: string; status: 'processing' | 'awaiting_manual'; stripeAccountId: string | null; stripeAccountStatus: string | null };
+export type NewPayout = {
+  id: string;
+  cycleId: string;
+  tenantId: string;
+  period: string;
+  amountCents: number;
+  method: string;
+  status: 'processing' | 'awaiting_manual';
+  stripeAccountId: string | null;
+  stripeAccountStatus: string | null;
+};
 
 /** Writes new payouts (a known id keeps its first row) and answers the rows. */
 export async function insertPayouts(db: Db, payouts: readonly NewPayout[]): Promise<void> {
@@ -146,48 +167,94 @@ export async function insertPayouts(db: Db, payouts: readonly NewPayout[]): Prom
 
 export async function payoutsById(db: Db, ids: readonly string[]): Promise<readonly PayoutRow[]> {
   if (ids.length === 0) return [];
-  return db.any(sql.type(payoutRow)`SELECT ${payoutColumns} FROM payouts WHERE id = ANY(${sql.array([...ids], 'text')}) ORDER BY id`);
+  return db.any(
+    sql.type(
+      payoutRow,
+    )`SELECT ${payoutColumns} FROM payouts WHERE id = ANY(${sql.array([...ids], 'text')}) ORDER BY id`,
+  );
 }
 
 export async function findPayout(db: Db, id: string, lock = false): Promise<PayoutRow | null> {
-  return db.maybeOne(sql.type(payoutRow)`SELECT ${payoutColumns} FROM payouts WHERE id = ${id} ${lock ? sql.fragment`FOR UPDATE` : sql.fragment``}`);
+  return db.maybeOne(
+    sql.type(
+      payoutRow,
+    )`SELECT ${payoutColumns} FROM payouts WHERE id = ${id} ${lock ? sql.fragment`FOR UPDATE` : sql.fragment``}`,
+  );
 }
 
 export async function recordTransfer(db: Db, id: string, transferId: string): Promise<void> {
-  await db.query(sql.unsafe`UPDATE payouts SET stripe_transfer_id = ${transferId}, updated_at = now() WHERE id = ${id} AND stripe_transfer_id IS NULL`);
+  await db.query(
+    sql.unsafe`UPDATE payouts SET stripe_transfer_id = ${transferId}, updated_at = now() WHERE id = ${id} AND stripe_transfer_id IS NULL`,
+  );
 }
 
-export async function markPayoutsPaid(db: Db, ids: readonly string[], by: { reference?: string; markedBy?: string } = {}): Promise<void> {
+export async function markPayoutsPaid(
+  db: Db,
+  ids: readonly string[],
+  by: { reference?: string; markedBy?: string } = {},
+): Promise<void> {
   if (ids.length === 0) return;
   await db.query(sql.unsafe`
     UPDATE payouts SET status = 'paid', paid_at = coalesce(paid_at, now()), updated_at = now(),
       reference = coalesce(reference, ${by.reference ?? null}), marked_paid_by = coalesce(marked_paid_by, ${by.markedBy ?? null})
     WHERE id = ANY(${sql.array([...ids], 'text')}) AND status <> 'paid'`);
-  await db.query(sql.unsafe`UPDATE payout_cycle_items SET outcome = 'paid', reason = NULL WHERE payout_id = ANY(${sql.array([...ids], 'text')})`);
+  await db.query(
+    sql.unsafe`UPDATE payout_cycle_items SET outcome = 'paid', reason = NULL WHERE payout_id = ANY(${sql.array([...ids], 'text')})`,
+  );
 }
 
 export async function markPayoutFailed(db: Db, id: string, code: string, message: string): Promise<void> {
   await db.query(sql.unsafe`
     UPDATE payouts SET status = 'failed', failure_code = ${code}, failure_message = ${message.slice(0, 1000)}, updated_at = now() WHERE id = ${id} AND status = 'processing'`);
-  await db.query(sql.unsafe`UPDATE payout_cycle_items SET outcome = 'failed', reason = ${code} WHERE payout_id = ${id}`);
+  await db.query(
+    sql.unsafe`UPDATE payout_cycle_items SET outcome = 'failed', reason = ${code} WHERE payout_id = ${id}`,
+  );
 }
 
-export type CycleItem = { tenantId: string; outcome: 'paid' | 'awaiting_manual' | 'rolled_forward' | 'skipped' | 'failed'; reason: string | null; amountCents: number; payoutId: string | null };
+export type CycleItem = {
+  tenantId: string;
+  outcome: 'paid' | 'awaiting_manual' | 'rolled_forward' | 'skipped' | 'failed';
+  reason: string | null;
+  amountCents: number;
+  payoutId: string | null;
+};
 
 /** What the cycle decided per partner (a re-run page keeps the first decision). */
 export async function recordItems(db: Db, cycleId: string, items: readonly CycleItem[]): Promise<void> {
   if (items.length === 0) return;
   await db.query(sql.unsafe`
     INSERT INTO payout_cycle_items (cycle_id, tenant_id, outcome, reason, amount_cents, payout_id)
-    SELECT ${cycleId}, * FROM unnest(${sql.array(items.map((i) => i.tenantId), 'uuid')}, ${sql.array(items.map((i) => i.outcome), 'text')},
-      ${sql.array(items.map((i) => i.reason) as string[], 'text')}, ${sql.array(items.map((i) => i.amountCents), 'int8')}, ${sql.array(items.map((i) => i.payoutId) as string[], 'text')})
+    SELECT ${cycleId}, * FROM unnest(${sql.array(
+      items.map((i) => i.tenantId),
+      'uuid',
+    )}, ${sql.array(
+      items.map((i) => i.outcome),
+      'text',
+    )},
+      ${sql.array(items.map((i) => i.reason) as string[], 'text')}, ${sql.array(
+        items.map((i) => i.amountCents),
+        'int8',
+      )}, ${sql.array(items.map((i) => i.payoutId) as string[], 'text')})
     ON CONFLICT (cycle_id, tenant_id) DO NOTHING`);
 }
 
-const itemRow = z.object({ tenant_id: z.uuid(), outcome: z.string(), reason: z.string().nullable(), amount_cents: z.number(), payout_id: z.string().nullable(), payout_status: z.string().nullable(), stripe_transfer_id: z.string().nullable() });
+const itemRow = z.object({
+  tenant_id: z.uuid(),
+  outcome: z.string(),
+  reason: z.string().nullable(),
+  amount_cents: z.number(),
+  payout_id: z.string().nullable(),
+  payout_status: z.string().nullable(),
+  stripe_transfer_id: z.string().nullable(),
+});
 export type CycleItemRow = z.infer<typeof itemRow>;
 
-export async function cycleItems(db: Db, cycleId: string, after: string | null, limit: number): Promise<readonly CycleItemRow[]> {
+export async function cycleItems(
+  db: Db,
+  cycleId: string,
+  after: string | null,
+  limit: number,
+): Promise<readonly CycleItemRow[]> {
   return db.any(sql.type(itemRow)`
     SELECT i.tenant_id, i.outcome, i.reason, i.amount_cents, i.payout_id, o.status AS payout_status, o.stripe_transfer_id
     FROM payout_cycle_items i LEFT JOIN payouts o ON o.id = i.payout_id
@@ -195,7 +262,10 @@ export async function cycleItems(db: Db, cycleId: string, after: string | null, 
     ORDER BY i.tenant_id LIMIT ${limit}`);
 }
 
-export async function cycleTotals(db: Db, cycleId: string): Promise<readonly { outcome: string; partners: number; amount_cents: number }[]> {
+export async function cycleTotals(
+  db: Db,
+  cycleId: string,
+): Promise<readonly { outcome: string; partners: number; amount_cents: number }[]> {
   return db.any(sql.type(z.object({ outcome: z.string(), partners: z.number(), amount_cents: z.number() }))`
     SELECT outcome, count(*)::int AS partners, coalesce(sum(amount_cents), 0)::int8 AS amount_cents
     FROM payout_cycle_items WHERE cycle_id = ${cycleId} GROUP BY outcome ORDER BY outcome`);
@@ -203,11 +273,17 @@ export async function cycleTotals(db: Db, cycleId: string): Promise<readonly { o
 
 /** Records a Stripe webhook event once; false when it was seen before. */
 export async function recordStripeEvent(db: Db, id: string, type: string): Promise<boolean> {
-  const row = await db.maybeOne(sql.type(z.object({ id: z.string() }))`INSERT INTO stripe_events (id, type) VALUES (${id}, ${type}) ON CONFLICT (id) DO NOTHING RETURNING id`);
+  const row = await db.maybeOne(
+    sql.type(
+      z.object({ id: z.string() }),
+    )`INSERT INTO stripe_events (id, type) VALUES (${id}, ${type}) ON CONFLICT (id) DO NOTHING RETURNING id`,
+  );
   return row !== null;
 }
 
 export async function setStripeAccountStatus(db: Db, accountId: string, status: string): Promise<number> {
-  const result = await db.query(sql.unsafe`UPDATE partners SET stripe_account_status = ${status}, updated_at = now() WHERE stripe_account_id = ${accountId}`);
+  const result = await db.query(
+    sql.unsafe`UPDATE partners SET stripe_account_status = ${status}, updated_at = now() WHERE stripe_account_id = ${accountId}`,
+  );
   return result.rowCount;
 }

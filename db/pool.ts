@@ -1,6 +1,13 @@
 // The PostgreSQL pool: slonik over pg, with rows validated against the query's zod schema and
 // PostgreSQL types mapped to what the rest of the code expects (int8 -> safe number, timestamptz -> Date).
-import { createPool, SchemaValidationError, type DatabasePool, type DatabaseTransactionConnection, type Interceptor, type QueryResultRow } from 'slonik';
+import {
+  createPool,
+  SchemaValidationError,
+  type DatabasePool,
+  type DatabaseTransactionConnection,
+  type Interceptor,
+  type QueryResultRow,
+} from 'slonik';
 
 export type { DatabasePool } from 'slonik';
 /** What a query runs on: the pool, or the connection of a transaction in progress. */

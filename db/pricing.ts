@@ -36,7 +36,12 @@ export type PricingContext = {
 /** The rate columns come from a LEFT JOIN: null exactly when there is no partner, and then it is not usable. */
 function partnerRates(row: PricingContextRow): PartnerRates | null {
   if (!row.partner_usable) return null;
-  return { salesCommissionBps: row.sales_commission_bps!, creditCommissionBps: row.credit_commission_bps!, recurring: row.recurring!, recurringMonths: row.recurring_months! };
+  return {
+    salesCommissionBps: row.sales_commission_bps!,
+    creditCommissionBps: row.credit_commission_bps!,
+    recurring: row.recurring!,
+    recurringMonths: row.recurring_months!,
+  };
 }
 
 export async function pricingContext(db: Db, edgeId: string): Promise<PricingContext | null> {
@@ -61,18 +66,30 @@ export async function pricingContext(db: Db, edgeId: string): Promise<PricingCon
   };
 }
 
-/** Locks the payments and answers the pricing each already has (a retried pricing answers it instead of pricing again); missing ids are absent. */
+/**
+ * Locks the payments and answers the pricing each already has (a retried pricing answers it instead of pricing again);
+ * missing ids are absent.
+ */
 export async function lockPaymentPricings(db: Db, paymentIds: readonly string[]): Promise<Map<string, unknown>> {
   const rows = await db.any(sql.type(z.object({ id: z.string(), pricing: z.unknown() }))`
     SELECT id, pricing FROM payments WHERE id = ANY(${sql.array([...paymentIds], 'text')}) ORDER BY id FOR UPDATE`);
   return new Map(rows.map((r) => [r.id, r.pricing ?? null]));
 }
 
-export async function recordPaymentPricings(db: Db, pricings: readonly { paymentId: string; pricing: Pricing & { beneficiary?: unknown } }[]): Promise<void> {
+export async function recordPaymentPricings(
+  db: Db,
+  pricings: readonly { paymentId: string; pricing: Pricing & { beneficiary?: unknown } }[],
+): Promise<void> {
   if (pricings.length === 0) return;
   await db.query(sql.unsafe`
     UPDATE payments p SET pricing = x.pricing, commission_status = x.pricing ->> 'status', commission_reason = x.pricing ->> 'reason', priced_at = now()
-    FROM unnest(${sql.array(pricings.map((x) => x.paymentId), 'text')}, ${sql.array(pricings.map((x) => JSON.stringify(x.pricing)), 'jsonb')}) AS x(id, pricing)
+    FROM unnest(${sql.array(
+      pricings.map((x) => x.paymentId),
+      'text',
+    )}, ${sql.array(
+      pricings.map((x) => JSON.stringify(x.pricing)),
+      'jsonb',
+    )}) AS x(id, pricing)
     WHERE p.id = x.id AND p.pricing IS NULL`);
 }
 

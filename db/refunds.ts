@@ -8,7 +8,13 @@ import { edgeMessage } from './outbox.ts';
 import { findPayment, type PaymentRow } from './payments.ts';
 import type { Db } from './pool.ts';
 
-export const refundRow = z.object({ id: z.string(), payment_id: z.string(), amount_cents: z.number(), refunded_at: z.date(), created_at: z.date() });
+export const refundRow = z.object({
+  id: z.string(),
+  payment_id: z.string(),
+  amount_cents: z.number(),
+  refunded_at: z.date(),
+  created_at: z.date(),
+});
 export type RefundRow = z.infer<typeof refundRow>;
 const refundColumns = sql.fragment`id, payment_id, amount_cents, refunded_at, created_at`;
 
@@ -30,8 +36,15 @@ export async function insertRefund(db: Db, r: NewRefund): Promise<RefundOutcome>
     if (!payment) return { kind: 'unknown_payment' };
     const refundedCents = await refundedOf(tx, payment.id);
     if (existing) return { kind: 'existing', row: existing, payment, refundedCents };
-    if (refundedCents + r.amountCents > payment.amount_cents) return { kind: 'exceeds_payment', payment, refundedCents };
-    const event: RefundEvent = { eventId: refundEventId(r.id), refundId: r.id, paymentId: payment.id, amountCents: r.amountCents, refundedAt: r.refundedAt.toISOString() };
+    if (refundedCents + r.amountCents > payment.amount_cents)
+      return { kind: 'exceeds_payment', payment, refundedCents };
+    const event: RefundEvent = {
+      eventId: refundEventId(r.id),
+      refundId: r.id,
+      paymentId: payment.id,
+      amountCents: r.amountCents,
+      refundedAt: r.refundedAt.toISOString(),
+    };
     const row = await tx.one(sql.type(refundRow)`
       WITH inserted AS (
         INSERT INTO refunds (id, payment_id, amount_cents, refunded_at) VALUES (${r.id}, ${payment.id}, ${r.amountCents}, ${event.refundedAt})
@@ -47,5 +60,9 @@ export async function insertRefund(db: Db, r: NewRefund): Promise<RefundOutcome>
 
 /** How much of a payment has been refunded so far. */
 export async function refundedOf(db: Db, paymentId: string): Promise<number> {
-  return db.oneFirst(sql.type(z.object({ total: z.number() }))`SELECT coalesce(sum(amount_cents), 0)::int8 AS total FROM refunds WHERE payment_id = ${paymentId}`);
+  return db.oneFirst(
+    sql.type(
+      z.object({ total: z.number() }),
+    )`SELECT coalesce(sum(amount_cents), 0)::int8 AS total FROM refunds WHERE payment_id = ${paymentId}`,
+  );
 }

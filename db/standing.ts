@@ -5,19 +5,42 @@ import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
 import { milestonePosting, type LedgerPosting } from '../domain/ledger-postings.ts';
 import { creditsOf, entitlementsOf, hasWaveSkip, rungsReached, waitlistScore } from '../domain/waitlist.ts';
 import { postTransactions } from './ledger.ts';
-import { insertEntitlements, insertGrant, lockStanding, positionAt, recordStandingChange, referralCounts, stampEdge } from './waitlist.ts';
+import {
+  insertEntitlements,
+  insertGrant,
+  lockStanding,
+  positionAt,
+  recordStandingChange,
+  referralCounts,
+  stampEdge,
+} from './waitlist.ts';
 
-export type StandingRefresh = { userId: string; vested: number; score: number; waveSkip: boolean; moved: boolean; rungsGranted: number[] };
+export type StandingRefresh = {
+  userId: string;
+  vested: number;
+  score: number;
+  waveSkip: boolean;
+  moved: boolean;
+  rungsGranted: number[];
+};
 
 /**
  * Stamps an edge's progress (vested, voided) and settles its referrer's standing in one
  * transaction. Null: no such edge.
  */
-export async function recordEdgeOutcome(db: DatabasePool, edgeId: string, outcome: { vestedAt: string } | { voidedAt: string }): Promise<StandingRefresh | null> {
+export async function recordEdgeOutcome(
+  db: DatabasePool,
+  edgeId: string,
+  outcome: { vestedAt: string } | { voidedAt: string },
+): Promise<StandingRefresh | null> {
   return db.transaction(async (tx) => {
     const referrerId = await stampEdge(tx, edgeId, outcome);
     if (!referrerId) return null;
-    return refreshStandingIn(tx, referrerId, 'vestedAt' in outcome ? `referral vested (edge ${edgeId})` : `referral voided (edge ${edgeId})`);
+    return refreshStandingIn(
+      tx,
+      referrerId,
+      'vestedAt' in outcome ? `referral vested (edge ${edgeId})` : `referral voided (edge ${edgeId})`,
+    );
   });
 }
 
@@ -27,7 +50,11 @@ export async function recordEdgeOutcome(db: DatabasePool, edgeId: string, outcom
  * by user and rung), entitlements by row. Under the user's row lock; running it again changes
  * nothing, so the activity that calls it can be retried.
  */
-async function refreshStandingIn(tx: DatabaseTransactionConnection, userId: string, reason: string): Promise<StandingRefresh | null> {
+async function refreshStandingIn(
+  tx: DatabaseTransactionConnection,
+  userId: string,
+  reason: string,
+): Promise<StandingRefresh | null> {
   const user = await lockStanding(tx, userId);
   if (!user) return null;
   const counts = await referralCounts(tx, userId);
@@ -39,7 +66,17 @@ async function refreshStandingIn(tx: DatabaseTransactionConnection, userId: stri
   const oldPosition = moved && waitlisted ? await positionAt(tx, oldKey) : null;
   const newPosition = moved && waitlisted ? await positionAt(tx, { ...oldKey, skip, score }) : null;
   if (moved || counts.vested !== user.vested_referrals) {
-    await recordStandingChange(tx, { userId, vested: counts.vested, score, skip, oldScore: user.waitlist_score, oldSkip: user.wave_skip, oldPosition, newPosition, reason });
+    await recordStandingChange(tx, {
+      userId,
+      vested: counts.vested,
+      score,
+      skip,
+      oldScore: user.waitlist_score,
+      oldSkip: user.wave_skip,
+      oldPosition,
+      newPosition,
+      reason,
+    });
   }
 
   const rungsGranted: number[] = [];
@@ -49,7 +86,12 @@ async function refreshStandingIn(tx: DatabaseTransactionConnection, userId: stri
     rungsGranted.push(rung.at);
     const credits = milestonePosting({ userId, rung: rung.at, credits: creditsOf(rung) });
     if (credits) postings.push(credits);
-    await insertEntitlements(tx, userId, user.activated_at, entitlementsOf(rung).map((e) => ({ ...e, source: `milestone:${rung.at}` })));
+    await insertEntitlements(
+      tx,
+      userId,
+      user.activated_at,
+      entitlementsOf(rung).map((e) => ({ ...e, source: `milestone:${rung.at}` })),
+    );
   }
   await postTransactions(tx, postings);
   return { userId, vested: counts.vested, score, waveSkip: skip, moved, rungsGranted };

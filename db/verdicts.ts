@@ -7,11 +7,27 @@ import { verdictSignal } from '../contracts/edge-lifecycle.ts';
 import { edgeMessage } from './outbox.ts';
 import type { Db } from './pool.ts';
 
-export type NewVerdict = { id: string; edgeId: string; verdict: 'hold' | 'clear' | 'void'; reason: string; decidedBy: string };
-export const verdictRow = z.object({ id: z.string(), edge_id: z.uuid(), verdict: z.enum(['hold', 'clear', 'void']), reason: z.string(), decided_by: z.string(), created_at: z.date() });
+export type NewVerdict = {
+  id: string;
+  edgeId: string;
+  verdict: 'hold' | 'clear' | 'void';
+  reason: string;
+  decidedBy: string;
+};
+export const verdictRow = z.object({
+  id: z.string(),
+  edge_id: z.uuid(),
+  verdict: z.enum(['hold', 'clear', 'void']),
+  reason: z.string(),
+  decided_by: z.string(),
+  created_at: z.date(),
+});
 export type VerdictRow = z.infer<typeof verdictRow>;
 
-/** Records a fraud verdict on an edge with the message for its workflow; a known verdict id writes nothing. Null: no such edge. */
+/**
+ * Records a fraud verdict on an edge with the message for its workflow; a known verdict id writes nothing. Null: no
+ * such edge.
+ */
 export async function insertVerdict(db: Db, v: NewVerdict): Promise<{ row: VerdictRow; created: boolean } | null> {
   const event: VerdictEvent = { eventId: verdictEventId(v.id), verdict: v.verdict, reason: v.reason };
   const row = await db.maybeOne(sql.type(verdictRow.extend({ created: z.boolean() }))`

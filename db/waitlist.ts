@@ -9,7 +9,8 @@ import type { Db } from './pool.ts';
 export const WAITLIST_ORDER = sql.fragment`(NOT wave_skip), (-waitlist_score), created_at, id`;
 
 /** The order of the waitlist as a row value; `<` means ahead. Matches users_waitlist_order_idx. */
-const orderKey = (alias: string) => sql.fragment`((NOT ${sql.identifier([alias, 'wave_skip'])}), (-${sql.identifier([alias, 'waitlist_score'])}), ${sql.identifier([alias, 'created_at'])}, ${sql.identifier([alias, 'id'])})`;
+const orderKey = (alias: string) =>
+  sql.fragment`((NOT ${sql.identifier([alias, 'wave_skip'])}), (-${sql.identifier([alias, 'waitlist_score'])}), ${sql.identifier([alias, 'created_at'])}, ${sql.identifier([alias, 'id'])})`;
 const keyOf = (k: { skip: boolean; score: number; createdAt: Date; id: string }) =>
   sql.fragment`(${!k.skip}::boolean, ${-k.score}::int, ${k.createdAt.toISOString()}::timestamptz, ${k.id}::uuid)`;
 
@@ -53,13 +54,26 @@ export async function findStanding(db: Db, userId: string): Promise<StandingRow 
 }
 
 /** 1 + how many waiting users are ahead of this place in the order. */
-export async function positionAt(db: Db, key: { skip: boolean; score: number; createdAt: Date; id: string }): Promise<number> {
+export async function positionAt(
+  db: Db,
+  key: { skip: boolean; score: number; createdAt: Date; id: string },
+): Promise<number> {
   const ahead = await db.oneFirst(sql.type(z.object({ n: z.number() }))`
     SELECT count(*)::int AS n FROM users u WHERE u.status = 'waitlisted' AND ${orderKey('u')} < ${keyOf(key)}`);
   return ahead + 1;
 }
 
-export type StandingChange = { userId: string; vested: number; score: number; skip: boolean; oldScore: number; oldSkip: boolean; oldPosition: number | null; newPosition: number | null; reason: string };
+export type StandingChange = {
+  userId: string;
+  vested: number;
+  score: number;
+  skip: boolean;
+  oldScore: number;
+  oldSkip: boolean;
+  oldPosition: number | null;
+  newPosition: number | null;
+  reason: string;
+};
 
 /** Writes the new standing and the move it makes (positions as counted now). */
 export async function recordStandingChange(tx: DatabaseTransactionConnection, change: StandingChange): Promise<void> {
@@ -73,22 +87,42 @@ export async function recordStandingChange(tx: DatabaseTransactionConnection, ch
 }
 
 export async function grantedRungs(db: Db, userId: string): Promise<Map<number, Date>> {
-  const rows = await db.any(sql.type(z.object({ rung: z.number(), granted_at: z.date() }))`SELECT rung, granted_at FROM milestone_grants WHERE user_id = ${userId}`);
+  const rows = await db.any(
+    sql.type(
+      z.object({ rung: z.number(), granted_at: z.date() }),
+    )`SELECT rung, granted_at FROM milestone_grants WHERE user_id = ${userId}`,
+  );
   return new Map(rows.map((r) => [r.rung, r.granted_at]));
 }
 
 /** Records a rung as granted; false when it already was (granted once, ever). */
-export async function insertGrant(tx: DatabaseTransactionConnection, userId: string, rung: number, vested: number): Promise<boolean> {
+export async function insertGrant(
+  tx: DatabaseTransactionConnection,
+  userId: string,
+  rung: number,
+  vested: number,
+): Promise<boolean> {
   const row = await tx.maybeOne(sql.unsafe`
     INSERT INTO milestone_grants (user_id, rung, vested_referrals) VALUES (${userId}, ${rung}, ${vested})
     ON CONFLICT DO NOTHING RETURNING rung`);
   return row !== null;
 }
 
-export type EntitlementToGrant = { kind: string; detail: string; source: string; durationDays: number | null; vestsOnActivation: boolean };
+export type EntitlementToGrant = {
+  kind: string;
+  detail: string;
+  source: string;
+  durationDays: number | null;
+  vestsOnActivation: boolean;
+};
 
 /** Entitlements start now, or when the user builds an app if they vest on activation and the user has not yet. */
-export async function insertEntitlements(tx: DatabaseTransactionConnection, userId: string, activatedAt: Date | null, grants: readonly EntitlementToGrant[]): Promise<void> {
+export async function insertEntitlements(
+  tx: DatabaseTransactionConnection,
+  userId: string,
+  activatedAt: Date | null,
+  grants: readonly EntitlementToGrant[],
+): Promise<void> {
   if (grants.length === 0) return;
   await tx.query(sql.unsafe`
     INSERT INTO entitlements (user_id, kind, detail, source, duration_days, vests_on_activation, starts_at, ends_at)
@@ -96,9 +130,24 @@ export async function insertEntitlements(tx: DatabaseTransactionConnection, user
            CASE WHEN g.voa AND ${activatedAt?.toISOString() ?? null}::timestamptz IS NULL THEN NULL ELSE now() END,
            CASE WHEN g.voa AND ${activatedAt?.toISOString() ?? null}::timestamptz IS NULL THEN NULL
                 WHEN g.days IS NULL THEN NULL ELSE now() + make_interval(days => g.days) END
-    FROM unnest(${sql.array(grants.map((g) => g.kind), 'text')}::text[], ${sql.array(grants.map((g) => g.detail), 'text')}::text[],
-                ${sql.array(grants.map((g) => g.source), 'text')}::text[], ${sql.array(grants.map((g) => g.durationDays), 'int4')}::int4[],
-                ${sql.array(grants.map((g) => g.vestsOnActivation), 'bool')}::bool[]) AS g(kind, detail, source, days, voa)
+    FROM unnest(${sql.array(
+      grants.map((g) => g.kind),
+      'text',
+    )}::text[], ${sql.array(
+      grants.map((g) => g.detail),
+      'text',
+    )}::text[],
+                ${sql.array(
+                  grants.map((g) => g.source),
+                  'text',
+                )}::text[], ${sql.array(
+                  grants.map((g) => g.durationDays),
+                  'int4',
+                )}::int4[],
+                ${sql.array(
+                  grants.map((g) => g.vestsOnActivation),
+                  'bool',
+                )}::bool[]) AS g(kind, detail, source, days, voa)
     ON CONFLICT (user_id, source, kind, detail) DO NOTHING`);
 }
 
@@ -143,7 +192,12 @@ export async function passedThisWeek(db: Db, userId: string): Promise<number> {
       AND ${orderKey('v')} < ((NOT me.wave_skip), (-me.waitlist_score), me.created_at, me.id)`);
 }
 
-const moveRow = z.object({ at: z.date(), old_position: z.number().nullable(), new_position: z.number().nullable(), reason: z.string() });
+const moveRow = z.object({
+  at: z.date(),
+  old_position: z.number().nullable(),
+  new_position: z.number().nullable(),
+  reason: z.string(),
+});
 
 /** The user's last move up the list, as recorded. */
 export async function lastJump(db: Db, userId: string): Promise<z.infer<typeof moveRow> | null> {
@@ -163,9 +217,22 @@ export async function startEntitlementsOnActivation(db: Db, userId: string, acti
 /** Stamps an edge vested or voided (the first stamp stays); answers its referrer, or null for no such edge. */
 const referrerOf = z.object({ referrer_id: z.uuid() });
 
-export async function stampEdge(tx: DatabaseTransactionConnection, edgeId: string, outcome: { vestedAt: string } | { voidedAt: string }): Promise<string | null> {
-  const row = 'vestedAt' in outcome
-    ? await tx.maybeOne(sql.type(referrerOf)`UPDATE edges SET vested_at = coalesce(vested_at, ${outcome.vestedAt}) WHERE id = ${edgeId} RETURNING referrer_id`)
-    : await tx.maybeOne(sql.type(referrerOf)`UPDATE edges SET voided_at = coalesce(voided_at, ${outcome.voidedAt}) WHERE id = ${edgeId} RETURNING referrer_id`);
+export async function stampEdge(
+  tx: DatabaseTransactionConnection,
+  edgeId: string,
+  outcome: { vestedAt: string } | { voidedAt: string },
+): Promise<string | null> {
+  const row =
+    'vestedAt' in outcome
+      ? await tx.maybeOne(
+          sql.type(
+            referrerOf,
+          )`UPDATE edges SET vested_at = coalesce(vested_at, ${outcome.vestedAt}) WHERE id = ${edgeId} RETURNING referrer_id`,
+        )
+      : await tx.maybeOne(
+          sql.type(
+            referrerOf,
+          )`UPDATE edges SET voided_at = coalesce(voided_at, ${outcome.voidedAt}) WHERE id = ${edgeId} RETURNING referrer_id`,
+        );
   return row?.referrer_id ?? null;
 }

@@ -23,7 +23,10 @@ export type WaveRow = z.infer<typeof waveRow>;
 
 const columns = sql.fragment`id, name, seat_cap, opens_at, auto, status, admitted_count, released_at, created_by, created_at`;
 
-export async function insertWave(db: Db, wave: { name: string | null; seatCap: number; opensAt: Date; createdBy: string; auto?: boolean }): Promise<WaveRow> {
+export async function insertWave(
+  db: Db,
+  wave: { name: string | null; seatCap: number; opensAt: Date; createdBy: string; auto?: boolean },
+): Promise<WaveRow> {
   return db.one(sql.type(waveRow)`
     INSERT INTO waves (name, seat_cap, opens_at, created_by, auto)
     VALUES (coalesce(${wave.name}, 'Wave ' || ((SELECT count(*) FROM waves) + 1)), ${wave.seatCap}, ${wave.opensAt.toISOString()}, ${wave.createdBy}, ${wave.auto ?? false})
@@ -40,16 +43,24 @@ async function lockWave(tx: DatabaseTransactionConnection, id: string): Promise<
 
 /** The waves still to open, soonest first. */
 export async function scheduledWaves(db: Db): Promise<readonly WaveRow[]> {
-  return db.any(sql.type(waveRow)`SELECT ${columns} FROM waves WHERE status = 'scheduled' ORDER BY opens_at, created_at`);
+  return db.any(
+    sql.type(waveRow)`SELECT ${columns} FROM waves WHERE status = 'scheduled' ORDER BY opens_at, created_at`,
+  );
 }
 
 /** The scheduled wave that opens first. */
 export async function nextScheduledWave(db: Db): Promise<WaveRow | null> {
-  return db.maybeOne(sql.type(waveRow)`SELECT ${columns} FROM waves WHERE status = 'scheduled' ORDER BY opens_at, created_at LIMIT 1`);
+  return db.maybeOne(
+    sql.type(waveRow)`SELECT ${columns} FROM waves WHERE status = 'scheduled' ORDER BY opens_at, created_at LIMIT 1`,
+  );
 }
 
 export async function dueWaveIds(db: Db, now: Date): Promise<readonly string[]> {
-  return db.anyFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM waves WHERE status = 'scheduled' AND opens_at <= ${now.toISOString()} ORDER BY opens_at, created_at`);
+  return db.anyFirst(
+    sql.type(
+      z.object({ id: z.uuid() }),
+    )`SELECT id FROM waves WHERE status = 'scheduled' AND opens_at <= ${now.toISOString()} ORDER BY opens_at, created_at`,
+  );
 }
 
 export type Admission = { wave: WaveRow; admittedNow: number };
@@ -58,7 +69,11 @@ export type Admission = { wave: WaveRow; admittedNow: number };
  * Admits the top of the waitlist into the wave, up to its seats left, sets each one active, queues
  * their "you're in" mail, and marks the wave released. Null: no such wave.
  */
-export async function admitWave(tx: DatabaseTransactionConnection, waveId: string, mail: { subject: string; body: (waveName: string) => string }): Promise<Admission | null> {
+export async function admitWave(
+  tx: DatabaseTransactionConnection,
+  waveId: string,
+  mail: { subject: string; body: (waveName: string) => string },
+): Promise<Admission | null> {
   const wave = await lockWave(tx, waveId);
   if (!wave) return null;
   if (wave.status === 'released') return { wave, admittedNow: 0 };
@@ -91,11 +106,23 @@ export async function admitWave(tx: DatabaseTransactionConnection, waveId: strin
   return { wave: released, admittedNow };
 }
 
-const admittedRow = z.object({ user_id: z.uuid(), email: z.string(), position: z.number(), waited_since: z.date(), admitted_at: z.date(), status: z.enum(['waitlisted', 'active']) });
+const admittedRow = z.object({
+  user_id: z.uuid(),
+  email: z.string(),
+  position: z.number(),
+  waited_since: z.date(),
+  admitted_at: z.date(),
+  status: z.enum(['waitlisted', 'active']),
+});
 export type AdmittedRow = z.infer<typeof admittedRow>;
 
 /** Who a wave admitted, in admission order, a page at a time (after the given position). */
-export async function admittedPage(db: Db, waveId: string, after: number, limit: number): Promise<readonly AdmittedRow[]> {
+export async function admittedPage(
+  db: Db,
+  waveId: string,
+  after: number,
+  limit: number,
+): Promise<readonly AdmittedRow[]> {
   return db.any(sql.type(admittedRow)`
     SELECT a.user_id, u.email, a.position, a.waited_since, a.admitted_at, u.status
     FROM wave_admissions a JOIN users u ON u.id = a.user_id
@@ -105,7 +132,12 @@ export async function admittedPage(db: Db, waveId: string, after: number, limit:
 
 // ---- Planning and the admin view ------------------------------------------------------------
 
-const waitRow = z.object({ waiting: z.number(), oldest: z.date().nullable(), median: z.date().nullable(), signups_7d: z.number() });
+const waitRow = z.object({
+  waiting: z.number(),
+  oldest: z.date().nullable(),
+  median: z.date().nullable(),
+  signups_7d: z.number(),
+});
 
 /** The list as it stands: how many wait, since when (longest and median), and the week's signups. */
 export async function waitingNow(db: Db): Promise<z.infer<typeof waitRow>> {
@@ -150,7 +182,10 @@ const dayCount = z.object({ days: z.number(), n: z.number(), paying: z.number() 
  * Admitted cohorts watched for at least `observationDays`: how many were admitted after waiting
  * each whole number of days, and how many of them paid within `observationDays` of admission.
  */
-export async function cohortsByDaysWaited(db: Db, observationDays: number): Promise<readonly z.infer<typeof dayCount>[]> {
+export async function cohortsByDaysWaited(
+  db: Db,
+  observationDays: number,
+): Promise<readonly z.infer<typeof dayCount>[]> {
   return db.any(sql.type(dayCount)`
     SELECT floor(extract(epoch FROM a.admitted_at - a.waited_since) / 86400)::int AS days, count(*)::int AS n,
            count(*) FILTER (WHERE EXISTS (

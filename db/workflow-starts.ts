@@ -16,7 +16,8 @@ export const subjectKey = (s: Subject) => `${s.subject}:${s.subjectId}`;
 export async function workflowStartsFor(db: Db, subjects: readonly Subject[]): Promise<Map<string, WorkflowStart>> {
   const starts = new Map<string, WorkflowStart>();
   const edgeIds = [...new Set(subjects.filter((s) => s.subject === EDGE_SUBJECT).map((s) => s.subjectId))];
-  for (const [edgeId, start] of await edgeLifecycleStarts(db, edgeIds)) starts.set(subjectKey({ subject: EDGE_SUBJECT, subjectId: edgeId }), start);
+  for (const [edgeId, start] of await edgeLifecycleStarts(db, edgeIds))
+    starts.set(subjectKey({ subject: EDGE_SUBJECT, subjectId: edgeId }), start);
   const launch = subjects.find((s) => s.subject === LAUNCH_SUBJECT);
   if (launch) {
     const start = await launchFlipStartOf(db);

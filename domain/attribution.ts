@@ -4,7 +4,9 @@ import { inboxOf } from './email.ts';
 export type AttributionOutcome = 'edge_written' | 'already_attributed' | 'self_referral';
 
 /** Same user, or the same inbox behind an alias (+tags, Gmail dots), is self-referral. */
-export function isSelfReferral(referrer: { id: string; email: string }, referee: { id: string; email: string }): boolean {
+export function isSelfReferral(
+  referrer: { id: string; email: string },
+  referee: { id: string; email: string },
+): boolean {
   return referrer.id === referee.id || inboxOf(referrer.email) === inboxOf(referee.email);
 }
-

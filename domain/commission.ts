@@ -18,25 +18,47 @@ export type CommissionTerms = {
 export const BETA_AUTO_TERMS: CommissionTerms = { salesBps: 1_000, creditBps: 0, recurringMonths: null };
 export const BETA_AUTO_BPS_RANGE = { min: 1_000, max: 1_500 } as const;
 
-export type PartnerRates = { salesCommissionBps: number; creditCommissionBps: number; recurring: boolean; recurringMonths: number };
+export type PartnerRates = {
+  salesCommissionBps: number;
+  creditCommissionBps: number;
+  recurring: boolean;
+  recurringMonths: number;
+};
 
 /**
  * The terms an edge earns on, decided where a payment is priced: intentional edges earn their
  * partner's rates in either phase; beta auto-enrolled edges earn nothing in cash until the launch
  * flip, then the beta tier. Null: this edge earns no cash commission now.
  */
-export function termsFor(kind: EdgeKind, phase: ProgramPhase, partner: PartnerRates | null, betaAutoBps = BETA_AUTO_TERMS.salesBps): CommissionTerms | null {
+export function termsFor(
+  kind: EdgeKind,
+  phase: ProgramPhase,
+  partner: PartnerRates | null,
+  betaAutoBps = BETA_AUTO_TERMS.salesBps,
+): CommissionTerms | null {
   if (kind === 'intentional') {
     if (!partner) return null;
-    return { salesBps: partner.salesCommissionBps, creditBps: partner.creditCommissionBps, recurringMonths: partner.recurring ? partner.recurringMonths : null };
+    return {
+      salesBps: partner.salesCommissionBps,
+      creditBps: partner.creditCommissionBps,
+      recurringMonths: partner.recurring ? partner.recurringMonths : null,
+    };
   }
   if (phase === 'beta') return null;
-  if (betaAutoBps < BETA_AUTO_BPS_RANGE.min || betaAutoBps > BETA_AUTO_BPS_RANGE.max) throw new RangeError(`the beta auto-enrolled rate must be ${BETA_AUTO_BPS_RANGE.min}-${BETA_AUTO_BPS_RANGE.max} bps`);
+  if (betaAutoBps < BETA_AUTO_BPS_RANGE.min || betaAutoBps > BETA_AUTO_BPS_RANGE.max)
+    throw new RangeError(
+      `the beta auto-enrolled rate must be ${BETA_AUTO_BPS_RANGE.min}-${BETA_AUTO_BPS_RANGE.max} bps`,
+    );
   return { ...BETA_AUTO_TERMS, salesBps: betaAutoBps };
 }
 
 /** Whether a payment at `paidAt` falls in the commission window opened by the first payment. */
-export function inCommissionWindow(terms: CommissionTerms, firstPaymentAt: Date, paidAt: Date, isFirstPayment: boolean): boolean {
+export function inCommissionWindow(
+  terms: CommissionTerms,
+  firstPaymentAt: Date,
+  paidAt: Date,
+  isFirstPayment: boolean,
+): boolean {
   if (isFirstPayment) return true;
   const end = commissionWindowEnd(terms, firstPaymentAt);
   return end !== null && paidAt.getTime() < end.getTime();
@@ -78,7 +100,11 @@ export type CommissionSettings = {
   betaAutoBps: number;
 };
 
-export const DEFAULT_COMMISSION_SETTINGS: CommissionSettings = { holdingPeriodDays: 30, betaRetentionGateDays: 60, betaAutoBps: BETA_AUTO_TERMS.salesBps };
+export const DEFAULT_COMMISSION_SETTINGS: CommissionSettings = {
+  holdingPeriodDays: 30,
+  betaRetentionGateDays: 60,
+  betaAutoBps: BETA_AUTO_TERMS.salesBps,
+};
 
 /** Why a payment earned its referrer nothing. */
 export type NotEligibleReason =
@@ -113,10 +139,14 @@ export function pricePayment(p: {
   const terms = termsFor(p.kind, p.phase, p.partner, p.settings.betaAutoBps);
   if (!terms) return { status: 'not_eligible', reason: p.kind === 'intentional' ? 'partner_inactive' : 'beta_phase' };
   const isFirst = p.firstPaymentAt === null;
-  if (!inCommissionWindow(terms, p.firstPaymentAt ?? p.paidAt, p.paidAt, isFirst)) return { status: 'not_eligible', reason: 'outside_window' };
+  if (!inCommissionWindow(terms, p.firstPaymentAt ?? p.paidAt, p.paidAt, isFirst))
+    return { status: 'not_eligible', reason: 'outside_window' };
   const earned = keptOn(p.amountCents, 0, terms);
   if (earned.cash === 0 && earned.credits === 0) return { status: 'not_eligible', reason: 'zero_commission' };
-  const holdDays = p.kind === 'beta_auto' ? Math.max(p.settings.holdingPeriodDays, p.settings.betaRetentionGateDays) : p.settings.holdingPeriodDays;
+  const holdDays =
+    p.kind === 'beta_auto'
+      ? Math.max(p.settings.holdingPeriodDays, p.settings.betaRetentionGateDays)
+      : p.settings.holdingPeriodDays;
   return { status: 'earned', terms, earned, holdDays };
 }
 

@@ -33,12 +33,22 @@ export type EdgeEarnings = { priced: Record<string, PricedPayment>; earned: Earn
 export type Commission = { terms: CommissionTerms; earned: Earned; holdDays: number; beneficiary: Beneficiary };
 
 /** Commission taken back: by a refund (`clawback:<refundId>`) or a void (`void:<paymentId>`). */
-export type Clawback = { key: string; kind: 'clawback' | 'void'; paymentId: string; to: Beneficiary; amounts: Earned; released: boolean };
+export type Clawback = {
+  key: string;
+  kind: 'clawback' | 'void';
+  paymentId: string;
+  to: Beneficiary;
+  amounts: Earned;
+  released: boolean;
+};
 export type Release = { paymentId: string; to: Beneficiary; cash: number };
 
 export const NO_EARNINGS: EarnedTotals = { cashCents: 0, credits: 0, pendingCents: 0, payableCents: 0 };
 
-const withPayment = (e: EdgeEarnings, p: PricedPayment, earned: EarnedTotals): EdgeEarnings => ({ priced: { ...e.priced, [p.paymentId]: p }, earned });
+const withPayment = (e: EdgeEarnings, p: PricedPayment, earned: EarnedTotals): EdgeEarnings => ({
+  priced: { ...e.priced, [p.paymentId]: p },
+  earned,
+});
 
 /** Cash taken back comes out of whichever account the commission sits in now. */
 function takeBack(earned: EarnedTotals, amounts: Earned, released: boolean): EarnedTotals {
@@ -51,31 +61,51 @@ function takeBack(earned: EarnedTotals, amounts: Earned, released: boolean): Ear
 }
 
 /** A priced payment; its commission is pending until `now` + its holding days. */
-export function recordPricedPayment(e: EdgeEarnings, payment: { paymentId: string; amountCents: number }, commission: Commission | null, now: number): EdgeEarnings {
+export function recordPricedPayment(
+  e: EdgeEarnings,
+  payment: { paymentId: string; amountCents: number },
+  commission: Commission | null,
+  now: number,
+): EdgeEarnings {
   const base = { paymentId: payment.paymentId, amountCents: payment.amountCents, refundedCents: 0, released: false };
-  if (commission === null) return withPayment(e, { ...base, terms: null, beneficiary: null, releaseAt: null }, e.earned);
+  if (commission === null)
+    return withPayment(e, { ...base, terms: null, beneficiary: null, releaseAt: null }, e.earned);
   const { terms, beneficiary, earned, holdDays } = commission;
   const releaseAt = new Date(now + holdDays * DAY_MS).toISOString();
-  return withPayment(e, { ...base, terms, beneficiary, releaseAt }, {
-    ...e.earned,
-    cashCents: e.earned.cashCents + earned.cash,
-    credits: e.earned.credits + earned.credits,
-    pendingCents: e.earned.pendingCents + earned.cash,
-  });
+  return withPayment(
+    e,
+    { ...base, terms, beneficiary, releaseAt },
+    {
+      ...e.earned,
+      cashCents: e.earned.cashCents + earned.cash,
+      credits: e.earned.credits + earned.credits,
+      pendingCents: e.earned.pendingCents + earned.cash,
+    },
+  );
 }
 
 /**
  * A refund of a priced payment: null while its payment is not priced yet (the refund waits for it).
  * The API never accepts more refund than payment; a refund that would exceed it changes nothing.
  */
-export function applyRefund(e: EdgeEarnings, refund: { refundId: string; paymentId: string; amountCents: number }): { post: Clawback | null; next: EdgeEarnings } | null {
+export function applyRefund(
+  e: EdgeEarnings,
+  refund: { refundId: string; paymentId: string; amountCents: number },
+): { post: Clawback | null; next: EdgeEarnings } | null {
   const p = e.priced[refund.paymentId];
   if (!p) return null;
   if (p.refundedCents + refund.amountCents > p.amountCents) return { post: null, next: e };
   const refunded = { ...p, refundedCents: p.refundedCents + refund.amountCents };
   if (!p.terms || !p.beneficiary) return { post: null, next: withPayment(e, refunded, e.earned) };
   const amounts = clawbackFor(p.amountCents, p.refundedCents, refund.amountCents, p.terms);
-  const post: Clawback = { key: `clawback:${refund.refundId}`, kind: 'clawback', paymentId: p.paymentId, to: p.beneficiary, amounts, released: p.released };
+  const post: Clawback = {
+    key: `clawback:${refund.refundId}`,
+    kind: 'clawback',
+    paymentId: p.paymentId,
+    to: p.beneficiary,
+    amounts,
+    released: p.released,
+  };
   return { post, next: withPayment(e, refunded, takeBack(e.earned, amounts, p.released)) };
 }
 
@@ -84,8 +114,15 @@ export function release(e: EdgeEarnings, paymentId: string, now: number): { post
   const p = e.priced[paymentId];
   if (!p || p.releaseAt === null || new Date(p.releaseAt).getTime() > now || !p.terms || !p.beneficiary) return null;
   const cash = keptOn(p.amountCents, p.refundedCents, p.terms).cash;
-  const earned = { ...e.earned, pendingCents: e.earned.pendingCents - cash, payableCents: e.earned.payableCents + cash };
-  return { post: { paymentId, to: p.beneficiary, cash }, next: withPayment(e, { ...p, releaseAt: null, released: true }, earned) };
+  const earned = {
+    ...e.earned,
+    pendingCents: e.earned.pendingCents - cash,
+    payableCents: e.earned.payableCents + cash,
+  };
+  return {
+    post: { paymentId, to: p.beneficiary, cash },
+    next: withPayment(e, { ...p, releaseAt: null, released: true }, earned),
+  };
 }
 
 /** Void under the terms: every payment gives back what it still keeps, and nothing is released any more. */
@@ -95,7 +132,14 @@ export function voidAll(e: EdgeEarnings): { posts: Clawback[]; next: EdgeEarning
   for (const p of Object.values(e.priced)) {
     if (!p.terms || !p.beneficiary) continue;
     const amounts = keptOn(p.amountCents, p.refundedCents, p.terms);
-    posts.push({ key: `void:${p.paymentId}`, kind: 'void', paymentId: p.paymentId, to: p.beneficiary, amounts, released: p.released });
+    posts.push({
+      key: `void:${p.paymentId}`,
+      kind: 'void',
+      paymentId: p.paymentId,
+      to: p.beneficiary,
+      amounts,
+      released: p.released,
+    });
     next = withPayment(next, { ...p, releaseAt: null }, takeBack(next.earned, amounts, p.released));
   }
   return { posts, next };
@@ -103,10 +147,15 @@ export function voidAll(e: EdgeEarnings): { posts: Clawback[]; next: EdgeEarning
 
 /** Commissions still waiting for their release, in the order they were priced. */
 export function pendingReleases(e: EdgeEarnings): { paymentId: string; at: number }[] {
-  return Object.values(e.priced).flatMap((p) => (p.releaseAt === null ? [] : [{ paymentId: p.paymentId, at: new Date(p.releaseAt).getTime() }]));
+  return Object.values(e.priced).flatMap((p) =>
+    p.releaseAt === null ? [] : [{ paymentId: p.paymentId, at: new Date(p.releaseAt).getTime() }],
+  );
 }
 
-/** An edge closes once the refund window after its last earning payment has passed and every commission was released; null: it never earned. */
+/**
+ * An edge closes once the refund window after its last earning payment has passed and every commission was released;
+ * null: it never earned.
+ */
 export function closesAt(e: EdgeEarnings, lastEarningAt: string | null): number | null {
   if (lastEarningAt === null) return null;
   return Math.max(Date.parse(lastEarningAt) + REFUND_WINDOW_DAYS * DAY_MS, ...pendingReleases(e).map((r) => r.at));

@@ -2,8 +2,17 @@
 // yet, or Temporal unreachable): the stamps its workflow records, and the verdicts.
 import type { LifecycleState, Verdict, WaitingFor } from './lifecycle.ts';
 
-export type EdgeStamps = { vested_at: Date | null; expired_at: Date | null; completed_at: Date | null; voided_at: Date | null };
-export type StampedState = { state: LifecycleState; waitingFor: WaitingFor | null; hold: { reason: string; since: string } | null };
+export type EdgeStamps = {
+  vested_at: Date | null;
+  expired_at: Date | null;
+  completed_at: Date | null;
+  voided_at: Date | null;
+};
+export type StampedState = {
+  state: LifecycleState;
+  waitingFor: WaitingFor | null;
+  hold: { reason: string; since: string } | null;
+};
 
 /**
  * The state the workflow records into PostgreSQL, as far as PostgreSQL can tell it: the stamps of
@@ -26,5 +35,7 @@ export function stateFromStamps(
   }
   if (hold) return { state: 'held', waitingFor: 'clearance', hold };
   if (!edge.vested_at) return { state: 'awaiting_activation', waitingFor: 'activation', hold: null };
-  return earningPayments > 0 ? { state: 'earning', waitingFor: 'payments', hold: null } : { state: 'awaiting_first_payment', waitingFor: 'first_payment', hold: null };
+  return earningPayments > 0
+    ? { state: 'earning', waitingFor: 'payments', hold: null }
+    : { state: 'awaiting_first_payment', waitingFor: 'first_payment', hold: null };
 }

@@ -20,7 +20,8 @@ export const INVITE_CODE_BODY_LENGTH = 8;
 /** PREFIX-XXXXXXXX from random bytes (one byte per character). */
 export function inviteCodeFor(settings: FlavorSettings, randomBytes: Uint8Array): string {
   let body = '';
-  for (const byte of randomBytes.subarray(0, INVITE_CODE_BODY_LENGTH)) body += CODE_ALPHABET[byte % CODE_ALPHABET.length];
+  for (const byte of randomBytes.subarray(0, INVITE_CODE_BODY_LENGTH))
+    body += CODE_ALPHABET[byte % CODE_ALPHABET.length];
   return `${settings.prefix}-${body}`;
 }
 

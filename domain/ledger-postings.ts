@@ -5,7 +5,12 @@
 // business key, so posting it twice writes it once.
 
 export type Currency = 'USD' | 'CREDIT';
-export type AccountRef = { ownerType: 'user' | 'tenant' | 'platform'; ownerId: string; purpose: string; currency: Currency };
+export type AccountRef = {
+  ownerType: 'user' | 'tenant' | 'platform';
+  ownerId: string;
+  purpose: string;
+  currency: Currency;
+};
 export type LedgerEntry = AccountRef & { amount: number };
 export type LedgerPosting = { key: string; kind: string; metadata?: Record<string, unknown>; entries: LedgerEntry[] };
 
@@ -15,13 +20,39 @@ export type AccountKind = Omit<AccountRef, 'ownerId'>;
 
 // The only place account names are spelled: the database keys accounts by these strings, so a
 // second spelling elsewhere would silently read or write a different account.
-const EARNINGS_PURPOSE: Record<EarningsStage, string> = { pending: 'earnings_pending', payable: 'earnings_payable', paid: 'earnings_paid' };
+const EARNINGS_PURPOSE: Record<EarningsStage, string> = {
+  pending: 'earnings_pending',
+  payable: 'earnings_payable',
+  paid: 'earnings_paid',
+};
 
-export const partnerEarningsKind = (stage: EarningsStage): AccountKind => ({ ownerType: 'tenant', purpose: EARNINGS_PURPOSE[stage], currency: 'USD' });
-export const partnerEarnings = (tenantId: string, stage: EarningsStage): AccountRef => ({ ...partnerEarningsKind(stage), ownerId: tenantId });
-export const userCredits = (userId: string): AccountRef => ({ ownerType: 'user', ownerId: userId, purpose: 'credits', currency: 'CREDIT' });
-export const creditsIssued: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'credits_issued', currency: 'CREDIT' };
-export const commissionExpense: AccountRef = { ownerType: 'platform', ownerId: 'platform', purpose: 'commission_expense', currency: 'USD' };
+export const partnerEarningsKind = (stage: EarningsStage): AccountKind => ({
+  ownerType: 'tenant',
+  purpose: EARNINGS_PURPOSE[stage],
+  currency: 'USD',
+});
+export const partnerEarnings = (tenantId: string, stage: EarningsStage): AccountRef => ({
+  ...partnerEarningsKind(stage),
+  ownerId: tenantId,
+});
+export const userCredits = (userId: string): AccountRef => ({
+  ownerType: 'user',
+  ownerId: userId,
+  purpose: 'credits',
+  currency: 'CREDIT',
+});
+export const creditsIssued: AccountRef = {
+  ownerType: 'platform',
+  ownerId: 'platform',
+  purpose: 'credits_issued',
+  currency: 'CREDIT',
+};
+export const commissionExpense: AccountRef = {
+  ownerType: 'platform',
+  ownerId: 'platform',
+  purpose: 'commission_expense',
+  currency: 'USD',
+};
 
 /** Who an edge's commission goes to: cash to the referrer's tenant, credits to the referrer. */
 export type Beneficiary = { tenantId: string; referrerUserId: string };
@@ -33,15 +64,28 @@ export const COMMISSION_KINDS = ['commission', 'clawback', 'void'] as const;
 /** Entries moving `amount` from one account to another (none for a zero amount). */
 function move(from: AccountRef, to: AccountRef, amount: number): LedgerEntry[] {
   if (amount === 0) return [];
-  return [{ ...from, amount: -amount }, { ...to, amount }];
+  return [
+    { ...from, amount: -amount },
+    { ...to, amount },
+  ];
 }
 
-function posting(key: string, kind: string, metadata: Record<string, unknown>, entries: LedgerEntry[]): LedgerPosting | null {
+function posting(
+  key: string,
+  kind: string,
+  metadata: Record<string, unknown>,
+  entries: LedgerEntry[],
+): LedgerPosting | null {
   return entries.length === 0 ? null : { key, kind, metadata, entries };
 }
 
 /** A payment's commission: cash into the partner's pending earnings, credits to the referrer. */
-export function commissionPosting(p: { paymentId: string; edgeId: string; to: Beneficiary; earned: Amounts }): LedgerPosting | null {
+export function commissionPosting(p: {
+  paymentId: string;
+  edgeId: string;
+  to: Beneficiary;
+  earned: Amounts;
+}): LedgerPosting | null {
   return posting(`commission:${p.paymentId}`, 'commission', { paymentId: p.paymentId, edgeId: p.edgeId }, [
     ...move(commissionExpense, partnerEarnings(p.to.tenantId, 'pending'), p.earned.cash),
     ...move(creditsIssued, userCredits(p.to.referrerUserId), p.earned.credits),
@@ -49,15 +93,33 @@ export function commissionPosting(p: { paymentId: string; edgeId: string; to: Be
 }
 
 /** Pending commission that passed its holding period becomes payable. */
-export function releasePosting(p: { paymentId: string; edgeId: string; to: Beneficiary; cash: number }): LedgerPosting | null {
-  return posting(`release:${p.paymentId}`, 'commission_release', { paymentId: p.paymentId, edgeId: p.edgeId }, move(partnerEarnings(p.to.tenantId, 'pending'), partnerEarnings(p.to.tenantId, 'payable'), p.cash));
+export function releasePosting(p: {
+  paymentId: string;
+  edgeId: string;
+  to: Beneficiary;
+  cash: number;
+}): LedgerPosting | null {
+  return posting(
+    `release:${p.paymentId}`,
+    'commission_release',
+    { paymentId: p.paymentId, edgeId: p.edgeId },
+    move(partnerEarnings(p.to.tenantId, 'pending'), partnerEarnings(p.to.tenantId, 'payable'), p.cash),
+  );
 }
 
 /**
  * Takes back commission: from pending while the payment's commission is held, else from payable
  * (which may go negative: later payouts net it off). `reason` names the refund or the void.
  */
-export function clawbackPosting(p: { key: string; kind: 'clawback' | 'void'; paymentId: string; edgeId: string; to: Beneficiary; amounts: Amounts; released: boolean }): LedgerPosting | null {
+export function clawbackPosting(p: {
+  key: string;
+  kind: 'clawback' | 'void';
+  paymentId: string;
+  edgeId: string;
+  to: Beneficiary;
+  amounts: Amounts;
+  released: boolean;
+}): LedgerPosting | null {
   const from = partnerEarnings(p.to.tenantId, p.released ? 'payable' : 'pending');
   return posting(p.key, p.kind, { paymentId: p.paymentId, edgeId: p.edgeId }, [
     ...move(from, commissionExpense, p.amounts.cash),
@@ -67,15 +129,35 @@ export function clawbackPosting(p: { key: string; kind: 'clawback' | 'void'; pay
 
 /** A payout sent: the partner's payable earnings become paid, with the payout id as the key. */
 export function payoutPosting(p: { payoutId: string; tenantId: string; amountCents: number }): LedgerPosting | null {
-  return posting(`payout:${p.payoutId}`, 'payout', { payoutId: p.payoutId }, move(partnerEarnings(p.tenantId, 'payable'), partnerEarnings(p.tenantId, 'paid'), p.amountCents));
+  return posting(
+    `payout:${p.payoutId}`,
+    'payout',
+    { payoutId: p.payoutId },
+    move(partnerEarnings(p.tenantId, 'payable'), partnerEarnings(p.tenantId, 'paid'), p.amountCents),
+  );
 }
 
 /** The credits a milestone rung grants a referrer, once: the rung is in the key. */
 export function milestonePosting(p: { userId: string; rung: number; credits: number }): LedgerPosting | null {
-  return posting(`milestone:${p.userId}:${p.rung}`, 'milestone_credits', { userId: p.userId, rung: p.rung }, move(creditsIssued, userCredits(p.userId), p.credits));
+  return posting(
+    `milestone:${p.userId}:${p.rung}`,
+    'milestone_credits',
+    { userId: p.userId, rung: p.rung },
+    move(creditsIssued, userCredits(p.userId), p.credits),
+  );
 }
 
 /** The credits an invite code grants its redeemer, once per redemption: the redemption is the key. */
-export function inviteCreditsPosting(p: { redemptionId: string; codeId: string; userId: string; credits: number }): LedgerPosting | null {
-  return posting(`redemption:${p.redemptionId}`, 'invite_credits', { codeId: p.codeId, userId: p.userId }, move(creditsIssued, userCredits(p.userId), p.credits));
+export function inviteCreditsPosting(p: {
+  redemptionId: string;
+  codeId: string;
+  userId: string;
+  credits: number;
+}): LedgerPosting | null {
+  return posting(
+    `redemption:${p.redemptionId}`,
+    'invite_credits',
+    { codeId: p.codeId, userId: p.userId },
+    move(creditsIssued, userCredits(p.userId), p.credits),
+  );
 }

@@ -66,7 +66,13 @@ export type EdgeLifecycleView = {
 // Events the edge's workflow receives, each with an id that makes a repeat a no-op.
 export type ActivationEvent = { eventId: string; activatedAt: string };
 export type PaymentEvent = { eventId: string; paymentId: string; amountCents: number; currency: 'USD'; paidAt: string };
-export type RefundEvent = { eventId: string; refundId: string; paymentId: string; amountCents: number; refundedAt: string };
+export type RefundEvent = {
+  eventId: string;
+  refundId: string;
+  paymentId: string;
+  amountCents: number;
+  refundedAt: string;
+};
 export type Verdict = 'hold' | 'clear' | 'void';
 export type VerdictEvent = { eventId: string; verdict: Verdict; reason: string };
 export type PhaseChangedEvent = { eventId: string; phase: ProgramPhase; changedAt: string };

@@ -41,7 +41,12 @@ export type PartnerPayoutSnapshot = {
 };
 
 export type RollForwardReason = 'below_threshold' | 'nothing_payable' | 'negative_balance';
-export type SkipReason = 'already_paid_this_period' | 'awaiting_manual_payment' | 'failed_this_period' | 'stripe_account_missing' | 'stripe_account_not_payouts_enabled';
+export type SkipReason =
+  | 'already_paid_this_period'
+  | 'awaiting_manual_payment'
+  | 'failed_this_period'
+  | 'stripe_account_missing'
+  | 'stripe_account_not_payouts_enabled';
 
 export type PayoutDecision =
   | { action: 'pay'; amountCents: number; rail: 'stripe' | 'manual' }
@@ -58,21 +63,30 @@ export function decidePayout(p: PartnerPayoutSnapshot): PayoutDecision {
   const availableCents = p.payableCents - p.inFlightCents;
   if (p.thisPeriod?.status === 'processing') return { action: 'resume' };
   if (p.thisPeriod?.status === 'paid') return { action: 'skip', reason: 'already_paid_this_period', availableCents };
-  if (p.thisPeriod?.status === 'awaiting_manual') return { action: 'skip', reason: 'awaiting_manual_payment', availableCents };
+  if (p.thisPeriod?.status === 'awaiting_manual')
+    return { action: 'skip', reason: 'awaiting_manual_payment', availableCents };
   if (p.thisPeriod?.status === 'failed') return { action: 'skip', reason: 'failed_this_period', availableCents };
   if (availableCents < 0) return { action: 'roll_forward', reason: 'negative_balance', availableCents };
   if (availableCents === 0) return { action: 'roll_forward', reason: 'nothing_payable', availableCents };
   if (availableCents < p.thresholdCents) return { action: 'roll_forward', reason: 'below_threshold', availableCents };
   if (p.method === 'stripe') {
     if (!p.stripeAccountId) return { action: 'skip', reason: 'stripe_account_missing', availableCents };
-    if (p.stripeAccountStatus !== 'enabled') return { action: 'skip', reason: 'stripe_account_not_payouts_enabled', availableCents };
+    if (p.stripeAccountStatus !== 'enabled')
+      return { action: 'skip', reason: 'stripe_account_not_payouts_enabled', availableCents };
     return { action: 'pay', amountCents: availableCents, rail: 'stripe' };
   }
   return { action: 'pay', amountCents: availableCents, rail: 'manual' };
 }
 
 /** Stripe refusal codes that no retry can fix: the payout fails, the balance stays payable. */
-const PERMANENT = new Set(['balance_insufficient', 'insufficient_funds', 'account_invalid', 'transfers_not_allowed', 'payouts_not_allowed', 'resource_missing']);
+const PERMANENT = new Set([
+  'balance_insufficient',
+  'insufficient_funds',
+  'account_invalid',
+  'transfers_not_allowed',
+  'payouts_not_allowed',
+  'resource_missing',
+]);
 
 /** The fields of a Stripe SDK error the rule reads. */
 export type TransferFailure = { code?: string; rawType?: string; message?: string; statusCode?: number };
@@ -82,10 +96,13 @@ export type TransferFailure = { code?: string; rawType?: string; message?: strin
  * refused for every payout (our key or its permissions), or transient (429 after the SDK's
  * retries, 5xx, network), which a retry of the page can fix.
  */
-export function classifyTransferFailure(e: TransferFailure): { refused: string } | { credentials: true } | { transient: true } {
+export function classifyTransferFailure(
+  e: TransferFailure,
+): { refused: string } | { credentials: true } | { transient: true } {
   if (e.code && PERMANENT.has(e.code)) return { refused: e.code };
   if (e.statusCode === 401 || e.statusCode === 403) return { credentials: true };
   // An invalid request stays invalid however often it is sent; Stripe answers some rate limits as 400.
-  if ((e.statusCode === 400 || e.statusCode === 404) && e.code !== 'rate_limit') return { refused: e.code ?? e.rawType ?? 'invalid_request_error' };
+  if ((e.statusCode === 400 || e.statusCode === 404) && e.code !== 'rate_limit')
+    return { refused: e.code ?? e.rawType ?? 'invalid_request_error' };
   return { transient: true };
 }

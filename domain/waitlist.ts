@@ -16,8 +16,18 @@ export type Score = { points: number; lines: ScoreLine[] };
 
 export function waitlistScore(counts: ReferralCounts): Score {
   const lines: ScoreLine[] = [
-    { what: 'referrals who built an app (vested)', count: counts.vested, pointsEach: POINTS.vested, points: counts.vested * POINTS.vested },
-    { what: 'referrals who signed up but have not built an app yet: they count once they do', count: counts.waiting, pointsEach: POINTS.unvested, points: counts.waiting * POINTS.unvested },
+    {
+      what: 'referrals who built an app (vested)',
+      count: counts.vested,
+      pointsEach: POINTS.vested,
+      points: counts.vested * POINTS.vested,
+    },
+    {
+      what: 'referrals who signed up but have not built an app yet: they count once they do',
+      count: counts.waiting,
+      pointsEach: POINTS.unvested,
+      points: counts.waiting * POINTS.unvested,
+    },
     { what: 'referrals whose activation window ended without an app', count: counts.expired, pointsEach: 0, points: 0 },
   ];
   return { points: lines.reduce((sum, l) => sum + l.points, 0), lines };
@@ -57,13 +67,55 @@ const MONTH_DAYS = 30;
 
 /** The ladder of PRODUCT.md, exactly: vested referrals -> rewards, each rung granted once. */
 export const LADDER: readonly Rung[] = [
-  { at: 1, title: null, label: 'a badge, 250 credits and a jump up the list', rewards: [{ kind: 'badge', name: 'first-referral' }, { kind: 'credits', amount: 250 }, { kind: 'position_jump' }] },
-  { at: 3, title: null, label: '1,000 credits and a 7-day Pro preview', rewards: [{ kind: 'credits', amount: 1000 }, { kind: 'pro_preview', days: 7 }] },
-  { at: 5, title: null, label: 'a skip to the next wave and the "Builder" badge', rewards: [{ kind: 'wave_skip' }, { kind: 'badge', name: 'Builder' }] },
-  { at: 10, title: null, label: '1 month of Pro (starts when you build an app) and the founding price lock', rewards: [{ kind: 'pro', days: MONTH_DAYS, vestsOnActivation: true }, { kind: 'founding_price_lock' }] },
-  { at: 25, title: 'Founder', label: '3 months of Pro, your name on the wall and the founder community', rewards: [{ kind: 'pro', days: 3 * MONTH_DAYS, vestsOnActivation: false }, { kind: 'name_on_wall' }, { kind: 'founder_community' }] },
-  { at: 50, title: 'Champion', label: '6 months of Pro and build-with-founders calls', rewards: [{ kind: 'pro', days: 6 * MONTH_DAYS, vestsOnActivation: false }, { kind: 'founder_calls' }] },
-  { at: 100, title: 'Legend', label: '1 year of Studio and a real affiliate revenue share', rewards: [{ kind: 'studio', days: 365 }, { kind: 'affiliate_revenue_share' }] },
+  {
+    at: 1,
+    title: null,
+    label: 'a badge, 250 credits and a jump up the list',
+    rewards: [{ kind: 'badge', name: 'first-referral' }, { kind: 'credits', amount: 250 }, { kind: 'position_jump' }],
+  },
+  {
+    at: 3,
+    title: null,
+    label: '1,000 credits and a 7-day Pro preview',
+    rewards: [
+      { kind: 'credits', amount: 1000 },
+      { kind: 'pro_preview', days: 7 },
+    ],
+  },
+  {
+    at: 5,
+    title: null,
+    label: 'a skip to the next wave and the "Builder" badge',
+    rewards: [{ kind: 'wave_skip' }, { kind: 'badge', name: 'Builder' }],
+  },
+  {
+    at: 10,
+    title: null,
+    label: '1 month of Pro (starts when you build an app) and the founding price lock',
+    rewards: [{ kind: 'pro', days: MONTH_DAYS, vestsOnActivation: true }, { kind: 'founding_price_lock' }],
+  },
+  {
+    at: 25,
+    title: 'Founder',
+    label: '3 months of Pro, your name on the wall and the founder community',
+    rewards: [
+      { kind: 'pro', days: 3 * MONTH_DAYS, vestsOnActivation: false },
+      { kind: 'name_on_wall' },
+      { kind: 'founder_community' },
+    ],
+  },
+  {
+    at: 50,
+    title: 'Champion',
+    label: '6 months of Pro and build-with-founders calls',
+    rewards: [{ kind: 'pro', days: 6 * MONTH_DAYS, vestsOnActivation: false }, { kind: 'founder_calls' }],
+  },
+  {
+    at: 100,
+    title: 'Legend',
+    label: '1 year of Studio and a real affiliate revenue share',
+    rewards: [{ kind: 'studio', days: 365 }, { kind: 'affiliate_revenue_share' }],
+  },
 ];
 
 /** Rungs reached with this many vested referrals. */
@@ -86,7 +138,12 @@ export function creditsOf(rung: Rung): number {
 }
 
 /** An entitlement row a rung grants (credits go to the ledger instead; the jump is the score itself). */
-export type EntitlementGrant = { kind: string; detail: string; durationDays: number | null; vestsOnActivation: boolean };
+export type EntitlementGrant = {
+  kind: string;
+  detail: string;
+  durationDays: number | null;
+  vestsOnActivation: boolean;
+};
 
 export function entitlementsOf(rung: Rung): EntitlementGrant[] {
   return rung.rewards.flatMap((r): EntitlementGrant[] => {
@@ -115,7 +172,9 @@ export type MessageFacts = {
   vested: number;
   /** Rungs granted so far. */
   granted: ReadonlySet<number>;
-  /** Distinct users still waiting who were behind this user a week ago (or at signup) and are ahead now, having moved. */
+  /**
+   * Distinct users still waiting who were behind this user a week ago (or at signup) and are ahead now, having moved.
+   */
   passedThisWeek: number;
   /** The next wave still to open, with its real remaining seats. */
   nextWave: { name: string; opensAt: Date; seatsLeft: number } | null;
@@ -137,7 +196,10 @@ export function waitlistMessages(f: MessageFacts): Message[] {
     out.push({ kind: 'next_milestone', text: `You're ${plural(k, 'referral', 'referrals')} from ${rung.label}.` });
   }
   if (f.waitlisted && f.nextWave && f.nextWave.seatsLeft > 0) {
-    out.push({ kind: 'next_wave_seats', text: `${f.nextWave.name} opens ${f.nextWave.opensAt.toISOString()} with ${plural(f.nextWave.seatsLeft, 'seat', 'seats')} left.` });
+    out.push({
+      kind: 'next_wave_seats',
+      text: `${f.nextWave.name} opens ${f.nextWave.opensAt.toISOString()} with ${plural(f.nextWave.seatsLeft, 'seat', 'seats')} left.`,
+    });
   }
   return out;
 }
@@ -145,7 +207,8 @@ export function waitlistMessages(f: MessageFacts): Message[] {
 /** The mail each user a wave admits receives, whoever admitted the wave (an admin or the release workflow). */
 export const ADMISSION_MAIL = {
   subject: "You're in",
-  body: (waveName: string) => `Good news: ${waveName} just opened and you have a seat. Your account is active; sign in to start building.\n`,
+  body: (waveName: string) =>
+    `Good news: ${waveName} just opened and you have a seat. Your account is active; sign in to start building.\n`,
 };
 
 // ---- Wave planning ----------------------------------------------------------------------------
@@ -158,16 +221,26 @@ export const DEFAULT_WAVE_PLAN: WavePlanSettings = { targetWaitDays: 30, cadence
  * before reaching the target, and whose signups it must cover: everyone who would otherwise pass
  * the target before the wave after it (one cadence later). Null when nobody is waiting.
  */
-export function planWave(now: Date, oldestWaitingSince: Date | null, s: WavePlanSettings): { opensAt: Date; coverSignedUpBefore: Date } | null {
+export function planWave(
+  now: Date,
+  oldestWaitingSince: Date | null,
+  s: WavePlanSettings,
+): { opensAt: Date; coverSignedUpBefore: Date } | null {
   if (oldestWaitingSince === null) return null;
   const mustOpenBy = oldestWaitingSince.getTime() + (s.targetWaitDays - s.leadDays) * DAY_MS;
   // Plan only once it is due within one cadence; until then the list may still be served by hand.
   if (mustOpenBy > now.getTime() + s.cadenceDays * DAY_MS) return null;
   const opensAt = new Date(Math.max(now.getTime(), mustOpenBy));
-  return { opensAt, coverSignedUpBefore: new Date(opensAt.getTime() + (s.cadenceDays - s.targetWaitDays + s.leadDays) * DAY_MS) };
+  return {
+    opensAt,
+    coverSignedUpBefore: new Date(opensAt.getTime() + (s.cadenceDays - s.targetWaitDays + s.leadDays) * DAY_MS),
+  };
 }
 
-/** Seats a planned wave needs: down to the last-placed user who must be covered, less seats other waves before it release. */
+/**
+ * Seats a planned wave needs: down to the last-placed user who must be covered, less seats other waves before it
+ * release.
+ */
 export function plannedSeats(lastCoveredPosition: number | null, seatsInEarlierWaves: number): number {
   if (lastCoveredPosition === null) return 0;
   return Math.max(0, lastCoveredPosition - seatsInEarlierWaves);
@@ -180,7 +253,10 @@ export type WakeUp = { at: Date; reason: { kind: 'wave_opens'; waveName: string 
 export function nextWakeUp(now: Date, nextWave: { name: string; opensAt: Date } | null, planEveryMs: number): WakeUp {
   const planning = now.getTime() + planEveryMs;
   if (nextWave && nextWave.opensAt.getTime() <= planning) {
-    return { at: new Date(Math.max(now.getTime(), nextWave.opensAt.getTime())), reason: { kind: 'wave_opens', waveName: nextWave.name } };
+    return {
+      at: new Date(Math.max(now.getTime(), nextWave.opensAt.getTime())),
+      reason: { kind: 'wave_opens', waveName: nextWave.name },
+    };
   }
   return { at: new Date(planning), reason: { kind: 'planning' } };
 }
@@ -203,7 +279,14 @@ export function bucketOf(waitedMs: number): number {
 }
 
 export type Cohort = { admitted: number; paying: number };
-export type ForecastLine = { bucket: string; released: number; cohort: Cohort; rateBps: number | null; basis: 'cohort' | 'all_cohorts' | 'none'; expectedHundredths: number | null };
+export type ForecastLine = {
+  bucket: string;
+  released: number;
+  cohort: Cohort;
+  rateBps: number | null;
+  basis: 'cohort' | 'all_cohorts' | 'none';
+  expectedHundredths: number | null;
+};
 export type Forecast = { release: number; expectedPaying: number | null; lines: ForecastLine[]; note: string };
 
 /**
@@ -212,7 +295,10 @@ export type Forecast = { release: number; expectedPaying: number | null; lines: 
  * to the nearest whole customer; every figure behind it is returned.
  */
 export function forecast(release: number, releasedByBucket: readonly number[], cohorts: readonly Cohort[]): Forecast {
-  const pooled = cohorts.reduce((a, c) => ({ admitted: a.admitted + c.admitted, paying: a.paying + c.paying }), { admitted: 0, paying: 0 });
+  const pooled = cohorts.reduce((a, c) => ({ admitted: a.admitted + c.admitted, paying: a.paying + c.paying }), {
+    admitted: 0,
+    paying: 0,
+  });
   const lines: ForecastLine[] = WAIT_BUCKETS.map((b, i) => {
     const cohort = cohorts[i] ?? { admitted: 0, paying: 0 };
     const released = releasedByBucket[i] ?? 0;
@@ -229,7 +315,12 @@ export function forecast(release: number, releasedByBucket: readonly number[], c
     };
   });
   if (pooled.admitted === 0) {
-    return { release, expectedPaying: null, lines, note: 'No admitted cohort has been observed long enough yet: nothing to forecast from.' };
+    return {
+      release,
+      expectedPaying: null,
+      lines,
+      note: 'No admitted cohort has been observed long enough yet: nothing to forecast from.',
+    };
   }
   // Exact sum of the fractions, then rounded half up to whole customers.
   let num = 0n;
@@ -243,5 +334,10 @@ export function forecast(release: number, releasedByBucket: readonly number[], c
     den *= d;
   }
   const expectedPaying = Number((2n * num + den) / (2n * den));
-  return { release, expectedPaying, lines, note: 'Each released user counts at the conversion of admitted users who had waited as long; buckets without data use all cohorts pooled.' };
+  return {
+    release,
+    expectedPaying,
+    lines,
+    note: 'Each released user counts at the conversion of admitted users who had waited as long; buckets without data use all cohorts pooled.',
+  };
 }

@@ -12,14 +12,20 @@ export type ApiKey = { role: ApiKeyRole; tenantId?: string; key: string };
 
 const MIN_KEY_LENGTH = 16;
 
-/** Workflow starts the relay has in flight at once unless WORKFLOW_STARTER_CONCURRENCY says otherwise (bench/signups.ts: 64 starts more per second than 32 on the dev server). */
+/**
+ * Workflow starts the relay has in flight at once unless WORKFLOW_STARTER_CONCURRENCY says otherwise (bench/signups.ts:
+ * 64 starts more per second than 32 on the dev server).
+ */
 export const DEFAULT_STARTER_CONCURRENCY = 64;
 const uuid = z.uuid();
 
 /** `role:key` pairs, comma-separated; a partner key is `partner:<tenantId>:key`. */
 export function parseApiKeys(raw: string): ApiKey[] {
   const keys: ApiKey[] = [];
-  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [role, ...rest] = entry.split(':');
     if (!API_KEY_ROLES.includes(role as ApiKeyRole)) {
       throw new Error(`"${role}" is not a role (expected one of ${API_KEY_ROLES.join(', ')})`);
@@ -27,7 +33,8 @@ export function parseApiKeys(raw: string): ApiKey[] {
     let tenantId: string | undefined;
     if (role === 'partner') {
       tenantId = rest.shift();
-      if (!tenantId || !uuid.safeParse(tenantId).success) throw new Error('a partner key is written partner:<tenantId uuid>:<key>');
+      if (!tenantId || !uuid.safeParse(tenantId).success)
+        throw new Error('a partner key is written partner:<tenantId uuid>:<key>');
     }
     const key = rest.join(':');
     if (key.length < MIN_KEY_LENGTH) throw new Error(`the ${role} key must be at least ${MIN_KEY_LENGTH} characters`);
@@ -50,11 +57,16 @@ const apiKeys = z.string().transform((raw, ctx) => {
   }
 });
 
-const postgresUrl = z.string().refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// or postgresql:// URL');
+const postgresUrl = z
+  .string()
+  .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// or postgresql:// URL');
 
 export const configSchema = z.object({
   DATABASE_URL: postgresUrl,
-  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('localhost:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+    .default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('referral-graph'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -64,14 +76,20 @@ export const configSchema = z.object({
   ACTIVATION_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   PG_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
   PUBLIC_BASE_URL: z.url().optional(),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
   MAIL_FROM: z.string().min(3).default('Referral Graph <invites@localhost>'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   INVITE_FLAVORS: z.string().optional(),
   HOLDING_PERIOD_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   BETA_RETENTION_GATE_DAYS: z.coerce.number().int().min(0).max(365).default(60),
   BETA_AUTO_COMMISSION_BPS: z.coerce.number().int().min(1_000).max(1_500).default(1_000),
-  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret key (sk_test_..., sk_live_...)').optional(),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret key (sk_test_..., sk_live_...)')
+    .optional(),
   STRIPE_API_BASE: z.url().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a webhook signing secret (whsec_...)').optional(),
   STRIPE_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(10_000).default(90),
@@ -84,8 +102,17 @@ export const configSchema = z.object({
   FORECAST_OBSERVATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
-const flavorSettings = z.strictObject({ prefix: z.string().regex(/^[A-Z0-9]{1,12}$/), landingPage: z.string().startsWith('/'), defaultCredits: z.number().int().min(0) });
-const flavorTable = z.strictObject({ beta: flavorSettings, free: flavorSettings, og: flavorSettings, partner: flavorSettings });
+const flavorSettings = z.strictObject({
+  prefix: z.string().regex(/^[A-Z0-9]{1,12}$/),
+  landingPage: z.string().startsWith('/'),
+  defaultCredits: z.number().int().min(0),
+});
+const flavorTable = z.strictObject({
+  beta: flavorSettings,
+  free: flavorSettings,
+  og: flavorSettings,
+  partner: flavorSettings,
+});
 
 function parseFlavors(raw: string | undefined): FlavorTable {
   if (!raw) return DEFAULT_FLAVORS;
@@ -96,7 +123,10 @@ function parseFlavors(raw: string | undefined): FlavorTable {
     throw new ConfigError('invalid configuration: INVITE_FLAVORS: is not JSON');
   }
   const merged = flavorTable.safeParse({ ...DEFAULT_FLAVORS, ...(json as object) });
-  if (!merged.success) throw new ConfigError(`invalid configuration: INVITE_FLAVORS: ${merged.error.issues[0]?.path.join('.')} ${merged.error.issues[0]?.message}`);
+  if (!merged.success)
+    throw new ConfigError(
+      `invalid configuration: INVITE_FLAVORS: ${merged.error.issues[0]?.path.join('.')} ${merged.error.issues[0]?.message}`,
+    );
   return merged.data;
 }
 
@@ -139,7 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
-  if (c.WAVE_LEAD_DAYS >= c.WAITLIST_TARGET_WAIT_DAYS) throw new ConfigError('invalid configuration: WAVE_LEAD_DAYS: must be less than WAITLIST_TARGET_WAIT_DAYS');
+  if (c.WAVE_LEAD_DAYS >= c.WAITLIST_TARGET_WAIT_DAYS)
+    throw new ConfigError('invalid configuration: WAVE_LEAD_DAYS: must be less than WAITLIST_TARGET_WAIT_DAYS');
   return {
     databaseUrl: c.DATABASE_URL,
     temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
@@ -169,6 +200,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       releaseEveryMinutes: c.WAVE_RELEASE_EVERY_MINUTES,
       forecastObservationDays: c.FORECAST_OBSERVATION_DAYS,
     },
-    commission: { holdingPeriodDays: c.HOLDING_PERIOD_DAYS, betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS, betaAutoBps: c.BETA_AUTO_COMMISSION_BPS },
+    commission: {
+      holdingPeriodDays: c.HOLDING_PERIOD_DAYS,
+      betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS,
+      betaAutoBps: c.BETA_AUTO_COMMISSION_BPS,
+    },
   };
 }

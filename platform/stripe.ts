@@ -3,7 +3,13 @@
 // 429s and 5xx that still happen are retried by the SDK with the same idempotency key.
 import Stripe from 'stripe';
 
-export type StripeSettings = { secretKey: string | null; apiBase: string | null; webhookSecret: string | null; rateLimitPerSecond: number; concurrency: number };
+export type StripeSettings = {
+  secretKey: string | null;
+  apiBase: string | null;
+  webhookSecret: string | null;
+  rateLimitPerSecond: number;
+  concurrency: number;
+};
 
 export function createStripe(settings: StripeSettings): Stripe | null {
   if (!settings.secretKey) return null;
@@ -11,7 +17,13 @@ export function createStripe(settings: StripeSettings): Stripe | null {
   return new Stripe(settings.secretKey, {
     maxNetworkRetries: 5,
     timeout: 20_000,
-    ...(base ? { host: base.hostname, port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)), protocol: base.protocol.replace(':', '') as 'http' | 'https' } : {}),
+    ...(base
+      ? {
+          host: base.hostname,
+          port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)),
+          protocol: base.protocol.replace(':', '') as 'http' | 'https',
+        }
+      : {}),
   });
 }
 

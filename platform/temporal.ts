@@ -11,7 +11,5 @@ export function createTemporalClient(config: Config): Client {
 /** Resolves when Temporal answers a health check within `timeoutMs`; rejects otherwise. */
 export async function checkTemporal(client: Client, timeoutMs = 2_000): Promise<void> {
   const connection = client.connection as Connection;
-  await connection.withDeadline(Date.now() + timeoutMs, () =>
-    connection.workflowService.getSystemInfo({}),
-  );
+  await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
 }

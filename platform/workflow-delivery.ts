@@ -15,7 +15,9 @@ function startOptions(start: WorkflowStart, taskQueue: string) {
     args: start.args,
     typedSearchAttributes: start.searchAttributes,
     staticSummary: start.summary,
-    workflowIdReusePolicy: start.restartable ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    workflowIdReusePolicy: start.restartable
+      ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+      : WorkflowIdReusePolicy.REJECT_DUPLICATE,
   };
 }
 
@@ -28,8 +30,16 @@ export async function startOnce(client: Client, start: WorkflowStart, taskQueue:
   }
 }
 
-/** A plain signal, the cheaper call, for the usual case of a running workflow; false when none runs (not started yet, or ended). */
-export async function signalIfRunning(client: Client, workflowId: string, signal: Signal, args: readonly unknown[]): Promise<boolean> {
+/**
+ * A plain signal, the cheaper call, for the usual case of a running workflow; false when none runs (not started yet, or
+ * ended).
+ */
+export async function signalIfRunning(
+  client: Client,
+  workflowId: string,
+  signal: Signal,
+  args: readonly unknown[],
+): Promise<boolean> {
   try {
     await client.workflow.getHandle(workflowId).signal(signal, ...args);
     return true;
@@ -39,10 +49,23 @@ export async function signalIfRunning(client: Client, workflowId: string, signal
   }
 }
 
-/** Signal-with-start from the workflow's recorded start: started with the message if it had not been, refused if it has ended. */
-export async function signalWithStart(client: Client, start: WorkflowStart, taskQueue: string, signal: Signal, args: readonly unknown[]): Promise<DeliveryOutcome> {
+/**
+ * Signal-with-start from the workflow's recorded start: started with the message if it had not been, refused if it has
+ * ended.
+ */
+export async function signalWithStart(
+  client: Client,
+  start: WorkflowStart,
+  taskQueue: string,
+  signal: Signal,
+  args: readonly unknown[],
+): Promise<DeliveryOutcome> {
   try {
-    await client.workflow.signalWithStart(start.workflowType, { ...startOptions(start, taskQueue), signal, signalArgs: [...args] });
+    await client.workflow.signalWithStart(start.workflowType, {
+      ...startOptions(start, taskQueue),
+      signal,
+      signalArgs: [...args],
+    });
     return 'delivered';
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'workflow_closed';

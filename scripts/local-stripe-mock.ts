@@ -8,7 +8,9 @@ export type LocalStripeMock = { url: string; stop(): Promise<void> };
 
 export async function startStripeMock({ bin, port }: { bin: string; port: number }): Promise<LocalStripeMock> {
   // HTTPS on a port the system picks: its default (12112) would keep two test runs from running side by side.
-  const child = spawn(bin, ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['-http-addr', `127.0.0.1:${port}`, '-https-addr', '127.0.0.1:'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-2_000)));
   const url = `http://127.0.0.1:${port}`;
@@ -18,10 +20,14 @@ export async function startStripeMock({ bin, port }: { bin: string; port: number
     await new Promise((r) => child.once('exit', r));
   };
   try {
-    await waitFor('stripe-mock', async () => {
-      if (child.exitCode !== null) throw new Error(`stripe-mock exited (${child.exitCode}): ${stderr}`);
-      await fetch(`${url}/v1/balance`, { headers: { authorization: 'Bearer sk_test_123' } });
-    }, 30_000);
+    await waitFor(
+      'stripe-mock',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`stripe-mock exited (${child.exitCode}): ${stderr}`);
+        await fetch(`${url}/v1/balance`, { headers: { authorization: 'Bearer sk_test_123' } });
+      },
+      30_000,
+    );
   } catch (err) {
     await stop();
     throw err;

@@ -23,13 +23,17 @@ export async function startLocalTemporal({ cli, port, uiPort, dbFile }: LocalTem
   const uiUrl = uiPort ? `http://localhost:${uiPort}` : null;
   if (!cli) return startDownloaded({ port, uiPort, dbFile, address, uiUrl });
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
     ...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']),
     ...(dbFile ? ['--db-filename', dbFile, ...SQLITE_PRAGMAS] : []),
     ...CUSTOM_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
-    '--log-level', 'error',
+    '--log-level',
+    'error',
   ];
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -43,13 +47,16 @@ export async function startLocalTemporal({ cli, port, uiPort, dbFile }: LocalTem
           await connection.workflowService.getSystemInfo({});
           // Search attributes are registered asynchronously after the frontend answers.
           const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-          if (!CUSTOM_SEARCH_ATTRIBUTES.every((k) => customAttributes && k.name in customAttributes)) throw new Error('search attributes not registered yet');
+          if (!CUSTOM_SEARCH_ATTRIBUTES.every((k) => customAttributes && k.name in customAttributes))
+            throw new Error('search attributes not registered yet');
         } finally {
           await connection.close();
         }
       }),
       exited.then((code) => {
-        throw new Error(`the Temporal dev server exited (code ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        throw new Error(
+          `the Temporal dev server exited (code ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        );
       }),
     ]);
   } catch (err) {
@@ -69,7 +76,13 @@ export async function startLocalTemporal({ cli, port, uiPort, dbFile }: LocalTem
   };
 }
 
-async function startDownloaded({ port, uiPort, dbFile, address, uiUrl }: Omit<LocalTemporalOptions, 'cli'> & { address: string; uiUrl: string | null }): Promise<LocalTemporal> {
+async function startDownloaded({
+  port,
+  uiPort,
+  dbFile,
+  address,
+  uiUrl,
+}: Omit<LocalTemporalOptions, 'cli'> & { address: string; uiUrl: string | null }): Promise<LocalTemporal> {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -82,7 +95,9 @@ async function startDownloaded({ port, uiPort, dbFile, address, uiUrl }: Omit<Lo
       extraArgs: [...(dbFile ? SQLITE_PRAGMAS : []), '--log-level', 'error'],
     },
   }).catch((err: Error) => {
-    throw new Error(`no Temporal CLI: Go is not installed to build one and the SDK's own download failed (${err.message}); install Go, or set TEMPORAL_CLI to a Temporal CLI binary, or TEMPORAL_ADDRESS to a running server.`);
+    throw new Error(
+      `no Temporal CLI: Go is not installed to build one and the SDK's own download failed (${err.message}); install Go, or set TEMPORAL_CLI to a Temporal CLI binary, or TEMPORAL_ADDRESS to a running server.`,
+    );
   });
   return { address, uiUrl, stop: () => env.teardown() };
 }
@@ -94,10 +109,17 @@ async function startDownloaded({ port, uiPort, dbFile, address, uiUrl }: Omit<Lo
 export async function startTimeSkippingServer(executable: string | undefined) {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const { default: proto } = await import('@temporalio/proto');
-  const env = await TestWorkflowEnvironment.createTimeSkipping(executable ? { server: { executable: { type: 'existing-path', path: executable } } } : {});
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    executable ? { server: { executable: { type: 'existing-path', path: executable } } } : {},
+  );
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(CUSTOM_SEARCH_ATTRIBUTES.map((key) => [key.name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      CUSTOM_SEARCH_ATTRIBUTES.map((key) => [
+        key.name,
+        proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
   });
   return env;
 }

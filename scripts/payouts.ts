@@ -8,12 +8,16 @@ import { PAYOUT_FREQUENCIES, type PayoutFrequency } from '../domain/partner-sett
 import { getCycle, previewCycle, startCycle } from '../services/payouts.ts';
 import { ServiceError } from '../services/errors.ts';
 
-const env = z.object({
-  DATABASE_URL: z.string().default(`postgres://postgres:postgres@127.0.0.1:${process.env.DEV_PG_PORT ?? 55432}/referral_graph`),
-  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().default('referral-graph'),
-}).parse(process.env);
+const env = z
+  .object({
+    DATABASE_URL: z
+      .string()
+      .default(`postgres://postgres:postgres@127.0.0.1:${process.env.DEV_PG_PORT ?? 55432}/referral_graph`),
+    TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().default('referral-graph'),
+  })
+  .parse(process.env);
 
 const USAGE = `usage: npm run payouts -- <command>
   preview [--frequency f]   who a cycle would pay now, how much, who rolls forward and why (nothing moves)
@@ -21,13 +25,17 @@ const USAGE = `usage: npm run payouts -- <command>
   status <cycleId>          a cycle's progress and outcome per partner
 frequencies: ${PAYOUT_FREQUENCIES.join(', ')} (default: all)`;
 
-const cents = (n: number) => `${n < 0 ? '-' : ''}$${(Math.abs(n) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const cents = (n: number) =>
+  `${n < 0 ? '-' : ''}$${(Math.abs(n) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 function table(rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return void console.log('(none)');
   const keys = Object.keys(rows[0]!);
   const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
-  const line = (cells: string[]) => cells.map((c, i) => (typeof rows[0]![keys[i]!] === 'number' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (typeof rows[0]![keys[i]!] === 'number' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ');
   console.log(line(keys));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(keys.map((k) => String(r[k]))));
@@ -57,10 +65,21 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'preview') {
       const preview = await previewCycle({ db }, { frequencies });
-      table(preview.items.slice(0, 200).map((i) => ({ partner: i.tenantId, period: i.period, outcome: i.outcome, rail: i.rail ?? '', amount: cents(i.amountCents), reason: i.reason ?? '' })));
+      table(
+        preview.items.slice(0, 200).map((i) => ({
+          partner: i.tenantId,
+          period: i.period,
+          outcome: i.outcome,
+          rail: i.rail ?? '',
+          amount: cents(i.amountCents),
+          reason: i.reason ?? '',
+        })),
+      );
       if (preview.items.length > 200) console.log(`... and ${preview.items.length - 200} more`);
       const t = preview.totals;
-      console.log(`\n${t.partners} partners: ${t.wouldPay} would be paid ${cents(t.wouldPayCents)}, ${t.rolledForward} roll forward, ${t.skipped} skipped, ${t.inProgress} in progress (nothing moved)`);
+      console.log(
+        `\n${t.partners} partners: ${t.wouldPay} would be paid ${cents(t.wouldPayCents)}, ${t.rolledForward} roll forward, ${t.skipped} skipped, ${t.inProgress} in progress (nothing moved)`,
+      );
       return 0;
     }
     const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -69,7 +88,10 @@ async function main(argv: string[]): Promise<number> {
       let cycleId = rest.find((a) => !a.startsWith('--') && a !== frequency);
       if (command === 'run') {
         const due = (await previewCycle({ db }, { frequencies })).totals.partners;
-        const started = await startCycle({ db, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE }, { requestedBy: `cli:${process.env.USER ?? 'finance'}`, frequencies });
+        const started = await startCycle(
+          { db, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE },
+          { requestedBy: `cli:${process.env.USER ?? 'finance'}`, frequencies },
+        );
         cycleId = started.cycleId;
         console.error(`cycle ${cycleId} started (workflow ${started.workflowId})`);
         const handle = temporal.workflow.getHandle(started.workflowId);
@@ -77,7 +99,10 @@ async function main(argv: string[]): Promise<number> {
         let finished = false;
         void result.finally(() => void (finished = true)).catch(() => {});
         while (!finished) {
-          const seen = await getCycle({ db }, cycleId).then((c) => c.totals.reduce((s, t) => s + t.partners, 0), () => 0);
+          const seen = await getCycle({ db }, cycleId).then(
+            (c) => c.totals.reduce((s, t) => s + t.partners, 0),
+            () => 0,
+          );
           if (process.stderr.isTTY) process.stderr.write(`\r${progressBar(seen, due)}`);
           await Promise.race([result.catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
         }
@@ -93,12 +118,22 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const view = await getCycle({ db }, cycleId, { limit: 1_000 });
-      console.log(`cycle ${view.cycle.id}: ${view.cycle.status}, ${view.cycle.trigger} by ${view.cycle.requested_by}, started ${view.cycle.started_at.toISOString()}${view.cycle.completed_at ? `, completed ${view.cycle.completed_at.toISOString()}` : ''}\n`);
+      console.log(
+        `cycle ${view.cycle.id}: ${view.cycle.status}, ${view.cycle.trigger} by ${view.cycle.requested_by}, started ${view.cycle.started_at.toISOString()}${view.cycle.completed_at ? `, completed ${view.cycle.completed_at.toISOString()}` : ''}\n`,
+      );
       table(view.totals.map((t) => ({ outcome: t.outcome, partners: t.partners, amount: cents(t.amount_cents) })));
       const notable = view.items.filter((i) => i.outcome !== 'paid').slice(0, 100);
       if (notable.length) {
         console.log('');
-        table(notable.map((i) => ({ partner: i.tenant_id, outcome: i.outcome, reason: i.reason ?? '', amount: cents(i.amount_cents), payout: i.payout_id ?? '' })));
+        table(
+          notable.map((i) => ({
+            partner: i.tenant_id,
+            outcome: i.outcome,
+            reason: i.reason ?? '',
+            amount: cents(i.amount_cents),
+            payout: i.payout_id ?? '',
+          })),
+        );
       }
       return 0;
     } finally {
@@ -115,7 +150,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -7,7 +7,10 @@ export async function assertPortFree(port: number, what: string, envVar: string)
     server.once('error', () => resolve(false));
     server.listen({ port, host: '::', ipv6Only: false }, () => server.close(() => resolve(true)));
   });
-  if (!free) throw new Error(`port ${port} (${what}) is already in use: stop whatever holds it (\`ss -ltnp 'sport = :${port}'\` shows it) or set ${envVar} to another port.`);
+  if (!free)
+    throw new Error(
+      `port ${port} (${what}) is already in use: stop whatever holds it (\`ss -ltnp 'sport = :${port}'\` shows it) or set ${envVar} to another port.`,
+    );
 }
 
 export async function freePort(): Promise<number> {
@@ -16,7 +19,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen({ port: 0, host: '127.0.0.1' }, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -34,5 +39,7 @@ export async function waitFor(what: string, probe: () => Promise<unknown>, timeo
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  throw new Error(`${what} did not come up within ${Math.round(timeoutMs / 1000)} s (${String((lastError as Error)?.message ?? lastError)})`);
+  throw new Error(
+    `${what} did not come up within ${Math.round(timeoutMs / 1000)} s (${String((lastError as Error)?.message ?? lastError)})`,
+  );
 }

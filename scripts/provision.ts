@@ -3,7 +3,18 @@
 // module proxy, Maven Central) and is cached outside the repository, so a second run only checks
 // the cache. Run directly (`npm run provision`) to warm the cache ahead of time.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, chmodSync, readdirSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+  readdirSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -14,7 +25,8 @@ export const STRIPE_MOCK_VERSION = '0.203.0';
 export class ProvisionError extends Error {}
 
 export function cacheDir(): string {
-  const base = process.env.REFERRAL_GRAPH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'referral-graph');
+  const base =
+    process.env.REFERRAL_GRAPH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'referral-graph');
   mkdirSync(base, { recursive: true });
   return base;
 }
@@ -47,7 +59,10 @@ function log(message: string): void {
 export function ensureTemporalCli(): string | undefined {
   const explicit = process.env.TEMPORAL_CLI;
   if (explicit) {
-    if (!isExecutable(explicit)) throw new ProvisionError(`TEMPORAL_CLI=${explicit} is not an executable file; point it at a Temporal CLI binary or unset it.`);
+    if (!isExecutable(explicit))
+      throw new ProvisionError(
+        `TEMPORAL_CLI=${explicit} is not an executable file; point it at a Temporal CLI binary or unset it.`,
+      );
     return explicit;
   }
   const fromPath = onPath('temporal');
@@ -56,7 +71,9 @@ export function ensureTemporalCli(): string | undefined {
   const cached = join(binDir, 'temporal');
   if (isExecutable(cached)) return cached;
   if (!onPath('go')) return undefined;
-  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} from the Go module proxy into ${binDir} (once; about 5-6 minutes cold)...`);
+  log(
+    `building the Temporal CLI ${TEMPORAL_CLI_VERSION} from the Go module proxy into ${binDir} (once; about 5-6 minutes cold)...`,
+  );
   mkdirSync(join(cacheDir(), 'tmp'), { recursive: true });
   const staging = mkdtempSync(join(cacheDir(), 'tmp', 'temporal-cli-'));
   const result = spawnSync('go', ['install', `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`], {
@@ -65,7 +82,9 @@ export function ensureTemporalCli(): string | undefined {
   });
   if (result.status !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new ProvisionError(`building the Temporal CLI with 'go install' failed (exit ${result.status}); fix Go's access to its module proxy or set TEMPORAL_CLI to a Temporal CLI binary.`);
+    throw new ProvisionError(
+      `building the Temporal CLI with 'go install' failed (exit ${result.status}); fix Go's access to its module proxy or set TEMPORAL_CLI to a Temporal CLI binary.`,
+    );
   }
   mkdirSync(binDir, { recursive: true });
   renameSync(join(staging, 'temporal'), cached); // atomic: a half-built binary is never cached
@@ -82,7 +101,10 @@ export function ensureTemporalCli(): string | undefined {
 export function ensureStripeMock(): string {
   const explicit = process.env.STRIPE_MOCK;
   if (explicit) {
-    if (!isExecutable(explicit)) throw new ProvisionError(`STRIPE_MOCK=${explicit} is not an executable file; point it at a stripe-mock binary or unset it.`);
+    if (!isExecutable(explicit))
+      throw new ProvisionError(
+        `STRIPE_MOCK=${explicit} is not an executable file; point it at a stripe-mock binary or unset it.`,
+      );
     return explicit;
   }
   const fromPath = onPath('stripe-mock');
@@ -90,7 +112,10 @@ export function ensureStripeMock(): string {
   const binDir = join(cacheDir(), `stripe-mock-${STRIPE_MOCK_VERSION}`, 'bin');
   const cached = join(binDir, 'stripe-mock');
   if (isExecutable(cached)) return cached;
-  if (!onPath('go')) throw new ProvisionError('stripe-mock is needed for the Stripe tests: install Go (it is built from the Go module proxy) or set STRIPE_MOCK to a stripe-mock binary.');
+  if (!onPath('go'))
+    throw new ProvisionError(
+      'stripe-mock is needed for the Stripe tests: install Go (it is built from the Go module proxy) or set STRIPE_MOCK to a stripe-mock binary.',
+    );
   log(`building stripe-mock ${STRIPE_MOCK_VERSION} from the Go module proxy into ${binDir} (once)...`);
   mkdirSync(join(cacheDir(), 'tmp'), { recursive: true });
   const staging = mkdtempSync(join(cacheDir(), 'tmp', 'stripe-mock-'));
@@ -100,7 +125,9 @@ export function ensureStripeMock(): string {
   });
   if (result.status !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new ProvisionError(`building stripe-mock with 'go install' failed (exit ${result.status}); fix Go's access to its module proxy or set STRIPE_MOCK to a stripe-mock binary.`);
+    throw new ProvisionError(
+      `building stripe-mock with 'go install' failed (exit ${result.status}); fix Go's access to its module proxy or set STRIPE_MOCK to a stripe-mock binary.`,
+    );
   }
   mkdirSync(binDir, { recursive: true });
   renameSync(join(staging, 'stripe-mock'), cached);
@@ -136,7 +163,10 @@ const TEST_SERVER_POM = `<project xmlns="http://maven.apache.org/POM/4.0.0">
  */
 export function ensureTestServer(): string | undefined {
   if (process.env.TEMPORAL_TEST_SERVER) {
-    if (!isExecutable(process.env.TEMPORAL_TEST_SERVER)) throw new ProvisionError(`TEMPORAL_TEST_SERVER=${process.env.TEMPORAL_TEST_SERVER} is not executable; point it at a test server launcher or unset it.`);
+    if (!isExecutable(process.env.TEMPORAL_TEST_SERVER))
+      throw new ProvisionError(
+        `TEMPORAL_TEST_SERVER=${process.env.TEMPORAL_TEST_SERVER} is not executable; point it at a test server launcher or unset it.`,
+      );
     return process.env.TEMPORAL_TEST_SERVER;
   }
   // The suffix names the recipe (the pom above): change it when the pom changes.
@@ -144,19 +174,30 @@ export function ensureTestServer(): string | undefined {
   const wrapper = join(home, 'temporal-test-server');
   if (isExecutable(wrapper)) return wrapper;
   if (!onPath('java') || !onPath('mvn')) return undefined;
-  log(`fetching io.temporal:temporal-test-server:${TEST_SERVER_VERSION} and its dependencies from Maven (once; about 30 s cold)...`);
+  log(
+    `fetching io.temporal:temporal-test-server:${TEST_SERVER_VERSION} and its dependencies from Maven (once; about 30 s cold)...`,
+  );
   mkdirSync(join(cacheDir(), 'tmp'), { recursive: true });
   const staging = mkdtempSync(join(cacheDir(), 'tmp', 'test-server-'));
   writeFileSync(join(staging, 'pom.xml'), TEST_SERVER_POM);
-  const result = spawnSync('mvn', ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=lib', '-DincludeScope=runtime'], {
-    cwd: staging,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const result = spawnSync(
+    'mvn',
+    ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=lib', '-DincludeScope=runtime'],
+    {
+      cwd: staging,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   if (result.status !== 0 || !existsSync(join(staging, 'lib')) || readdirSync(join(staging, 'lib')).length === 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new ProvisionError(`fetching the Temporal test server with Maven failed (exit ${result.status}); fix Maven's access to Maven Central or set TEMPORAL_TEST_SERVER to a test server launcher.`);
+    throw new ProvisionError(
+      `fetching the Temporal test server with Maven failed (exit ${result.status}); fix Maven's access to Maven Central or set TEMPORAL_TEST_SERVER to a test server launcher.`,
+    );
   }
-  writeFileSync(join(staging, 'temporal-test-server'), `#!/bin/sh\nexec java -cp "${home}/lib/*" io.temporal.testserver.TestServer "$@"\n`);
+  writeFileSync(
+    join(staging, 'temporal-test-server'),
+    `#!/bin/sh\nexec java -cp "${home}/lib/*" io.temporal.testserver.TestServer "$@"\n`,
+  );
   chmodSync(join(staging, 'temporal-test-server'), 0o755);
   rmSync(home, { recursive: true, force: true });
   renameSync(staging, home);

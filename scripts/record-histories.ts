@@ -13,7 +13,13 @@ import type { EdgeLifecycleInput } from '../domain/lifecycle.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { referralLifecycle } from '../workflows/referral-lifecycle.ts';
-import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, verdictSignal } from '../contracts/edge-lifecycle.ts';
+import {
+  activatedSignal,
+  paymentSignal,
+  phaseChangedSignal,
+  refundSignal,
+  verdictSignal,
+} from '../contracts/edge-lifecycle.ts';
 import { waveReleaseStart, wavesChangedSignal } from '../contracts/wave-release.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
@@ -35,57 +41,125 @@ const launchTotals = (pages: number) => ({ total: 10, converted: 2 * pages, skip
 // The payout cycle's stand-ins: pages of two partners by tenant id (one paid by Stripe, one rolled
 // forward), then a last page of one awaiting a manual payout; a cycle named `busy-*` finds another running.
 const PAYOUT_PAGES: PageResult[] = [
-  { seen: 2, last: '00000000-0000-4000-8000-000000000011', paid: 1, paidCents: 12_345, failed: 0, awaitingManual: 0, rolledForward: 1, skipped: 0 },
-  { seen: 2, last: '00000000-0000-4000-8000-000000000012', paid: 1, paidCents: 6_000, failed: 0, awaitingManual: 0, rolledForward: 1, skipped: 0 },
-  { seen: 1, last: '00000000-0000-4000-8000-000000000013', paid: 0, paidCents: 0, failed: 0, awaitingManual: 1, rolledForward: 0, skipped: 0 },
+  {
+    seen: 2,
+    last: '00000000-0000-4000-8000-000000000011',
+    paid: 1,
+    paidCents: 12_345,
+    failed: 0,
+    awaitingManual: 0,
+    rolledForward: 1,
+    skipped: 0,
+  },
+  {
+    seen: 2,
+    last: '00000000-0000-4000-8000-000000000012',
+    paid: 1,
+    paidCents: 6_000,
+    failed: 0,
+    awaitingManual: 0,
+    rolledForward: 1,
+    skipped: 0,
+  },
+  {
+    seen: 1,
+    last: '00000000-0000-4000-8000-000000000013',
+    paid: 0,
+    paidCents: 0,
+    failed: 0,
+    awaitingManual: 1,
+    rolledForward: 0,
+    skipped: 0,
+  },
 ];
 const payoutActivities: PayoutActivities = {
-  openPayoutCycle: async ({ cycleId }) => (cycleId.startsWith('busy-') ? { opened: false, runningCycleId: 'manual-running' } : { opened: true }),
-  payPage: async ({ after }) => PAYOUT_PAGES[after === null ? 0 : PAYOUT_PAGES.findIndex((p) => p.last === after) + 1] ?? { seen: 0, last: null, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 },
+  openPayoutCycle: async ({ cycleId }) =>
+    cycleId.startsWith('busy-') ? { opened: false, runningCycleId: 'manual-running' } : { opened: true },
+  payPage: async ({ after }) =>
+    PAYOUT_PAGES[after === null ? 0 : PAYOUT_PAGES.findIndex((p) => p.last === after) + 1] ?? {
+      seen: 0,
+      last: null,
+      paid: 0,
+      paidCents: 0,
+      failed: 0,
+      awaitingManual: 0,
+      rolledForward: 0,
+      skipped: 0,
+    },
   closePayoutCycle: async () => {},
 };
-const activities: EdgeProgressActivities & CommissionActivities & WaveActivities & LaunchActivities & PayoutActivities = {
-  ...payoutActivities,
-  enrollLaunchPartners: async () => launchTotals(0),
-  tellLaunchPage: async ({ after }) => {
-    const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;
-    if (page === LAUNCH_PAGES.length) return { ...launchTotals(page), done: true, last: after, told: 0 };
-    return { ...launchTotals(page + 1), done: false, last: LAUNCH_PAGES[page]!, told: 2 };
-  },
-  finishLaunchFlip: async () => launchTotals(LAUNCH_PAGES.length),
-  releaseDueWaves: async () => [{ waveId: 'wave', name: 'Wave 1', admittedNow: 200, admittedCount: 200, seatCap: 200 }],
-  planWaves: async () => ({ planned: false, reason: 'not_due_yet' }),
-  nextWave: async () => null,
-  recordEdgeVested: async () => {},
-  recordEdgeExpired: async () => {},
-  recordEdgeCompleted: async () => {},
-  recordEdgeVoided: async () => {},
-  pricePayments: async (input) => {
-    let first = input.firstPaymentAt;
-    return input.payments.map((payment) => {
-      const pricing = pricePayment({
-        kind: 'intentional', phase: 'beta', partner: { salesCommissionBps: TERMS.salesBps, creditCommissionBps: TERMS.creditBps, recurring: true, recurringMonths: TERMS.recurringMonths },
-        selfPurchase: false, amountCents: payment.amountCents, paidAt: new Date(payment.paidAt), firstPaymentAt: first ? new Date(first) : null, settings: DEFAULT_COMMISSION_SETTINGS,
+const activities: EdgeProgressActivities & CommissionActivities & WaveActivities & LaunchActivities & PayoutActivities =
+  {
+    ...payoutActivities,
+    enrollLaunchPartners: async () => launchTotals(0),
+    tellLaunchPage: async ({ after }) => {
+      const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;
+      if (page === LAUNCH_PAGES.length) return { ...launchTotals(page), done: true, last: after, told: 0 };
+      return { ...launchTotals(page + 1), done: false, last: LAUNCH_PAGES[page]!, told: 2 };
+    },
+    finishLaunchFlip: async () => launchTotals(LAUNCH_PAGES.length),
+    releaseDueWaves: async () => [
+      { waveId: 'wave', name: 'Wave 1', admittedNow: 200, admittedCount: 200, seatCap: 200 },
+    ],
+    planWaves: async () => ({ planned: false, reason: 'not_due_yet' }),
+    nextWave: async () => null,
+    recordEdgeVested: async () => {},
+    recordEdgeExpired: async () => {},
+    recordEdgeCompleted: async () => {},
+    recordEdgeVoided: async () => {},
+    pricePayments: async (input) => {
+      let first = input.firstPaymentAt;
+      return input.payments.map((payment) => {
+        const pricing = pricePayment({
+          kind: 'intentional',
+          phase: 'beta',
+          partner: {
+            salesCommissionBps: TERMS.salesBps,
+            creditCommissionBps: TERMS.creditBps,
+            recurring: true,
+            recurringMonths: TERMS.recurringMonths,
+          },
+          selfPurchase: false,
+          amountCents: payment.amountCents,
+          paidAt: new Date(payment.paidAt),
+          firstPaymentAt: first ? new Date(first) : null,
+          settings: DEFAULT_COMMISSION_SETTINGS,
+        });
+        if (pricing.status !== 'earned') return pricing;
+        first ??= payment.paidAt;
+        return { ...pricing, beneficiary: { tenantId: 'tenant', referrerUserId: 'referrer' } };
       });
-      if (pricing.status !== 'earned') return pricing;
-      first ??= payment.paidAt;
-      return { ...pricing, beneficiary: { tenantId: 'tenant', referrerUserId: 'referrer' } };
-    });
-  },
-  releaseCommission: async () => {},
-  clawBackCommission: async () => {},
-  markPaymentsNotEligible: async () => {},
-};
+    },
+    releaseCommission: async () => {},
+    clawBackCommission: async () => {},
+    markPaymentsNotEligible: async () => {},
+  };
 
 type Path = {
   name: string;
-  /** Runs the path; answers the run whose history to record (default: the latest), or the workflow and run when it is not the edge's. */
-  run(env: TestWorkflowEnvironment, taskQueue: string, input: EdgeLifecycleInput): Promise<string | void | { workflowId: string; runId?: string }>;
+  /**
+   * Runs the path; answers the run whose history to record (default: the latest), or the workflow and run when it is
+   * not the edge's.
+   */
+  run(
+    env: TestWorkflowEnvironment,
+    taskQueue: string,
+    input: EdgeLifecycleInput,
+  ): Promise<string | void | { workflowId: string; runId?: string }>;
 };
 
 const now = async (env: TestWorkflowEnvironment) => new Date(Number(await env.currentTimeMs())).toISOString();
-const payment = async (env: TestWorkflowEnvironment, id: string, amountCents: number) => ({ eventId: `payment:${id}`, paymentId: id, amountCents, currency: 'USD' as const, paidAt: await now(env) });
-const activation = async (env: TestWorkflowEnvironment, input: EdgeLifecycleInput) => ({ eventId: `activation:${input.refereeId}`, activatedAt: await now(env) });
+const payment = async (env: TestWorkflowEnvironment, id: string, amountCents: number) => ({
+  eventId: `payment:${id}`,
+  paymentId: id,
+  amountCents,
+  currency: 'USD' as const,
+  paidAt: await now(env),
+});
+const activation = async (env: TestWorkflowEnvironment, input: EdgeLifecycleInput) => ({
+  eventId: `activation:${input.refereeId}`,
+  activatedAt: await now(env),
+});
 
 // Fixtures recorded by earlier code and kept to prove workflows started then still replay (never
 // re-recorded): referral-lifecycle-vested.json (the lifecycle ended at vesting before payments).
@@ -93,13 +167,21 @@ const paths: Path[] = [
   {
     name: 'referral-lifecycle-expired',
     run: async (env, taskQueue, input) => {
-      await env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      await env.client.workflow.execute(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [input],
+      });
     },
   },
   {
     name: 'referral-lifecycle-expired-with-payment',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      const handle = await env.client.workflow.start(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [input],
+      });
       await env.sleep('2 days');
       await handle.signal(paymentSignal, await payment(env, 'early', 5_000));
       await handle.result();
@@ -108,7 +190,11 @@ const paths: Path[] = [
   {
     name: 'referral-lifecycle-earning',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      const handle = await env.client.workflow.start(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [input],
+      });
       await env.sleep('3 days');
       await handle.signal(activatedSignal, await activation(env, input));
       await env.sleep('1 day');
@@ -117,7 +203,13 @@ const paths: Path[] = [
       await env.sleep('31 days');
       await handle.signal(paymentSignal, await payment(env, 'm2', 4_999));
       await env.sleep('2 days');
-      await handle.signal(refundSignal, { eventId: 'refund:r1', refundId: 'r1', paymentId: 'm2', amountCents: 2_000, refundedAt: await now(env) });
+      await handle.signal(refundSignal, {
+        eventId: 'refund:r1',
+        refundId: 'r1',
+        paymentId: 'm2',
+        amountCents: 2_000,
+        refundedAt: await now(env),
+      });
       await handle.signal(phaseChangedSignal, { eventId: 'phase:public', phase: 'public', changedAt: await now(env) });
       await env.sleep('40 days');
       await handle.signal(paymentSignal, await payment(env, 'm4', 4_999));
@@ -127,7 +219,11 @@ const paths: Path[] = [
   {
     name: 'referral-lifecycle-held-voided',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      const handle = await env.client.workflow.start(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [input],
+      });
       await handle.signal(activatedSignal, await activation(env, input));
       await handle.signal(paymentSignal, await payment(env, 'p1', 10_000));
       await env.sleep('1 day');
@@ -144,7 +240,11 @@ const paths: Path[] = [
     // The first run of an edge that continued as new (a low history limit makes it hand over early).
     name: 'referral-lifecycle-continued-as-new',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [{ ...input, historyLimit: 40 }] });
+      const handle = await env.client.workflow.start(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [{ ...input, historyLimit: 40 }],
+      });
       await handle.signal(activatedSignal, await activation(env, input));
       for (let week = 1; week <= 8; week++) {
         await handle.signal(paymentSignal, await payment(env, `w${week}`, 1_250));
@@ -159,7 +259,11 @@ const paths: Path[] = [
     // The first run of a launch flip (pages of two, two pages per run: it continues as new).
     name: 'launch-flip-continued-as-new',
     run: async (env, taskQueue) => {
-      const handle = await env.client.workflow.start('launchFlip', { workflowId: 'launch-flip', taskQueue, args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }] });
+      const handle = await env.client.workflow.start('launchFlip', {
+        workflowId: 'launch-flip',
+        taskQueue,
+        args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }],
+      });
       await handle.result();
       return { workflowId: 'launch-flip', runId: handle.firstExecutionRunId };
     },
@@ -168,7 +272,11 @@ const paths: Path[] = [
     // The last run of a launch flip: its last page, then the flip recorded finished.
     name: 'launch-flip',
     run: async (env, taskQueue) => {
-      const handle = await env.client.workflow.start('launchFlip', { workflowId: 'launch-flip', taskQueue, args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }] });
+      const handle = await env.client.workflow.start('launchFlip', {
+        workflowId: 'launch-flip',
+        taskQueue,
+        args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }],
+      });
       await handle.result();
       return { workflowId: 'launch-flip' };
     },
@@ -197,7 +305,12 @@ const paths: Path[] = [
     name: 'wave-release-loop-continued-as-new',
     run: async (env, taskQueue) => {
       const start = waveReleaseStart('record', { planEveryMinutes: 60, roundsPerRun: 3 });
-      const handle = await env.client.workflow.start(start.workflowType, { workflowId: start.workflowId, taskQueue, args: start.args, staticSummary: start.summary });
+      const handle = await env.client.workflow.start(start.workflowType, {
+        workflowId: start.workflowId,
+        taskQueue,
+        args: start.args,
+        staticSummary: start.summary,
+      });
       await env.sleep('10 minutes');
       await handle.signal(wavesChangedSignal);
       await env.sleep('3 hours');
@@ -208,28 +321,58 @@ const paths: Path[] = [
   },
 ];
 
-async function recordPayoutCycle(env: TestWorkflowEnvironment, taskQueue: string, cycleId: string): Promise<{ workflowId: string }> {
-  const input: PayoutCycleInput = { frequencies: ['monthly', 'quarterly'], trigger: 'manual', requestedBy: 'finance-key:record', pageSize: 2 };
+async function recordPayoutCycle(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  cycleId: string,
+): Promise<{ workflowId: string }> {
+  const input: PayoutCycleInput = {
+    frequencies: ['monthly', 'quarterly'],
+    trigger: 'manual',
+    requestedBy: 'finance-key:record',
+    pageSize: 2,
+  };
   const start = payoutCycleStart(cycleId, input);
-  await env.client.workflow.execute(start.workflowType, { workflowId: start.workflowId, taskQueue, args: start.args, staticSummary: start.summary });
+  await env.client.workflow.execute(start.workflowType, {
+    workflowId: start.workflowId,
+    taskQueue,
+    args: start.args,
+    staticSummary: start.summary,
+  });
   return { workflowId: start.workflowId };
 }
 
-Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+Runtime.install({
+  logger: new DefaultLogger('ERROR'),
+  telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+});
 mkdirSync(HISTORIES_DIR, { recursive: true });
 const only = process.argv.slice(2);
 for (const path of paths.filter((p) => only.length === 0 || only.includes(p.name))) {
   const env = await startTimeSkippingServer(ensureTestServer());
   try {
     const taskQueue = `record-${path.name}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, bundlerOptions: { logger: new DefaultLogger('ERROR') } as never });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities,
+      bundlerOptions: { logger: new DefaultLogger('ERROR') } as never,
+    });
     const input: EdgeLifecycleInput = {
-      edgeId: randomUUID(), referrerId: randomUUID(), refereeId: randomUUID(), partnerId: null,
-      kind: 'beta_auto', source: 'link', phase: 'beta',
-      writtenAt: new Date(Number(await env.currentTimeMs())).toISOString(), activationWindowDays: 30,
+      edgeId: randomUUID(),
+      referrerId: randomUUID(),
+      refereeId: randomUUID(),
+      partnerId: null,
+      kind: 'beta_auto',
+      source: 'link',
+      phase: 'beta',
+      writtenAt: new Date(Number(await env.currentTimeMs())).toISOString(),
+      activationWindowDays: 30,
     };
     const ran = await worker.runUntil(path.run(env, taskQueue, input));
-    const { workflowId, runId } = typeof ran === 'object' ? ran : { workflowId: `edge:${input.refereeId}`, runId: ran || undefined };
+    const { workflowId, runId } =
+      typeof ran === 'object' ? ran : { workflowId: `edge:${input.refereeId}`, runId: ran || undefined };
     const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     writeFileSync(join(HISTORIES_DIR, `${path.name}.json`), historyToJSON(history) + '\n');
     console.log(`recorded ${path.name} (${history.events?.length} events)`);

@@ -1,4 +1,4 @@
-// `npm test`: type-check, then jest over every suite against real servers this run starts and
+// `npm test`: type-check, format check, then jest over every suite against real servers this run starts and
 // stops itself: an embedded PostgreSQL (a migrated template database each test file copies), a
 // Temporal dev server (in memory), the Java time-skipping test server for month-long timers, and
 // stripe-mock for the shape of our Stripe requests.
@@ -24,9 +24,19 @@ export const TEMPLATE_DATABASE = 'referral_graph_template';
 async function main(): Promise<number> {
   const started = Date.now();
   say('type-checking (tsc --noEmit)');
-  const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  const tsc = spawnSync(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', join(root, 'tsconfig.json')], {
+    stdio: 'inherit',
+  });
   if (tsc.status !== 0) {
     say('type-check failed; fix the errors above');
+    return 1;
+  }
+  say('checking the format (prettier --check, 120 columns)');
+  const format = spawnSync(join(root, 'node_modules/.bin/prettier'), ['--check', '--log-level', 'warn', root], {
+    stdio: 'inherit',
+  });
+  if (format.status !== 0) {
+    say('files above are not formatted: `npm run format` formats them');
     return 1;
   }
 
@@ -59,7 +69,9 @@ async function main(): Promise<number> {
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
     const bundlePath = join(work, 'workflow-bundle.js');
     writeFileSync(bundlePath, bundle.code);
-    say(`servers ready in ${((Date.now() - started) / 1000).toFixed(1)} s: PostgreSQL :${pgPort}, Temporal ${temporal.address}`);
+    say(
+      `servers ready in ${((Date.now() - started) / 1000).toFixed(1)} s: PostgreSQL :${pgPort}, Temporal ${temporal.address}`,
+    );
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -69,9 +81,15 @@ async function main(): Promise<number> {
       TEMPORAL_TEST_SERVER: testServer ?? '',
       WORKFLOW_BUNDLE: bundlePath,
       TEST_STRIPE_MOCK_URL: stripeMock.url,
-      NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning'].filter(Boolean).join(' '),
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning']
+        .filter(Boolean)
+        .join(' '),
     };
-    const jest = spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], { env, stdio: 'inherit', cwd: root });
+    const jest = spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], {
+      env,
+      stdio: 'inherit',
+      cwd: root,
+    });
     const forward = (signal: NodeJS.Signals) => jest.kill(signal);
     process.on('SIGINT', forward).on('SIGTERM', forward);
     const code = await new Promise<number>((resolve) => jest.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));

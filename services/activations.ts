@@ -13,7 +13,10 @@ import { startEntitlementsOnActivation } from '../db/waitlist.ts';
 
 export type ActivationDeps = { db: DatabasePool; temporal: Client; taskQueue: string };
 
-export async function recordActivation(deps: ActivationDeps, input: { userId: string }): Promise<{ userId: string; activatedAt: Date; edge: EdgeRow | null; edgeOpen: boolean }> {
+export async function recordActivation(
+  deps: ActivationDeps,
+  input: { userId: string },
+): Promise<{ userId: string; activatedAt: Date; edge: EdgeRow | null; edgeOpen: boolean }> {
   const user = await markActivated(deps.db, input.userId);
   if (!user || !user.activated_at) throw notFound('user_not_found', `No user ${input.userId}.`, 'userId');
   // Rewards that vest on the user's own activation (1 month of Pro at 10 vested referrals) start now.

@@ -16,13 +16,26 @@ export type Validation =
 export async function validateCode(db: DatabasePool, code: string): Promise<Validation> {
   const invite = await findInviteCode(db, normalizeInviteCode(code));
   if (invite) {
-    const reason = whyUnusable({ uses: invite.uses, maxUses: invite.max_uses, expiresAt: invite.expires_at }, new Date());
-    return reason ? { valid: false, reason } : { valid: true, type: 'invite', flavor: invite.flavor, usesLeft: invite.max_uses - invite.uses, expiresAt: invite.expires_at };
+    const reason = whyUnusable(
+      { uses: invite.uses, maxUses: invite.max_uses, expiresAt: invite.expires_at },
+      new Date(),
+    );
+    return reason
+      ? { valid: false, reason }
+      : {
+          valid: true,
+          type: 'invite',
+          flavor: invite.flavor,
+          usesLeft: invite.max_uses - invite.uses,
+          expiresAt: invite.expires_at,
+        };
   }
   const referrer = await findReferrer(db, code);
   if (!referrer) return { valid: false, reason: 'not_found' };
   if (referrer.via_partner_code) {
-    return referrer.partner_approved && referrer.partner_active ? { valid: true, type: 'partner' } : { valid: false, reason: 'partner_not_approved' };
+    return referrer.partner_approved && referrer.partner_active
+      ? { valid: true, type: 'partner' }
+      : { valid: false, reason: 'partner_not_approved' };
   }
   return { valid: true, type: 'user' };
 }
@@ -30,7 +43,10 @@ export async function validateCode(db: DatabasePool, code: string): Promise<Vali
 export type TrackDeps = { db: DatabasePool; activationWindowDays: number };
 
 /** Binds the referral a code or ref names to the signed-in user: the edge, or the existing one. */
-export async function trackReferral(deps: TrackDeps, input: { userId: string; ref: string; listingId?: string | undefined }): Promise<{ outcome: AttributionOutcome; edge: EdgeRow }> {
+export async function trackReferral(
+  deps: TrackDeps,
+  input: { userId: string; ref: string; listingId?: string | undefined },
+): Promise<{ outcome: AttributionOutcome; edge: EdgeRow }> {
   const user = await findUser(deps.db, input.userId);
   if (!user) throw notFound('user_not_found', 'The signed-in user no longer exists.');
   const referrer = await findReferrer(deps.db, input.ref);
@@ -38,8 +54,17 @@ export async function trackReferral(deps: TrackDeps, input: { userId: string; re
   assertReferrerUsable(referrer);
   const { source, code } = refSource(referrer, input.ref, input.listingId);
   if (isSelfReferral(referrer, user)) {
-    await recordAttributionEvent(deps.db, { refereeId: user.id, referrerId: referrer.id, source, code: input.ref, outcome: 'self_referral', edgeId: null });
+    await recordAttributionEvent(deps.db, {
+      refereeId: user.id,
+      referrerId: referrer.id,
+      source,
+      code: input.ref,
+      outcome: 'self_referral',
+      edgeId: null,
+    });
     throw invalid('self_referral', 'A user cannot refer themselves.', 'ref');
   }
-  return deps.db.transaction((tx) => attributeExistingUser(tx, user.id, edgeFrom(referrer, source, code, deps.activationWindowDays)));
+  return deps.db.transaction((tx) =>
+    attributeExistingUser(tx, user.id, edgeFrom(referrer, source, code, deps.activationWindowDays)),
+  );
 }

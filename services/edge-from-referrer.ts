@@ -7,14 +7,23 @@ import type { EdgeToWrite } from '../db/edges.ts';
 import { invalid } from './errors.ts';
 
 /** The edge a referrer's link or code writes. */
-export function edgeFrom(referrer: Referrer, source: EdgeSource, code: string | null, activationWindowDays: number): EdgeToWrite {
+export function edgeFrom(
+  referrer: Referrer,
+  source: EdgeSource,
+  code: string | null,
+  activationWindowDays: number,
+): EdgeToWrite {
   const isPartner = referrer.partner_tenant_id !== null && referrer.partner_approved && referrer.partner_active;
   const kind = edgeKindFor({ phase: referrer.phase, source, referrerIsApprovedPartner: isPartner });
   return { id: randomUUID(), referrerId: referrer.id, source, kind, phase: referrer.phase, code, activationWindowDays };
 }
 
 /** How a ref reached the referee: a partner's code (kept on the edge), a listing's share link, or a plain link. */
-export function refSource(referrer: Referrer, ref: string, listingId: string | undefined): { source: EdgeSource; code: string | null } {
+export function refSource(
+  referrer: Referrer,
+  ref: string,
+  listingId: string | undefined,
+): { source: EdgeSource; code: string | null } {
   if (referrer.via_partner_code) return { source: 'partner_code', code: ref };
   return listingId ? { source: 'listing', code: listingId } : { source: 'link', code: null };
 }

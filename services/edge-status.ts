@@ -7,7 +7,14 @@ import { edgeWorkflowId, stateQuery, type EdgeLifecycleView } from '../contracts
 import { partnerEarnings, userCredits } from '../domain/ledger-postings.ts';
 import { activationDeadline, type LifecycleState, type WaitingFor } from '../domain/lifecycle.ts';
 import { stateFromStamps } from '../domain/edge-state.ts';
-import { edgeLedgerSums, edgePayments, edgeVerdicts, findEdgeForStatus, type EdgePaymentSummary, type EdgeStatusRow } from '../db/edge-status.ts';
+import {
+  edgeLedgerSums,
+  edgePayments,
+  edgeVerdicts,
+  findEdgeForStatus,
+  type EdgePaymentSummary,
+  type EdgeStatusRow,
+} from '../db/edge-status.ts';
 import type { VerdictRow } from '../db/verdicts.ts';
 import type { Logger } from '../platform/logger.ts';
 import { notFound } from './errors.ts';
@@ -35,13 +42,23 @@ export type WorkflowStatus = {
 
 export type EdgeMoney = { earnedCents: number; pendingCents: number; payableCents: number; credits: number };
 
-export type EdgeStatus = { edge: EdgeStatusRow; workflow: WorkflowStatus; money: EdgeMoney; verdicts: readonly VerdictRow[]; payments: EdgePaymentSummary };
+export type EdgeStatus = {
+  edge: EdgeStatusRow;
+  workflow: WorkflowStatus;
+  money: EdgeMoney;
+  verdicts: readonly VerdictRow[];
+  payments: EdgePaymentSummary;
+};
 
 /**
  * The edge, for a caller allowed to see edges whose referrer is in the given tenant; an edge the
  * caller may not see is as missing as one that does not exist.
  */
-export async function edgeStatus(deps: EdgeStatusDeps, edgeId: string, maySee: (referrerTenantId: string) => boolean): Promise<EdgeStatus> {
+export async function edgeStatus(
+  deps: EdgeStatusDeps,
+  edgeId: string,
+  maySee: (referrerTenantId: string) => boolean,
+): Promise<EdgeStatus> {
   const edge = await findEdgeForStatus(deps.db, edgeId);
   if (!edge || !maySee(edge.referrer_tenant_id)) throw notFound('edge_not_found', `No edge ${edgeId}.`);
   // The workflow first: it posts to the ledger before it moves on, so PostgreSQL read after it is at
@@ -67,15 +84,25 @@ async function edgeMoney(deps: EdgeStatusDeps, edge: EdgeStatusRow): Promise<Edg
     payable: partnerEarnings(edge.referrer_tenant_id, 'payable'),
     credits: userCredits(edge.referrer_id),
   });
-  return { earnedCents: sums.pending + sums.payable, pendingCents: sums.pending, payableCents: sums.payable, credits: sums.credits };
+  return {
+    earnedCents: sums.pending + sums.payable,
+    pendingCents: sums.pending,
+    payableCents: sums.payable,
+    credits: sums.credits,
+  };
 }
 
 /** The workflow's own answer, or why it gave none. */
-async function liveState(deps: EdgeStatusDeps, edge: EdgeStatusRow): Promise<{ workflow: WorkflowStatus } | { unavailable: 'not_started' | 'unreachable' }> {
+async function liveState(
+  deps: EdgeStatusDeps,
+  edge: EdgeStatusRow,
+): Promise<{ workflow: WorkflowStatus } | { unavailable: 'not_started' | 'unreachable' }> {
   const workflowId = edgeWorkflowId(edge.referee_id);
   try {
     const handle = deps.temporal.workflow.getHandle(workflowId);
-    const view = await deps.temporal.connection.withDeadline(Date.now() + STATE_QUERY_TIMEOUT_MS, () => handle.query(stateQuery));
+    const view = await deps.temporal.connection.withDeadline(Date.now() + STATE_QUERY_TIMEOUT_MS, () =>
+      handle.query(stateQuery),
+    );
     return { workflow: fromWorkflow(workflowId, view) };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return { unavailable: 'not_started' };
@@ -84,7 +111,12 @@ async function liveState(deps: EdgeStatusDeps, edge: EdgeStatusRow): Promise<{ w
   }
 }
 
-function derivedState(edge: EdgeStatusRow, unavailable: 'not_started' | 'unreachable', verdicts: readonly VerdictRow[], payments: EdgePaymentSummary): WorkflowStatus {
+function derivedState(
+  edge: EdgeStatusRow,
+  unavailable: 'not_started' | 'unreachable',
+  verdicts: readonly VerdictRow[],
+  payments: EdgePaymentSummary,
+): WorkflowStatus {
   const workflowId = edgeWorkflowId(edge.referee_id);
   return {
     source: 'database',
@@ -110,4 +142,3 @@ function fromWorkflow(workflowId: string, view: EdgeLifecycleView): WorkflowStat
     hold: view.hold,
   };
 }
-

@@ -14,7 +14,10 @@ export class ServiceError extends Error {
   }
 }
 
-export const invalid = (code: string, message: string, param?: string) => new ServiceError('invalid', code, message, param);
-export const notFound = (code: string, message: string, param?: string) => new ServiceError('not_found', code, message, param);
-export const conflict = (code: string, message: string, param?: string) => new ServiceError('conflict', code, message, param);
+export const invalid = (code: string, message: string, param?: string) =>
+  new ServiceError('invalid', code, message, param);
+export const notFound = (code: string, message: string, param?: string) =>
+  new ServiceError('not_found', code, message, param);
+export const conflict = (code: string, message: string, param?: string) =>
+  new ServiceError('conflict', code, message, param);
 export const gone = (code: string, message: string, param?: string) => new ServiceError('gone', code, message, param);

@@ -6,12 +6,26 @@ import { randomBytes } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import { isSelfReferral, type AttributionOutcome } from '../domain/attribution.ts';
 import { DEFAULT_PARTNER_TERMS } from '../domain/partner-settings.ts';
-import { inviteCodeFor, normalizeInviteCode, personalCodeCredits, whyUnusable, type FlavorTable, type InviteFlavor } from '../domain/invite-flavors.ts';
+import {
+  inviteCodeFor,
+  normalizeInviteCode,
+  personalCodeCredits,
+  whyUnusable,
+  type FlavorTable,
+  type InviteFlavor,
+} from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { inviteCreditsPosting } from '../domain/ledger-postings.ts';
 import { findReferrer } from '../db/graph.ts';
 import { attributeExistingUser, type EdgeRow } from '../db/edges.ts';
-import { consumeUse, findInviteCode, hasRedeemed, insertInviteCodes, insertRedemption, type InviteCodeRow } from '../db/invite-codes.ts';
+import {
+  consumeUse,
+  findInviteCode,
+  hasRedeemed,
+  insertInviteCodes,
+  insertRedemption,
+  type InviteCodeRow,
+} from '../db/invite-codes.ts';
 import { postTransaction } from '../db/ledger.ts';
 import { enqueueMail } from '../db/mail.ts';
 import { insertPartner, tenantIsPartner, upgradeTenantToPartner } from '../db/partners.ts';
@@ -21,7 +35,12 @@ import { findUser } from '../db/users.ts';
 import { edgeFrom } from './edge-from-referrer.ts';
 import { conflict, gone, invalid, notFound } from './errors.ts';
 
-export type InviteDeps = { db: DatabasePool; flavors: FlavorTable; activationWindowDays: number; publicBaseUrl?: string };
+export type InviteDeps = {
+  db: DatabasePool;
+  flavors: FlavorTable;
+  activationWindowDays: number;
+  publicBaseUrl?: string;
+};
 
 export type Redemption = {
   status: 'redeemed' | 'already_set_up';
@@ -47,25 +66,37 @@ export type MintInput = {
 };
 
 /** Mints `count` codes (one per address when emails are given) and queues their mails in the same transaction. */
-export async function mintInviteCodes(deps: InviteDeps, input: MintInput, createdBy: string): Promise<readonly InviteCodeRow[]> {
+export async function mintInviteCodes(
+  deps: InviteDeps,
+  input: MintInput,
+  createdBy: string,
+): Promise<readonly InviteCodeRow[]> {
   const emails = input.emails ?? [];
   const count = emails.length || input.count || 1;
   if (emails.length && input.count !== undefined && input.count !== emails.length) {
-    throw invalid('count_mismatch', `count (${input.count}) must equal the number of emails (${emails.length}), or be left out.`, 'count');
+    throw invalid(
+      'count_mismatch',
+      `count (${input.count}) must equal the number of emails (${emails.length}), or be left out.`,
+      'count',
+    );
   }
-  if (input.ownerUserId && !(await findUser(deps.db, input.ownerUserId))) throw invalid('owner_not_found', `No user ${input.ownerUserId}.`, 'ownerUserId');
+  if (input.ownerUserId && !(await findUser(deps.db, input.ownerUserId)))
+    throw invalid('owner_not_found', `No user ${input.ownerUserId}.`, 'ownerUserId');
   const settings = deps.flavors[input.flavor];
   return deps.db.transaction(async (tx) => {
-    const codes = await insertInviteCodes(tx, Array.from({ length: count }, () => ({
-      code: newCode(deps.flavors, input.flavor),
-      flavor: input.flavor,
-      ownerUserId: input.ownerUserId ?? null,
-      maxUses: input.maxUses,
-      credits: input.credits ?? settings.defaultCredits,
-      expiresAt: input.expiresAt ?? null,
-      metadata: { ...(input.metadata ?? {}), ...(input.ownerUserId ? { referrerId: input.ownerUserId } : {}) },
-      createdBy,
-    })));
+    const codes = await insertInviteCodes(
+      tx,
+      Array.from({ length: count }, () => ({
+        code: newCode(deps.flavors, input.flavor),
+        flavor: input.flavor,
+        ownerUserId: input.ownerUserId ?? null,
+        maxUses: input.maxUses,
+        credits: input.credits ?? settings.defaultCredits,
+        expiresAt: input.expiresAt ?? null,
+        metadata: { ...(input.metadata ?? {}), ...(input.ownerUserId ? { referrerId: input.ownerUserId } : {}) },
+        createdBy,
+      })),
+    );
     const base = (deps.publicBaseUrl ?? '').replace(/\/+$/, '');
     for (const [i, email] of emails.entries()) {
       const code = codes[i]!;
@@ -82,11 +113,21 @@ export async function mintInviteCodes(deps: InviteDeps, input: MintInput, create
 }
 
 /** A user's personal code: they are the referrer; the credit grant is capped at the flavor's default. */
-export async function createPersonalCode(deps: InviteDeps, user: { userId: string }, input: { maxUses: number; credits?: number | undefined; expiresAt?: Date | undefined }): Promise<InviteCodeRow> {
+export async function createPersonalCode(
+  deps: InviteDeps,
+  user: { userId: string },
+  input: { maxUses: number; credits?: number | undefined; expiresAt?: Date | undefined },
+): Promise<InviteCodeRow> {
   const flavor: InviteFlavor = 'beta';
   const [code] = await mintInviteCodes(
     deps,
-    { flavor, maxUses: input.maxUses, credits: personalCodeCredits(deps.flavors[flavor], input.credits), expiresAt: input.expiresAt, ownerUserId: user.userId },
+    {
+      flavor,
+      maxUses: input.maxUses,
+      credits: personalCodeCredits(deps.flavors[flavor], input.credits),
+      expiresAt: input.expiresAt,
+      ownerUserId: user.userId,
+    },
     `user:${user.userId}`,
   );
   return code!;
@@ -98,13 +139,19 @@ export async function redeemInviteCode(deps: InviteDeps, input: { code: string; 
   return deps.db.transaction((tx) => redeemInTransaction(tx, deps, { code: input.code, user }));
 }
 
-export async function redeemInTransaction(tx: Db, deps: Pick<InviteDeps, 'flavors' | 'activationWindowDays'>, { code: raw, user }: { code: string; user: UserRow }): Promise<Redemption> {
+export async function redeemInTransaction(
+  tx: Db,
+  deps: Pick<InviteDeps, 'flavors' | 'activationWindowDays'>,
+  { code: raw, user }: { code: string; user: UserRow },
+): Promise<Redemption> {
   const code = await findInviteCode(tx, normalizeInviteCode(raw));
   if (!code) throw notFound('code_not_found', 'No such invite code.', 'code');
   const landingPage = deps.flavors[code.flavor].landingPage;
   const nothing = { code, creditsGranted: 0, edge: null, attribution: null, partnerUpgraded: false, landingPage };
-  if (code.flavor === 'partner' && (await tenantIsPartner(tx, user.tenant_id))) return { status: 'already_set_up', ...nothing };
-  if (await hasRedeemed(tx, code.id, user.id)) throw conflict('code_already_redeemed', 'You have already redeemed this code.', 'code');
+  if (code.flavor === 'partner' && (await tenantIsPartner(tx, user.tenant_id)))
+    return { status: 'already_set_up', ...nothing };
+  if (await hasRedeemed(tx, code.id, user.id))
+    throw conflict('code_already_redeemed', 'You have already redeemed this code.', 'code');
 
   const referrer = code.owner_user_id ? await findReferrer(tx, code.owner_user_id) : null;
   if (referrer && isSelfReferral(referrer, user)) {
@@ -112,7 +159,10 @@ export async function redeemInTransaction(tx: Db, deps: Pick<InviteDeps, 'flavor
   }
   if ((await consumeUse(tx, code.id)) === null) {
     const current = (await findInviteCode(tx, code.code))!;
-    const reason = whyUnusable({ uses: current.uses, maxUses: current.max_uses, expiresAt: current.expires_at }, new Date());
+    const reason = whyUnusable(
+      { uses: current.uses, maxUses: current.max_uses, expiresAt: current.expires_at },
+      new Date(),
+    );
     if (reason === 'expired') throw gone('code_expired', 'This invite code has expired.', 'code');
     throw conflict('code_exhausted', 'This invite code has no uses left.', 'code');
   }
@@ -124,15 +174,32 @@ export async function redeemInTransaction(tx: Db, deps: Pick<InviteDeps, 'flavor
   let edge: EdgeRow | null = null;
   let attribution: AttributionOutcome | null = null;
   if (referrer) {
-    const result = await attributeExistingUser(tx, user.id, edgeFrom(referrer, 'invite_code', code.code, deps.activationWindowDays));
+    const result = await attributeExistingUser(
+      tx,
+      user.id,
+      edgeFrom(referrer, 'invite_code', code.code, deps.activationWindowDays),
+    );
     edge = result.edge;
     attribution = result.outcome;
   }
   let partnerUpgraded = false;
   if (code.flavor === 'partner') {
     partnerUpgraded = await upgradeTenantToPartner(tx, user.tenant_id, DEFAULT_PARTNER_TERMS.salesCommissionBps);
-    await insertPartner(tx, user.tenant_id, DEFAULT_PARTNER_TERMS, referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)), { by: code.created_by, at: new Date() });
+    await insertPartner(
+      tx,
+      user.tenant_id,
+      DEFAULT_PARTNER_TERMS,
+      referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)),
+      { by: code.created_by, at: new Date() },
+    );
   }
-  return { status: 'redeemed', code: { ...code, uses: code.uses + 1 }, creditsGranted: code.credits, edge, attribution, partnerUpgraded, landingPage };
+  return {
+    status: 'redeemed',
+    code: { ...code, uses: code.uses + 1 },
+    creditsGranted: code.credits,
+    edge,
+    attribution,
+    partnerUpgraded,
+    landingPage,
+  };
 }
-

@@ -47,7 +47,10 @@ function view(program: ProgramRow, launch: LaunchRow | null): LaunchView {
 }
 
 /** Flips the program to public once. `created` false: it was flipped before; the view says how far it got. */
-export async function launchProgram(deps: LaunchServiceDeps, input: { startedBy: string } & LaunchOptions): Promise<{ created: boolean; launch: LaunchView }> {
+export async function launchProgram(
+  deps: LaunchServiceDeps,
+  input: { startedBy: string } & LaunchOptions,
+): Promise<{ created: boolean; launch: LaunchView }> {
   const flipped = await flipToPublic(deps.db, {
     startedBy: input.startedBy,
     workflowId: launchFlipWorkflowId(deps.taskQueue),

@@ -7,26 +7,51 @@ import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.
 import { tenantReferralStats } from '../db/graph.ts';
 import { balanceOf } from '../db/ledger.ts';
 import { partnerEarnings, type EarningsStage } from '../domain/ledger-postings.ts';
-import { approvePartner, findPartner, insertPartner, tenantExists, updatePartner, type PartnerPatch, type PartnerRow } from '../db/partners.ts';
+import {
+  approvePartner,
+  findPartner,
+  insertPartner,
+  tenantExists,
+  updatePartner,
+  type PartnerPatch,
+  type PartnerRow,
+} from '../db/partners.ts';
 import { conflict, invalid, notFound } from './errors.ts';
 
 export type PartnerDeps = { db: DatabasePool; publicBaseUrl: string };
 
 export type PartnerView = PartnerRow & {
   affiliate_link: string;
-  stats: { totalReferrals: number; activeReferrals: number; totalEarningsCents: number; pendingPayoutCents: number; lifetimePayoutCents: number };
+  stats: {
+    totalReferrals: number;
+    activeReferrals: number;
+    totalEarningsCents: number;
+    pendingPayoutCents: number;
+    lifetimePayoutCents: number;
+  };
 };
 
-export async function createPartner(deps: PartnerDeps, input: { tenantId: string } & Partial<PartnerTerms>): Promise<PartnerView> {
+export async function createPartner(
+  deps: PartnerDeps,
+  input: { tenantId: string } & Partial<PartnerTerms>,
+): Promise<PartnerView> {
   const { tenantId, ...terms } = input;
   if (!(await tenantExists(deps.db, tenantId))) throw invalid('tenant_not_found', `No tenant ${tenantId}.`, 'tenantId');
-  const row = await insertPartner(deps.db, tenantId, { ...DEFAULT_PARTNER_TERMS, ...terms }, referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)), null);
+  const row = await insertPartner(
+    deps.db,
+    tenantId,
+    { ...DEFAULT_PARTNER_TERMS, ...terms },
+    referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)),
+    null,
+  );
   if (!row) throw conflict('partner_exists', 'This tenant is already a partner; update it instead.', 'tenantId');
   return view(deps, row);
 }
 
 export async function changePartner(deps: PartnerDeps, tenantId: string, patch: PartnerPatch): Promise<PartnerView> {
-  const row = Object.keys(patch).length ? await updatePartner(deps.db, tenantId, patch) : await findPartner(deps.db, tenantId);
+  const row = Object.keys(patch).length
+    ? await updatePartner(deps.db, tenantId, patch)
+    : await findPartner(deps.db, tenantId);
   if (!row) throw notFound('partner_not_found', `No partner ${tenantId}.`);
   return view(deps, row);
 }

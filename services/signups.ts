@@ -29,7 +29,13 @@ export type SignupInput = {
   refFromCookie?: boolean;
 };
 
-async function edgeForRef(db: DatabasePool, ref: string, listingId: string | undefined, referee: { id: string; email: string }, activationWindowDays: number): Promise<EdgeToWrite> {
+async function edgeForRef(
+  db: DatabasePool,
+  ref: string,
+  listingId: string | undefined,
+  referee: { id: string; email: string },
+  activationWindowDays: number,
+): Promise<EdgeToWrite> {
   const referrer = await findReferrer(db, ref);
   if (!referrer) throw invalid('referrer_not_found', `No user or partner is named by ref "${ref}".`, 'ref');
   assertReferrerUsable(referrer);
@@ -38,7 +44,10 @@ async function edgeForRef(db: DatabasePool, ref: string, listingId: string | und
   return edgeFrom(referrer, source, code, activationWindowDays);
 }
 
-export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
+export async function signUp(
+  deps: SignupDeps,
+  input: SignupInput,
+): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
   const { db, activationWindowDays } = deps;
   const email = canonicalEmail(input.email);
   const user = {
@@ -67,7 +76,8 @@ export async function signUp(deps: SignupDeps, input: SignupInput): Promise<{ us
       return { user: created.user, edge: redemption.edge, redemption };
     });
   } catch (err) {
-    if (err instanceof EmailTakenError) throw conflict('email_taken', 'A user with this email already exists.', 'email');
+    if (err instanceof EmailTakenError)
+      throw conflict('email_taken', 'A user with this email already exists.', 'email');
     throw err;
   }
 }

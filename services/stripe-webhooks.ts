@@ -6,17 +6,28 @@ import { recordStripeEvent, setStripeAccountStatus } from '../db/payouts.ts';
 import { invalid } from './errors.ts';
 
 /** The Connect account status our payout rule reads, from Stripe's account object. */
-export function connectStatus(account: Pick<Stripe.Account, 'payouts_enabled' | 'details_submitted' | 'requirements'>): string {
+export function connectStatus(
+  account: Pick<Stripe.Account, 'payouts_enabled' | 'details_submitted' | 'requirements'>,
+): string {
   if (account.payouts_enabled) return 'enabled';
-  if (account.requirements?.disabled_reason) return account.requirements.disabled_reason.startsWith('rejected') ? 'disabled' : 'restricted';
+  if (account.requirements?.disabled_reason)
+    return account.requirements.disabled_reason.startsWith('rejected') ? 'disabled' : 'restricted';
   return account.details_submitted ? 'restricted' : 'pending';
 }
 
 export type WebhookDeps = { db: DatabasePool; stripe: Stripe | null; webhookSecret: string | null };
 
 /** A Stripe webhook: signature checked, each event id handled once, account status kept current. */
-export async function handleStripeWebhook(deps: WebhookDeps, rawBody: Buffer, signature: string | undefined): Promise<{ eventId: string; duplicate: boolean }> {
-  if (!deps.stripe || !deps.webhookSecret) throw invalid('webhooks_not_configured', 'Stripe webhooks are not configured (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET).');
+export async function handleStripeWebhook(
+  deps: WebhookDeps,
+  rawBody: Buffer,
+  signature: string | undefined,
+): Promise<{ eventId: string; duplicate: boolean }> {
+  if (!deps.stripe || !deps.webhookSecret)
+    throw invalid(
+      'webhooks_not_configured',
+      'Stripe webhooks are not configured (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET).',
+    );
   if (!signature) throw invalid('signature_missing', 'The Stripe-Signature header is missing.');
   let event: Stripe.Event;
   try {
@@ -33,4 +44,3 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: Buffer, si
     return { eventId: event.id, duplicate: false };
   });
 }
-

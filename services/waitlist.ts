@@ -2,7 +2,16 @@
 // is settled where their referral's progress is stamped: db/standing.ts.)
 import type { DatabasePool } from 'slonik';
 import { findWave, scheduledWaves } from '../db/waves.ts';
-import { entitlementsOf, findStanding, grantedRungs, lastJump, passedThisWeek, positionAt, referralCounts, type EntitlementRow } from '../db/waitlist.ts';
+import {
+  entitlementsOf,
+  findStanding,
+  grantedRungs,
+  lastJump,
+  passedThisWeek,
+  positionAt,
+  referralCounts,
+  type EntitlementRow,
+} from '../db/waitlist.ts';
 import { LADDER, nextRung, waitlistMessages, waitlistScore, type Message, type Score } from '../domain/waitlist.ts';
 import { notFound } from './errors.ts';
 
@@ -39,9 +48,24 @@ export async function waitlistView(db: DatabasePool, userId: string): Promise<Wa
     waitlisted ? passedThisWeek(db, userId) : Promise.resolve(0),
     user.admitted_wave_id ? findWave(db, user.admitted_wave_id) : Promise.resolve(null),
   ]);
-  const position = waitlisted ? await positionAt(db, { skip: user.wave_skip, score: user.waitlist_score, createdAt: user.created_at, id: user.id }) : null;
+  const position = waitlisted
+    ? await positionAt(db, {
+        skip: user.wave_skip,
+        score: user.waitlist_score,
+        createdAt: user.created_at,
+        id: user.id,
+      })
+    : null;
   const next = waves.find((w) => w.seat_cap - w.admitted_count > 0) ?? null;
-  const nextWave = next ? { id: next.id, name: next.name, opensAt: next.opens_at, seatCap: next.seat_cap, seatsLeft: next.seat_cap - next.admitted_count } : null;
+  const nextWave = next
+    ? {
+        id: next.id,
+        name: next.name,
+        opensAt: next.opens_at,
+        seatCap: next.seat_cap,
+        seatsLeft: next.seat_cap - next.admitted_count,
+      }
+    : null;
   const granted = new Set(grantedRungsMap.keys());
   const rung = nextRung(counts.vested, granted);
   return {
@@ -49,17 +73,36 @@ export async function waitlistView(db: DatabasePool, userId: string): Promise<Wa
     status: user.status,
     position,
     waitingSince: user.created_at,
-    admitted: user.admitted_at && admittedWave ? { at: user.admitted_at, waveId: admittedWave.id, waveName: admittedWave.name } : null,
+    admitted:
+      user.admitted_at && admittedWave
+        ? { at: user.admitted_at, waveId: admittedWave.id, waveName: admittedWave.name }
+        : null,
     score: waitlistScore(counts),
     waveSkip: user.wave_skip,
     referrals: counts,
     milestones: {
-      reached: LADDER.filter((r) => grantedRungsMap.has(r.at)).map((r) => ({ at: r.at, title: r.title, label: r.label, grantedAt: grantedRungsMap.get(r.at) ?? null })),
-      next: rung ? { at: rung.at, title: rung.title, label: rung.label, referralsNeeded: rung.at - counts.vested } : null,
+      reached: LADDER.filter((r) => grantedRungsMap.has(r.at)).map((r) => ({
+        at: r.at,
+        title: r.title,
+        label: r.label,
+        grantedAt: grantedRungsMap.get(r.at) ?? null,
+      })),
+      next: rung
+        ? { at: rung.at, title: rung.title, label: rung.label, referralsNeeded: rung.at - counts.vested }
+        : null,
     },
     entitlements,
-    lastJump: jump && jump.old_position !== null && jump.new_position !== null ? { at: jump.at, from: jump.old_position, to: jump.new_position } : null,
+    lastJump:
+      jump && jump.old_position !== null && jump.new_position !== null
+        ? { at: jump.at, from: jump.old_position, to: jump.new_position }
+        : null,
     nextWave,
-    messages: waitlistMessages({ waitlisted, vested: counts.vested, granted, passedThisWeek: passed, nextWave: nextWave && { name: nextWave.name, opensAt: nextWave.opensAt, seatsLeft: nextWave.seatsLeft } }),
+    messages: waitlistMessages({
+      waitlisted,
+      vested: counts.vested,
+      granted,
+      passedThisWeek: passed,
+      nextWave: nextWave && { name: nextWave.name, opensAt: nextWave.opensAt, seatsLeft: nextWave.seatsLeft },
+    }),
   };
 }

@@ -31,11 +31,25 @@ export type WaveReleaseLink = { temporal: Client; taskQueue: string; log: Logger
  * is admitted when it opens. Telling is best effort: a release that missed it (not running, or
  * Temporal away) still finds the wave at its next planning round.
  */
-export async function createWave(db: DatabasePool, input: { name?: string | undefined; seatCap: number; opensAt: Date }, createdBy: string, release?: WaveReleaseLink): Promise<WaveRow> {
-  const wave = await insertWave(db, { name: input.name ?? null, seatCap: input.seatCap, opensAt: input.opensAt, createdBy });
+export async function createWave(
+  db: DatabasePool,
+  input: { name?: string | undefined; seatCap: number; opensAt: Date },
+  createdBy: string,
+  release?: WaveReleaseLink,
+): Promise<WaveRow> {
+  const wave = await insertWave(db, {
+    name: input.name ?? null,
+    seatCap: input.seatCap,
+    opensAt: input.opensAt,
+    createdBy,
+  });
   if (release) {
-    await signalIfRunning(release.temporal, waveReleaseWorkflowId(release.taskQueue), wavesChangedSignal, []).catch((err: unknown) =>
-      release.log.warn({ err, waveId: wave.id }, 'could not tell the wave release; it finds the wave at its next planning round'),
+    await signalIfRunning(release.temporal, waveReleaseWorkflowId(release.taskQueue), wavesChangedSignal, []).catch(
+      (err: unknown) =>
+        release.log.warn(
+          { err, waveId: wave.id },
+          'could not tell the wave release; it finds the wave at its next planning round',
+        ),
     );
   }
   return wave;
@@ -43,11 +57,16 @@ export async function createWave(db: DatabasePool, input: { name?: string | unde
 
 export type WaveView = { wave: WaveRow; admitted: readonly AdmittedRow[]; nextCursor: string | null };
 
-export async function getWave(db: DatabasePool, id: string, page: { limit: number; cursor?: string | undefined }): Promise<WaveView> {
+export async function getWave(
+  db: DatabasePool,
+  id: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<WaveView> {
   const wave = await findWave(db, id);
   if (!wave) throw notFound('wave_not_found', `No wave ${id}.`);
   const after = page.cursor === undefined ? 0 : Number(page.cursor);
-  if (!Number.isSafeInteger(after) || after < 0) throw invalid('invalid_cursor', 'The cursor is not one this API gave out.', 'cursor');
+  if (!Number.isSafeInteger(after) || after < 0)
+    throw invalid('invalid_cursor', 'The cursor is not one this API gave out.', 'cursor');
   const admitted = await admittedPage(db, id, after, page.limit + 1);
   const more = admitted.length > page.limit;
   const rows = more ? admitted.slice(0, page.limit) : admitted;
@@ -71,9 +90,14 @@ export type WaitlistAdminView = {
   scheduledWaves: readonly WaveRow[];
 };
 
-const daysSince = (d: Date | null, now: Date) => (d === null ? null : Math.round(((now.getTime() - d.getTime()) / DAY_MS) * 10) / 10);
+const daysSince = (d: Date | null, now: Date) =>
+  d === null ? null : Math.round(((now.getTime() - d.getTime()) / DAY_MS) * 10) / 10;
 
-export async function waitlistAdminView(db: DatabasePool, targetWaitDays: number, now = new Date()): Promise<WaitlistAdminView> {
+export async function waitlistAdminView(
+  db: DatabasePool,
+  targetWaitDays: number,
+  now = new Date(),
+): Promise<WaitlistAdminView> {
   const [w, waves] = await Promise.all([waitingNow(db), scheduledWaves(db)]);
   return {
     waiting: w.waiting,
@@ -87,8 +111,15 @@ export async function waitlistAdminView(db: DatabasePool, targetWaitDays: number
 }
 
 /** "Release X, expect Y paying": the next X in line, weighed by the conversion of cohorts that waited as long. */
-export async function forecastRelease(db: DatabasePool, release: number, observationDays: number): Promise<Forecast & { observationDays: number }> {
-  const [cohortDays, nextDays] = await Promise.all([cohortsByDaysWaited(db, observationDays), nextInLineByDaysWaited(db, release)]);
+export async function forecastRelease(
+  db: DatabasePool,
+  release: number,
+  observationDays: number,
+): Promise<Forecast & { observationDays: number }> {
+  const [cohortDays, nextDays] = await Promise.all([
+    cohortsByDaysWaited(db, observationDays),
+    nextInLineByDaysWaited(db, release),
+  ]);
   const cohorts = WAIT_BUCKETS.map(() => ({ admitted: 0, paying: 0 }));
   for (const d of cohortDays) {
     const c = cohorts[bucketOf(d.days * DAY_MS)]!;

@@ -7,7 +7,15 @@ import type { Logger } from 'pino';
 import type { DatabasePool } from 'slonik';
 import { claimPendingMails, markMailFailed, markMailSent, type MailRow } from '../db/mail.ts';
 
-export type MailSenderOptions = { db: DatabasePool; transport: Transporter; from: string; messageIdDomain: string; log: Logger; pollIntervalMs?: number; leaseMs?: number };
+export type MailSenderOptions = {
+  db: DatabasePool;
+  transport: Transporter;
+  from: string;
+  messageIdDomain: string;
+  log: Logger;
+  pollIntervalMs?: number;
+  leaseMs?: number;
+};
 
 export function messageIdFor(mailId: string, domain: string): string {
   return `<${mailId}@${domain}>`;
@@ -23,11 +31,22 @@ export function startMailSender(options: MailSenderOptions): { stop(): Promise<v
 
   async function send(mail: MailRow): Promise<void> {
     try {
-      await transport.sendMail({ from, to: mail.to_address, subject: mail.subject, text: mail.body, messageId: messageIdFor(mail.id, options.messageIdDomain) });
+      await transport.sendMail({
+        from,
+        to: mail.to_address,
+        subject: mail.subject,
+        text: mail.body,
+        messageId: messageIdFor(mail.id, options.messageIdDomain),
+      });
       await markMailSent(db, mail.id);
     } catch (err) {
       log.warn({ err, mailId: mail.id }, 'sending mail failed; will retry');
-      await markMailFailed(db, mail.id, String((err as Error).message ?? err), Math.min(600_000, 5_000 * 2 ** Math.min(mail.attempts, 7))).catch(() => {});
+      await markMailFailed(
+        db,
+        mail.id,
+        String((err as Error).message ?? err),
+        Math.min(600_000, 5_000 * 2 ** Math.min(mail.attempts, 7)),
+      ).catch(() => {});
     }
   }
 

@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   const bundle = workflowsPath ? await buildWorkflowBundle() : null;
   const log = createLogger(config.logLevel, 'worker');
   // The SDK's own logs at warn and above; the worker stops itself on SIGINT/SIGTERM (its shutdownSignals).
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
   const db = await createDatabasePool(config.databaseUrl, config.pgPoolSize);
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   // One client connection for what the worker asks of Temporal itself: the activities that signal
@@ -47,10 +50,17 @@ async function main(): Promise<void> {
 
   const created = await ensurePayoutSchedules(client, config.temporal.taskQueue);
   if (created.length) log.info({ schedules: created }, 'schedules created');
-  const waves = await ensureWaveRelease(client, { taskQueue: config.temporal.taskQueue, planEveryMinutes: config.waves.releaseEveryMinutes });
+  const waves = await ensureWaveRelease(client, {
+    taskQueue: config.temporal.taskQueue,
+    planEveryMinutes: config.waves.releaseEveryMinutes,
+  });
   if (waves.scheduleDeleted) log.info('the waves-release Schedule is retired: deleted');
   // Its id is never reused: an ended wave release stays ended until ops see why, and no wave opens meanwhile.
-  if (!waves.running) log.error({ workflowId: waves.workflowId }, 'the wave release workflow has ended: waves are not released; see its history in the Temporal UI');
+  if (!waves.running)
+    log.error(
+      { workflowId: waves.workflowId },
+      'the wave release workflow has ended: waves are not released; see its history in the Temporal UI',
+    );
   log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker running');
   await worker.run();
   await clientConnection.close();

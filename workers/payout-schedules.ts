@@ -4,7 +4,12 @@
 // a cycle started by hand meanwhile finds the running one and ends (see workflows/payout-cycle.ts).
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import { PAYOUT_FREQUENCIES, type PayoutFrequency } from '../domain/partner-settings.ts';
-import { payoutCycleStart, payoutScheduleId, scheduledCycleId, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
+import {
+  payoutCycleStart,
+  payoutScheduleId,
+  scheduledCycleId,
+  type PayoutCycleInput,
+} from '../contracts/payout-cycle.ts';
 
 /** When each frequency's cycle runs (UTC). */
 export const PAYOUT_SCHEDULE_SPECS: Record<PayoutFrequency, ScheduleSpec> = {
@@ -19,15 +24,24 @@ export async function ensurePayoutSchedules(client: Client, taskQueue: string, p
   const created: string[] = [];
   for (const frequency of PAYOUT_FREQUENCIES) {
     const scheduleId = payoutScheduleId(frequency, prefix);
-    const input: PayoutCycleInput = { frequencies: [frequency], trigger: 'schedule', requestedBy: `schedule:${scheduleId}` };
+    const input: PayoutCycleInput = {
+      frequencies: [frequency],
+      trigger: 'schedule',
+      requestedBy: `schedule:${scheduleId}`,
+    };
     const start = payoutCycleStart(scheduledCycleId(frequency, prefix), input);
     try {
       await client.schedule.create({
         scheduleId,
         spec: PAYOUT_SCHEDULE_SPECS[frequency],
         action: {
-          type: 'startWorkflow', workflowType: start.workflowType, workflowId: start.workflowId, taskQueue, args: start.args,
-          typedSearchAttributes: start.searchAttributes, staticSummary: start.summary,
+          type: 'startWorkflow',
+          workflowType: start.workflowType,
+          workflowId: start.workflowId,
+          taskQueue,
+          args: start.args,
+          typedSearchAttributes: start.searchAttributes,
+          staticSummary: start.summary,
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       });

@@ -14,9 +14,22 @@ async function main(): Promise<void> {
   const db = await createDatabasePool(config.databaseUrl, Math.min(config.pgPoolSize, 8));
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const starter = startWorkflowStarter({ db, databaseUrl: config.databaseUrl, client, taskQueue: config.temporal.taskQueue, concurrency: config.starterConcurrency, log });
+  const starter = startWorkflowStarter({
+    db,
+    databaseUrl: config.databaseUrl,
+    client,
+    taskQueue: config.temporal.taskQueue,
+    concurrency: config.starterConcurrency,
+    log,
+  });
   const mailSender = config.smtpUrl
-    ? startMailSender({ db, transport: nodemailer.createTransport(config.smtpUrl), from: config.mailFrom, messageIdDomain: new URL(config.publicBaseUrl).hostname, log })
+    ? startMailSender({
+        db,
+        transport: nodemailer.createTransport(config.smtpUrl),
+        from: config.mailFrom,
+        messageIdDomain: new URL(config.publicBaseUrl).hostname,
+        log,
+      })
     : undefined;
   if (!mailSender) log.warn('SMTP_URL is not set: invite mails stay queued in mail_outbox until it is');
   log.info('relays running');

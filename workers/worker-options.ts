@@ -26,7 +26,10 @@ export function workerOptions(): Pick<WorkerOptions, 'workflowsPath' | 'workflow
 function cacheSize(raw: string | undefined): number {
   if (raw === undefined) return 200;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`invalid configuration: WORKER_MAX_CACHED_WORKFLOWS: must be a positive whole number, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(
+      `invalid configuration: WORKER_MAX_CACHED_WORKFLOWS: must be a positive whole number, got "${raw}"`,
+    );
   return n;
 }
 
@@ -63,8 +66,10 @@ export function relaunchWithWorkerMemorySettings(): void {
   if (semiSpaceGiven && process.env.MALLOC_ARENA_MAX !== undefined) return;
   const flags = semiSpaceGiven ? [] : [`${SEMI_SPACE_FLAG}=${WORKER_SEMI_SPACE_MB}`];
   if (typeof process.execve === 'function') {
-    process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)],
-      { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? WORKER_MALLOC_ARENA_MAX });
+    process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], {
+      ...process.env,
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? WORKER_MALLOC_ARENA_MAX,
+    });
   }
   for (const flag of flags) v8.setFlagsFromString(flag);
 }

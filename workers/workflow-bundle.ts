@@ -28,7 +28,10 @@ export async function buildWorkflowBundle(): Promise<BuiltWorkflowBundle> {
       const child = spawn(process.execPath, [SELF, codePath], { stdio: ['ignore', 'ignore', 'inherit'] });
       child.once('error', reject);
       child.once('exit', (code, signal) =>
-        code === 0 ? resolve() : reject(new Error(`bundling the workflows failed (exit code ${code}, signal ${signal})`)));
+        code === 0
+          ? resolve()
+          : reject(new Error(`bundling the workflows failed (exit code ${code}, signal ${signal})`)),
+      );
     });
   } catch (err) {
     remove();

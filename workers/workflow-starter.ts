@@ -52,7 +52,10 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
       return await signalWithStart(client, start, taskQueue, row.signal_name, args);
     } catch (err) {
       const backoff = Math.min(60_000, 1_000 * 2 ** Math.min(row.attempts, 6));
-      log.warn({ err, subject: row.subject, subjectId: row.subject_id, workflowId: start?.workflowId, attempts: row.attempts }, 'workflow start failed; will retry');
+      log.warn(
+        { err, subject: row.subject, subjectId: row.subject_id, workflowId: start?.workflowId, attempts: row.attempts },
+        'workflow start failed; will retry',
+      );
       await markFailed(db, row.id, String((err as Error).message ?? err), backoff).catch(() => {});
       return null;
     }
@@ -76,7 +79,12 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
           await markDelivered(db, batch.delivered, 'delivered');
           await markDelivered(db, batch.workflow_closed, 'workflow_closed');
         })
-        .catch((err) => log.error({ err }, 'marking outbox rows failed; their leases will end and they are delivered again (a no-op)'));
+        .catch((err) =>
+          log.error(
+            { err },
+            'marking outbox rows failed; their leases will end and they are delivered again (a no-op)',
+          ),
+        );
     }
     return marking;
   }
@@ -86,15 +94,17 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
   let slotFreed: (() => void) | undefined;
   async function launch(row: OutboxRow, workflowStart: WorkflowStart | undefined): Promise<void> {
     while (inFlight.size >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
-    const run: Promise<void> = start(row, workflowStart).then((outcome) => {
-      if (outcome) done[outcome].push(row.id);
-      if (done.delivered.length + done.workflow_closed.length >= MARK_BATCH) void flushMarks();
-    }).finally(() => {
-      inFlight.delete(run);
-      const wake = slotFreed;
-      slotFreed = undefined;
-      wake?.();
-    });
+    const run: Promise<void> = start(row, workflowStart)
+      .then((outcome) => {
+        if (outcome) done[outcome].push(row.id);
+        if (done.delivered.length + done.workflow_closed.length >= MARK_BATCH) void flushMarks();
+      })
+      .finally(() => {
+        inFlight.delete(run);
+        const wake = slotFreed;
+        slotFreed = undefined;
+        wake?.();
+      });
     inFlight.add(run);
   }
 
@@ -104,8 +114,12 @@ export function startWorkflowStarter(options: WorkflowStarterOptions): WorkflowS
       let rows: readonly OutboxRow[] = [];
       try {
         rows = await claimPendingRows(db, batchSize, leaseMs);
-        const starts = await workflowStartsFor(db, rows.map((r) => ({ subject: r.subject, subjectId: r.subject_id })));
-        for (const row of rows) await launch(row, starts.get(subjectKey({ subject: row.subject, subjectId: row.subject_id })));
+        const starts = await workflowStartsFor(
+          db,
+          rows.map((r) => ({ subject: r.subject, subjectId: r.subject_id })),
+        );
+        for (const row of rows)
+          await launch(row, starts.get(subjectKey({ subject: row.subject, subjectId: row.subject_id })));
       } catch (err) {
         if (!stopped) log.error({ err }, 'workflow starter pass failed');
       }

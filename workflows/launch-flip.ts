@@ -9,7 +9,12 @@
 import * as wf from '@temporalio/workflow';
 import type { LaunchActivities } from '../activities/launch.ts';
 import { DEFAULT_LAUNCH_PAGE_SIZE, DEFAULT_LAUNCH_PAGES_PER_RUN } from '../domain/launch.ts';
-import { launchProgressQuery, type LaunchFlipInput, type LaunchFlipProgress, type LaunchTotals } from '../contracts/launch-flip.ts';
+import {
+  launchProgressQuery,
+  type LaunchFlipInput,
+  type LaunchFlipProgress,
+  type LaunchTotals,
+} from '../contracts/launch-flip.ts';
 
 const launch = wf.proxyActivities<LaunchActivities>({
   startToCloseTimeout: '15 minutes',
@@ -20,7 +25,12 @@ const launch = wf.proxyActivities<LaunchActivities>({
 export async function launchFlip(input: LaunchFlipInput): Promise<LaunchTotals> {
   const pageSize = input.pageSize ?? DEFAULT_LAUNCH_PAGE_SIZE;
   const pagesPerRun = input.pagesPerRun ?? DEFAULT_LAUNCH_PAGES_PER_RUN;
-  const progress: LaunchFlipProgress = { status: 'running', runs: input.runs ?? 1, after: input.after ?? null, totals: input.totals ?? null };
+  const progress: LaunchFlipProgress = {
+    status: 'running',
+    runs: input.runs ?? 1,
+    after: input.after ?? null,
+    totals: input.totals ?? null,
+  };
   wf.setHandler(launchProgressQuery, () => progress);
 
   // The first run enrolls the beta referrers as partners before telling anyone.
@@ -28,10 +38,20 @@ export async function launchFlip(input: LaunchFlipInput): Promise<LaunchTotals> 
 
   for (let pages = 0; ; pages++) {
     if (pages === pagesPerRun) {
-      return wf.continueAsNew<typeof launchFlip>({ ...input, after: progress.after, totals: progress.totals!, runs: progress.runs + 1 });
+      return wf.continueAsNew<typeof launchFlip>({
+        ...input,
+        after: progress.after,
+        totals: progress.totals!,
+        runs: progress.runs + 1,
+      });
     }
     const page = await launch.tellLaunchPage({ after: progress.after, limit: pageSize, changedAt: input.changedAt });
-    progress.totals = { total: page.total, converted: page.converted, skipped: page.skipped, partnersEnrolled: page.partnersEnrolled };
+    progress.totals = {
+      total: page.total,
+      converted: page.converted,
+      skipped: page.skipped,
+      partnersEnrolled: page.partnersEnrolled,
+    };
     if (page.done) break;
     progress.after = page.last;
   }

@@ -4,7 +4,13 @@
 // frequency or by finance; only one cycle runs at a time (a second finds the first and ends).
 import * as wf from '@temporalio/workflow';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
-import { cycleIdOf, progressQuery, type CycleProgress, type CycleTotals, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
+import {
+  cycleIdOf,
+  progressQuery,
+  type CycleProgress,
+  type CycleTotals,
+  type PayoutCycleInput,
+} from '../contracts/payout-cycle.ts';
 
 const PAGES_PER_RUN = 20;
 
@@ -19,12 +25,25 @@ const payouts = wf.proxyActivities<PayoutActivities>({
 export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgress> {
   const cycleId = input.cycleId ?? cycleIdOf(wf.workflowInfo().workflowId);
   const at = input.at ?? new Date(Date.now()).toISOString();
-  const totals: CycleTotals = input.totals ?? { seen: 0, paid: 0, paidCents: 0, failed: 0, awaitingManual: 0, rolledForward: 0, skipped: 0 };
+  const totals: CycleTotals = input.totals ?? {
+    seen: 0,
+    paid: 0,
+    paidCents: 0,
+    failed: 0,
+    awaitingManual: 0,
+    rolledForward: 0,
+    skipped: 0,
+  };
   const progress: CycleProgress = { cycleId, status: 'running', totals };
   wf.setHandler(progressQuery, () => progress);
 
   if (input.after === undefined) {
-    const opened = await payouts.openPayoutCycle({ cycleId, frequencies: input.frequencies, trigger: input.trigger, requestedBy: input.requestedBy });
+    const opened = await payouts.openPayoutCycle({
+      cycleId,
+      frequencies: input.frequencies,
+      trigger: input.trigger,
+      requestedBy: input.requestedBy,
+    });
     if (!opened.opened) return { ...progress, status: 'skipped', runningCycleId: opened.runningCycleId };
   }
 
@@ -35,7 +54,13 @@ export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgres
     }
     let result: PageResult;
     try {
-      result = await payouts.payPage({ cycleId, frequencies: input.frequencies, at, after, limit: input.pageSize ?? 500 });
+      result = await payouts.payPage({
+        cycleId,
+        frequencies: input.frequencies,
+        at,
+        after,
+        limit: input.pageSize ?? 500,
+      });
     } catch (err) {
       // A cycle left running would refuse every later cycle, and a later cycle of the same period
       // resumes this one's payouts: end it as failed, then fail so ops see why in the Temporal UI.

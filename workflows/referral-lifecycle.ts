@@ -8,12 +8,40 @@
 // amounts come from the pure rules in domain/edge-earnings.ts over this workflow's state.
 import * as wf from '@temporalio/workflow';
 import { commissionWindowEnd, type NotEligibleReason } from '../domain/commission.ts';
-import { applyRefund, closesAt, NO_EARNINGS, pendingReleases, recordPricedPayment, release, voidAll, type EdgeEarnings, type PricedPayment } from '../domain/edge-earnings.ts';
-import { activationDeadline, type EdgeLifecycleInput, type EdgeLifecycleView, type LifecycleState, type PaymentEvent, type RefundEvent, type WaitingFor } from '../domain/lifecycle.ts';
+import {
+  applyRefund,
+  closesAt,
+  NO_EARNINGS,
+  pendingReleases,
+  recordPricedPayment,
+  release,
+  voidAll,
+  type EdgeEarnings,
+  type PricedPayment,
+} from '../domain/edge-earnings.ts';
+import {
+  activationDeadline,
+  type EdgeLifecycleInput,
+  type EdgeLifecycleView,
+  type LifecycleState,
+  type PaymentEvent,
+  type RefundEvent,
+  type WaitingFor,
+} from '../domain/lifecycle.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import type { CommissionActivities, PricedCommission } from '../activities/commission.ts';
-import { LifecycleState as LifecycleStateKey, ProgramPhase as ProgramPhaseKey } from '../contracts/search-attributes.ts';
-import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, stateQuery, verdictSignal } from '../contracts/edge-lifecycle.ts';
+import {
+  LifecycleState as LifecycleStateKey,
+  ProgramPhase as ProgramPhaseKey,
+} from '../contracts/search-attributes.ts';
+import {
+  activatedSignal,
+  paymentSignal,
+  phaseChangedSignal,
+  refundSignal,
+  stateQuery,
+  verdictSignal,
+} from '../contracts/edge-lifecycle.ts';
 import { workOrAlarm, type Due } from './work-or-alarm.ts';
 
 /** Workflows that reached vesting before payments existed ended there; the marker keeps them replaying. */
@@ -47,14 +75,41 @@ export type EdgeCarriedState = {
 function freshState(input: EdgeLifecycleInput): EdgeCarriedState {
   const deadline = activationDeadline(new Date(input.writtenAt), input.activationWindowDays).toISOString();
   return {
-    view: { edgeId: input.edgeId, state: 'awaiting_activation', kind: input.kind, phase: input.phase, activationDeadline: deadline, activatedAt: null, waitingFor: 'activation', earned: { ...NO_EARNINGS }, payments: { earning: 0, notEligible: 0 }, firstPaymentAt: null, commissionWindowEndsAt: null, hold: null },
-    stage: 'awaiting_activation', seen: [], payments: [], refunds: [], priced: {}, voidReason: null, lastEarningAt: null,
+    view: {
+      edgeId: input.edgeId,
+      state: 'awaiting_activation',
+      kind: input.kind,
+      phase: input.phase,
+      activationDeadline: deadline,
+      activatedAt: null,
+      waitingFor: 'activation',
+      earned: { ...NO_EARNINGS },
+      payments: { earning: 0, notEligible: 0 },
+      firstPaymentAt: null,
+      commissionWindowEndsAt: null,
+      hold: null,
+    },
+    stage: 'awaiting_activation',
+    seen: [],
+    payments: [],
+    refunds: [],
+    priced: {},
+    voidReason: null,
+    lastEarningAt: null,
   };
 }
 
-const STAGE_WAITS_FOR: Partial<Record<LifecycleState, WaitingFor>> = { awaiting_activation: 'activation', awaiting_first_payment: 'first_payment', earning: 'payments', completed: 'refund_window' };
+const STAGE_WAITS_FOR: Partial<Record<LifecycleState, WaitingFor>> = {
+  awaiting_activation: 'activation',
+  awaiting_first_payment: 'first_payment',
+  earning: 'payments',
+  completed: 'refund_window',
+};
 
-export async function referralLifecycle(input: EdgeLifecycleInput, carried?: EdgeCarriedState): Promise<EdgeLifecycleView> {
+export async function referralLifecycle(
+  input: EdgeLifecycleInput,
+  carried?: EdgeCarriedState,
+): Promise<EdgeLifecycleView> {
   const s = carried ?? freshState(input);
   const view = s.view;
   const seen = new Set(s.seen);
@@ -63,25 +118,42 @@ export async function referralLifecycle(input: EdgeLifecycleInput, carried?: Edg
 
   wf.setHandler(stateQuery, () => view);
   wf.setHandler(activatedSignal, (event) => void (view.activatedAt ??= event.activatedAt)); // the first activation counts
-  wf.setHandler(paymentSignal, once((event) => void s.payments.push(event)));
-  wf.setHandler(refundSignal, once((event) => void s.refunds.push(event)));
-  wf.setHandler(phaseChangedSignal, once((event) => {
-    view.phase = event.phase;
-    wf.upsertSearchAttributes([{ key: ProgramPhaseKey, value: event.phase }]);
-  }));
-  wf.setHandler(verdictSignal, once((event) => {
-    waiter.nudge();
-    if (event.verdict === 'void') s.voidReason ??= event.reason;
-    else if (event.verdict === 'hold') view.hold ??= { reason: event.reason, since: new Date(Date.now()).toISOString() };
-    else view.hold = null;
-    view.waitingFor = view.hold ? 'clearance' : (STAGE_WAITS_FOR[s.stage] ?? null);
-    showState();
-  }));
+  wf.setHandler(
+    paymentSignal,
+    once((event) => void s.payments.push(event)),
+  );
+  wf.setHandler(
+    refundSignal,
+    once((event) => void s.refunds.push(event)),
+  );
+  wf.setHandler(
+    phaseChangedSignal,
+    once((event) => {
+      view.phase = event.phase;
+      wf.upsertSearchAttributes([{ key: ProgramPhaseKey, value: event.phase }]);
+    }),
+  );
+  wf.setHandler(
+    verdictSignal,
+    once((event) => {
+      waiter.nudge();
+      if (event.verdict === 'void') s.voidReason ??= event.reason;
+      else if (event.verdict === 'hold')
+        view.hold ??= { reason: event.reason, since: new Date(Date.now()).toISOString() };
+      else view.hold = null;
+      view.waitingFor = view.hold ? 'clearance' : (STAGE_WAITS_FOR[s.stage] ?? null);
+      showState();
+    }),
+  );
 
   // ---- Waiting for activation: the referee has to activate within the window ---------------------
   if (s.stage === 'awaiting_activation') {
     const deadline = new Date(view.activationDeadline);
-    const activated = await wf.condition(() => view.activatedAt !== null || s.voidReason !== null, Math.max(0, deadline.getTime() - Date.now()), { summary: 'activation window ends' });
+    const activated = await wf.condition(
+      () => view.activatedAt !== null || s.voidReason !== null,
+      Math.max(0, deadline.getTime() - Date.now()),
+      { summary: 'activation window ends' },
+    );
     if (s.voidReason !== null) return voidEdge();
     if (!activated) {
       await edgeProgress.recordEdgeExpired({ edgeId, expiredAt: deadline.toISOString() });
@@ -103,14 +175,18 @@ export async function referralLifecycle(input: EdgeLifecycleInput, carried?: Edg
       await takeBackRefunds();
       await releaseDueCommissions();
     }
-    if (s.stage === 'earning' && view.commissionWindowEndsAt && Date.parse(view.commissionWindowEndsAt) <= Date.now()) enter('completed', 'refund_window');
+    if (s.stage === 'earning' && view.commissionWindowEndsAt && Date.parse(view.commissionWindowEndsAt) <= Date.now())
+      enter('completed', 'refund_window');
     const closes = closesAt(earnings(), s.lastEarningAt);
     if (s.stage === 'completed' && !view.hold && closes !== null && closes <= Date.now() && !hasWork()) {
       await edgeProgress.recordEdgeCompleted({ edgeId, completedAt: new Date(Date.now()).toISOString() });
       view.waitingFor = null;
       return view;
     }
-    if (wf.workflowInfo().historyLength >= (input.historyLimit ?? DEFAULT_HISTORY_LIMIT) || wf.workflowInfo().continueAsNewSuggested) {
+    if (
+      wf.workflowInfo().historyLength >= (input.historyLimit ?? DEFAULT_HISTORY_LIMIT) ||
+      wf.workflowInfo().continueAsNewSuggested
+    ) {
       await wf.condition(wf.allHandlersFinished);
       return wf.continueAsNew<typeof referralLifecycle>(input, { ...s, seen: [...seen] });
     }
@@ -120,7 +196,11 @@ export async function referralLifecycle(input: EdgeLifecycleInput, carried?: Edg
   async function priceWaitingPayments(): Promise<void> {
     const batch = s.payments.splice(0);
     if (batch.length === 0) return;
-    const results = await money.pricePayments({ edgeId, firstPaymentAt: view.firstPaymentAt, payments: batch.map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, paidAt: p.paidAt })) });
+    const results = await money.pricePayments({
+      edgeId,
+      firstPaymentAt: view.firstPaymentAt,
+      payments: batch.map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, paidAt: p.paidAt })),
+    });
     batch.forEach((payment, i) => recordPricing(payment, results[i]!));
   }
 
@@ -173,15 +253,20 @@ export async function referralLifecycle(input: EdgeLifecycleInput, carried?: Edg
   }
 
   async function markWaitingPaymentsNotEligible(reason: NotEligibleReason): Promise<void> {
-    if (s.payments.length > 0) await money.markPaymentsNotEligible({ paymentIds: s.payments.map((p) => p.paymentId), reason });
+    if (s.payments.length > 0)
+      await money.markPaymentsNotEligible({ paymentIds: s.payments.map((p) => p.paymentId), reason });
     s.payments = [];
   }
 
   /** The next moment something falls due without an event. A hold stops the clock. */
   function nextDue(): Due | null {
     if (view.hold) return null;
-    const due: Due[] = pendingReleases(earnings()).map((r) => ({ at: r.at, summary: `commission of payment ${r.paymentId} becomes payable` }));
-    if (s.stage === 'earning' && view.commissionWindowEndsAt) due.push({ at: Date.parse(view.commissionWindowEndsAt), summary: 'recurring commission window closes' });
+    const due: Due[] = pendingReleases(earnings()).map((r) => ({
+      at: r.at,
+      summary: `commission of payment ${r.paymentId} becomes payable`,
+    }));
+    if (s.stage === 'earning' && view.commissionWindowEndsAt)
+      due.push({ at: Date.parse(view.commissionWindowEndsAt), summary: 'recurring commission window closes' });
     const closes = closesAt(earnings(), s.lastEarningAt);
     if (s.stage === 'completed' && closes !== null) due.push({ at: closes, summary: 'refund window closes' });
     return due.reduce<Due | null>((first, d) => (first === null || d.at < first.at ? d : first), null);

@@ -43,13 +43,23 @@ export async function waveRelease(input?: WaveReleaseInput): Promise<OneRound> {
     wavesChanged = true;
   });
   // A message that arrives while continuing as new is lost, and need not be kept: each run starts with a round.
-  for (let round = 0; round < (input.roundsPerRun ?? ROUNDS_PER_RUN) && !wf.workflowInfo().continueAsNewSuggested; round++) {
+  for (
+    let round = 0;
+    round < (input.roundsPerRun ?? ROUNDS_PER_RUN) && !wf.workflowInfo().continueAsNewSuggested;
+    round++
+  ) {
     wavesChanged = false;
     await waves.releaseDueWaves();
     await waves.planWaves();
     const next = await waves.nextWave();
-    const wake = nextWakeUp(new Date(Date.now()), next && { name: next.name, opensAt: new Date(next.opensAt) }, input.planEveryMinutes * 60_000);
-    await wf.condition(() => wavesChanged, Math.max(MIN_WAIT_MS, wake.at.getTime() - Date.now()), { summary: wakeUpSummary(wake) });
+    const wake = nextWakeUp(
+      new Date(Date.now()),
+      next && { name: next.name, opensAt: new Date(next.opensAt) },
+      input.planEveryMinutes * 60_000,
+    );
+    await wf.condition(() => wavesChanged, Math.max(MIN_WAIT_MS, wake.at.getTime() - Date.now()), {
+      summary: wakeUpSummary(wake),
+    });
   }
   return wf.continueAsNew<typeof waveRelease>(input);
 }

@@ -36,7 +36,8 @@ export function workOrAlarm(hasWork: () => boolean): WorkOrAlarm {
   return {
     nudge: () => void (nudged = true),
     async until(due) {
-      if (due === null || due.at > Date.now()) await Promise.race(due === null ? [workArrives()] : [workArrives(), alarmAt(due)]);
+      if (due === null || due.at > Date.now())
+        await Promise.race(due === null ? [workArrives()] : [workArrives(), alarmAt(due)]);
       nudged = false;
     },
   };

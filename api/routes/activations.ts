@@ -7,11 +7,18 @@ const activationRequest = z.strictObject({ userId: z.uuid().describe('The refere
 const activationResponse = z.object({
   userId: z.uuid(),
   activatedAt: z.iso.datetime().describe('The first activation; repeats keep it.'),
-  edge: z.object({
-    id: z.uuid(),
-    workflowId: z.string(),
-    told: z.boolean().describe('False when the edge\'s workflow had already ended (its activation window expired): the activation came too late to vest it.'),
-  }).nullable().describe('The edge that brought the user; null when nobody referred them.'),
+  edge: z
+    .object({
+      id: z.uuid(),
+      workflowId: z.string(),
+      told: z
+        .boolean()
+        .describe(
+          "False when the edge's workflow had already ended (its activation window expired): the activation came too late to vest it.",
+        ),
+    })
+    .nullable()
+    .describe('The edge that brought the user; null when nobody referred them.'),
 });
 
 export function activationRoutes(deps: ActivationDeps) {
@@ -21,7 +28,8 @@ export function activationRoutes(deps: ActivationDeps) {
       path: '/v1/activations',
       operationId: 'createActivation',
       summary: 'The referee built an app',
-      description: 'Records the activation and signals the edge workflow, which vests the edge. Idempotent: repeating it changes nothing.',
+      description:
+        'Records the activation and signals the edge workflow, which vests the edge. Idempotent: repeating it changes nothing.',
       tags: ['events'],
       access: { roles: ['server', 'admin'] },
       body: activationRequest,
@@ -33,7 +41,11 @@ export function activationRoutes(deps: ActivationDeps) {
           body: {
             userId: result.userId,
             activatedAt: result.activatedAt.toISOString(),
-            edge: result.edge && { id: result.edge.id, workflowId: edgeWorkflowId(result.edge.referee_id), told: result.edgeOpen },
+            edge: result.edge && {
+              id: result.edge.id,
+              workflowId: edgeWorkflowId(result.edge.referee_id),
+              told: result.edgeOpen,
+            },
           },
         };
       },

@@ -46,7 +46,10 @@ export function healthRoutes(checks: readonly ReadinessCheck[]) {
           }),
         );
         const down = results.filter(([, r]) => !r.ok).map(([name]) => name);
-        return { status: down.length ? 503 : 200, body: { status: down.length ? 'unavailable' : 'ready', checks: Object.fromEntries(results), down } };
+        return {
+          status: down.length ? 503 : 200,
+          body: { status: down.length ? 'unavailable' : 'ready', checks: Object.fromEntries(results), down },
+        };
       },
     }),
   ];

@@ -7,22 +7,42 @@ import { defineRoute } from '../route.ts';
 import { inviteCodeView, redemptionView, toInviteCodeView, toRedemptionView } from '../views.ts';
 
 const MAX_MINT = 1_000;
-const futureDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s)).refine((d) => d.getTime() > Date.now(), 'must be in the future');
+const futureDate = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine((d) => d.getTime() > Date.now(), 'must be in the future');
 
 const mintRequest = z.strictObject({
   flavor: z.enum(INVITE_FLAVORS),
-  count: z.number().int().min(1).max(MAX_MINT).optional().describe('How many codes; one per address when `emails` is given.'),
+  count: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_MINT)
+    .optional()
+    .describe('How many codes; one per address when `emails` is given.'),
   maxUses: z.number().int().min(1).max(1_000_000),
-  credits: z.number().int().min(0).max(1_000_000).optional().describe('Credits each redemption grants; the flavor\'s default when left out.'),
+  credits: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .optional()
+    .describe("Credits each redemption grants; the flavor's default when left out."),
   expiresAt: futureDate.optional(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   ownerUserId: z.uuid().optional().describe('The referrer redemptions attribute to.'),
-  emails: z.array(z.string().refine(isEmail, 'must be an email address')).min(1).max(MAX_MINT).optional().describe('Mail one code to each address.'),
+  emails: z
+    .array(z.string().refine(isEmail, 'must be an email address'))
+    .min(1)
+    .max(MAX_MINT)
+    .optional()
+    .describe('Mail one code to each address.'),
 });
 
 const personalRequest = z.strictObject({
   maxUses: z.number().int().min(1).max(100),
-  credits: z.number().int().min(0).optional().describe('Capped at the flavor\'s default grant.'),
+  credits: z.number().int().min(0).optional().describe("Capped at the flavor's default grant."),
   expiresAt: futureDate.optional(),
 });
 
@@ -57,7 +77,11 @@ export function inviteCodeRoutes(deps: InviteDeps) {
       body: personalRequest,
       responses: { 201: { description: 'Created', schema: inviteCodeView } },
       handle: async ({ body, principal }) => {
-        const code = await createPersonalCode(deps, { userId: principal!.type === 'user' ? principal!.userId : '' }, body);
+        const code = await createPersonalCode(
+          deps,
+          { userId: principal!.type === 'user' ? principal!.userId : '' },
+          body,
+        );
         return { status: 201, body: toInviteCodeView(code) };
       },
     }),
@@ -66,17 +90,24 @@ export function inviteCodeRoutes(deps: InviteDeps) {
       path: '/v1/invite-codes/{code}/redeem',
       operationId: 'redeemInviteCode',
       summary: 'Redeem an invite code',
-      description: 'Grants the code\'s credits, writes the edge from the code\'s owner (or records that you were already attributed), and for a partner invite upgrades your tenant. Errors: `code_not_found` (404), `code_expired` (410), `code_exhausted` (409), `code_already_redeemed` (409), `self_referral` (400).',
+      description:
+        "Grants the code's credits, writes the edge from the code's owner (or records that you were already attributed), and for a partner invite upgrades your tenant. Errors: `code_not_found` (404), `code_expired` (410), `code_exhausted` (409), `code_already_redeemed` (409), `self_referral` (400).",
       tags: ['invite codes'],
       access: { users: true },
       idempotent: true,
       params: codeParam,
       responses: {
         201: { description: 'Redeemed', schema: redemptionView },
-        200: { description: 'A partner invite for a tenant that is already a partner: nothing changed', schema: redemptionView },
+        200: {
+          description: 'A partner invite for a tenant that is already a partner: nothing changed',
+          schema: redemptionView,
+        },
       },
       handle: async ({ params, principal }) => {
-        const redemption = await redeemInviteCode(deps, { code: params.code, userId: principal!.type === 'user' ? principal!.userId : '' });
+        const redemption = await redeemInviteCode(deps, {
+          code: params.code,
+          userId: principal!.type === 'user' ? principal!.userId : '',
+        });
         return { status: redemption.status === 'redeemed' ? 201 : 200, body: toRedemptionView(redemption) };
       },
     }),

@@ -8,7 +8,9 @@ import { defineRoute } from '../route.ts';
 const launchView = z.object({
   phase: z.enum(PROGRAM_PHASES).describe('The program phase now: whatever prices a payment reads it.'),
   phaseChangedAt: z.iso.datetime().nullable(),
-  status: z.enum(LAUNCH_STATUSES).describe('not_started (beta), starting (public; the workflow is about to start), running, completed.'),
+  status: z
+    .enum(LAUNCH_STATUSES)
+    .describe('not_started (beta), starting (public; the workflow is about to start), running, completed.'),
   workflowId: z.string().nullable().describe('The launch-flip workflow, to follow in the Temporal UI.'),
   startedAt: z.iso.datetime().nullable(),
   startedBy: z.string().nullable(),
@@ -17,7 +19,10 @@ const launchView = z.object({
   converted: z.number().int().describe('Edge workflows told so far (each now earns cash at the beta tier).'),
   skipped: z.number().int().describe('Edge workflows that had already ended (expired, completed, voided).'),
   remaining: z.number().int(),
-  partnersEnrolled: z.number().int().describe('Referrers of beta edges enrolled as approved partners at the beta tier.'),
+  partnersEnrolled: z
+    .number()
+    .int()
+    .describe('Referrers of beta edges enrolled as approved partners at the beta tier.'),
 });
 
 const body = (v: LaunchView) => ({
@@ -37,20 +42,36 @@ export function launchRoutes(deps: LaunchServiceDeps) {
       description:
         'Switches the program phase to public and starts the launch-flip workflow that tells every beta edge (202). From the commit on, ' +
         'payments on beta auto-enrolled edges earn cash at the beta tier, whether or not their workflow was told yet. Done once: a later ' +
-        'call answers 200 with the flip\'s progress and changes nothing.',
+        "call answers 200 with the flip's progress and changes nothing.",
       tags: ['launch'],
       access: { roles: ['admin'] },
       idempotent: true,
       query: z.strictObject({
-        pageSize: z.coerce.number().int().min(1).max(5_000).optional().describe('Edges per page the workflow tells at once (default 500).'),
-        pagesPerRun: z.coerce.number().int().min(1).max(100).optional().describe('Pages per workflow run before it continues as new (default 20).'),
+        pageSize: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(5_000)
+          .optional()
+          .describe('Edges per page the workflow tells at once (default 500).'),
+        pagesPerRun: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .optional()
+          .describe('Pages per workflow run before it continues as new (default 20).'),
       }),
       responses: {
         200: { description: 'Flipped before: where the flip stands', schema: launchView },
         202: { description: 'Flipped now; the workflow follows', schema: launchView },
       },
       handle: async ({ query, principal }) => {
-        const { created, launch } = await launchProgram(deps, { startedBy: principalLabel(principal), pageSize: query.pageSize, pagesPerRun: query.pagesPerRun });
+        const { created, launch } = await launchProgram(deps, {
+          startedBy: principalLabel(principal),
+          pageSize: query.pageSize,
+          pagesPerRun: query.pagesPerRun,
+        });
         return { status: created ? 202 : 200, body: body(launch) };
       },
     }),
@@ -58,7 +79,7 @@ export function launchRoutes(deps: LaunchServiceDeps) {
       method: 'get',
       path: '/v1/admin/launch',
       operationId: 'getLaunch',
-      summary: 'The program phase and the launch flip\'s progress (converted / total)',
+      summary: "The program phase and the launch flip's progress (converted / total)",
       tags: ['launch'],
       access: { roles: ['admin'] },
       responses: { 200: { description: 'The phase and the flip', schema: launchView } },

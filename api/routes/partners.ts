@@ -19,7 +19,11 @@ const terms = {
 const createRequest = z.strictObject({ tenantId: z.uuid(), ...terms });
 const updateRequest = z.strictObject({
   ...terms,
-  stripeAccountId: z.string().regex(/^acct_[A-Za-z0-9]+$/).nullable().optional(),
+  stripeAccountId: z
+    .string()
+    .regex(/^acct_[A-Za-z0-9]+$/)
+    .nullable()
+    .optional(),
   status: z.enum(['active', 'inactive']).optional(),
 });
 const idParam = z.strictObject({ id: z.uuid() });
@@ -42,13 +46,16 @@ export function partnerRoutes(deps: PartnerDeps) {
       method: 'patch',
       path: '/v1/admin/partners/{id}',
       operationId: 'updatePartner',
-      summary: 'Change a partner\'s terms, payout settings or status',
+      summary: "Change a partner's terms, payout settings or status",
       tags: ['partners'],
       access: { roles: ['admin'] },
       params: idParam,
       body: updateRequest,
       responses: { 200: { description: 'Updated', schema: partnerView } },
-      handle: async ({ params, body }) => ({ status: 200, body: toPartnerView(await changePartner(deps, params.id, body)) }),
+      handle: async ({ params, body }) => ({
+        status: 200,
+        body: toPartnerView(await changePartner(deps, params.id, body)),
+      }),
     }),
     defineRoute({
       method: 'post',
@@ -60,13 +67,16 @@ export function partnerRoutes(deps: PartnerDeps) {
       access: { roles: ['admin'] },
       params: idParam,
       responses: { 200: { description: 'Approved', schema: partnerView } },
-      handle: async ({ params, principal }) => ({ status: 200, body: toPartnerView(await approve(deps, params.id, principalLabel(principal))) }),
+      handle: async ({ params, principal }) => ({
+        status: 200,
+        body: toPartnerView(await approve(deps, params.id, principalLabel(principal))),
+      }),
     }),
     defineRoute({
       method: 'get',
       path: '/v1/partners/{id}',
       operationId: 'getPartner',
-      summary: 'A partner\'s settings and running stats',
+      summary: "A partner's settings and running stats",
       description: 'For that partner (its key, or a user of its tenant) and admins; anyone else gets 404.',
       tags: ['partners'],
       access: { roles: ['admin', 'partner'], users: true },

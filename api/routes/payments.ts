@@ -1,15 +1,31 @@
 import { z } from 'zod';
 import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
-import { getPayment, recordPayment, recordRefund, recordVerdict, type PaymentDeps, type PaymentView } from '../../services/payments.ts';
+import {
+  getPayment,
+  recordPayment,
+  recordRefund,
+  recordVerdict,
+  type PaymentDeps,
+  type PaymentView,
+} from '../../services/payments.ts';
 import { principalLabel } from '../auth.ts';
 import { defineRoute } from '../route.ts';
 
-const businessId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+const businessId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 const cents = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const past = z.iso.datetime({ offset: true }).transform((s) => new Date(s)).refine((d) => d.getTime() <= Date.now() + 5 * 60_000, 'must not be in the future');
+const past = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine((d) => d.getTime() <= Date.now() + 5 * 60_000, 'must not be in the future');
 
 const paymentRequest = z.strictObject({
-  paymentId: businessId.describe('Your id for the payment (e.g. the Stripe charge or invoice id): a repeat with the same id is the same payment.'),
+  paymentId: businessId.describe(
+    'Your id for the payment (e.g. the Stripe charge or invoice id): a repeat with the same id is the same payment.',
+  ),
   userId: z.uuid().describe('The user who paid (the referee of an edge, if anyone referred them).'),
   amountCents: cents,
   currency: z.literal('USD').default('USD'),
@@ -23,13 +39,24 @@ const refundRequest = z.strictObject({
 });
 const verdictRequest = z.strictObject({
   verdictId: businessId,
-  verdict: z.enum(['hold', 'clear', 'void']).describe('hold: the edge pays nothing until cleared; clear: lift a hold; void: take back everything the edge earned and end it.'),
+  verdict: z
+    .enum(['hold', 'clear', 'void'])
+    .describe(
+      'hold: the edge pays nothing until cleared; clear: lift a hold; void: take back everything the edge earned and end it.',
+    ),
   reason: z.string().min(1).max(500),
 });
 
 const commissionView = z.object({
-  status: z.enum(['pending', 'earned', 'not_eligible']).describe('pending until the edge\'s workflow has priced the payment'),
-  reason: z.string().nullable().describe('Why it earned nothing: no_edge, beta_phase, outside_window, self_purchase, partner_inactive, edge_expired, edge_voided, edge_closed, zero_commission.'),
+  status: z
+    .enum(['pending', 'earned', 'not_eligible'])
+    .describe("pending until the edge's workflow has priced the payment"),
+  reason: z
+    .string()
+    .nullable()
+    .describe(
+      'Why it earned nothing: no_edge, beta_phase, outside_window, self_purchase, partner_inactive, edge_expired, edge_voided, edge_closed, zero_commission.',
+    ),
   cashCents: z.number().int().describe('Commission in cents this payment earned, net of clawbacks, from the ledger.'),
   credits: z.number().int(),
 });
@@ -40,7 +67,10 @@ const paymentView = z.object({
   currency: z.literal('USD'),
   paidAt: z.iso.datetime(),
   refundedCents: z.number().int(),
-  edge: z.object({ id: z.uuid(), workflowId: z.string() }).nullable().describe('The edge the payment reached; null: the payer was referred by nobody (recorded, earns nothing).'),
+  edge: z
+    .object({ id: z.uuid(), workflowId: z.string() })
+    .nullable()
+    .describe('The edge the payment reached; null: the payer was referred by nobody (recorded, earns nothing).'),
   commission: commissionView,
 });
 const toPaymentView = (v: PaymentView): z.infer<typeof paymentView> => ({
@@ -53,8 +83,21 @@ const toPaymentView = (v: PaymentView): z.infer<typeof paymentView> => ({
   edge: v.payment.edge_id ? { id: v.payment.edge_id, workflowId: edgeWorkflowId(v.payment.user_id) } : null,
   commission: v.commission,
 });
-const refundView = z.object({ refundId: z.string(), paymentId: z.string(), amountCents: z.number().int(), refundedAt: z.iso.datetime(), payment: paymentView });
-const verdictView = z.object({ verdictId: z.string(), edgeId: z.uuid(), verdict: z.enum(['hold', 'clear', 'void']), reason: z.string(), decidedBy: z.string(), createdAt: z.iso.datetime() });
+const refundView = z.object({
+  refundId: z.string(),
+  paymentId: z.string(),
+  amountCents: z.number().int(),
+  refundedAt: z.iso.datetime(),
+  payment: paymentView,
+});
+const verdictView = z.object({
+  verdictId: z.string(),
+  edgeId: z.uuid(),
+  verdict: z.enum(['hold', 'clear', 'void']),
+  reason: z.string(),
+  decidedBy: z.string(),
+  createdAt: z.iso.datetime(),
+});
 
 export function paymentRoutes(deps: PaymentDeps) {
   return [
@@ -63,12 +106,16 @@ export function paymentRoutes(deps: PaymentDeps) {
       path: '/v1/payments',
       operationId: 'recordPayment',
       summary: 'A user paid',
-      description: 'Records the payment and tells the payer\'s edge workflow, which prices it (phase and partner rates as of now) and posts the commission to the ledger. Idempotent by paymentId: a repeat answers 200 with the first record; the same id with other details is a 409.',
+      description:
+        "Records the payment and tells the payer's edge workflow, which prices it (phase and partner rates as of now) and posts the commission to the ledger. Idempotent by paymentId: a repeat answers 200 with the first record; the same id with other details is a 409.",
       tags: ['events'],
       access: { roles: ['server', 'admin'] },
       idempotent: true,
       body: paymentRequest,
-      responses: { 201: { description: 'Recorded', schema: paymentView }, 200: { description: 'Already recorded (a repeat)', schema: paymentView } },
+      responses: {
+        201: { description: 'Recorded', schema: paymentView },
+        200: { description: 'Already recorded (a repeat)', schema: paymentView },
+      },
       handle: async ({ body }) => {
         const { view, created } = await recordPayment(deps, body);
         return { status: created ? 201 : 200, body: toPaymentView(view) };
@@ -90,17 +137,27 @@ export function paymentRoutes(deps: PaymentDeps) {
       path: '/v1/refunds',
       operationId: 'recordRefund',
       summary: 'A payment was refunded, in part or in full',
-      description: 'Claws back the commission the refunded part earned, also after payout (the partner\'s payable balance may go negative). Refunds never add up to more than the payment. Idempotent by refundId.',
+      description:
+        "Claws back the commission the refunded part earned, also after payout (the partner's payable balance may go negative). Refunds never add up to more than the payment. Idempotent by refundId.",
       tags: ['events'],
       access: { roles: ['server', 'admin'] },
       idempotent: true,
       body: refundRequest,
-      responses: { 201: { description: 'Recorded', schema: refundView }, 200: { description: 'Already recorded (a repeat)', schema: refundView } },
+      responses: {
+        201: { description: 'Recorded', schema: refundView },
+        200: { description: 'Already recorded (a repeat)', schema: refundView },
+      },
       handle: async ({ body }) => {
         const { refund, payment, created } = await recordRefund(deps, body);
         return {
           status: created ? 201 : 200,
-          body: { refundId: refund.id, paymentId: refund.payment_id, amountCents: refund.amount_cents, refundedAt: refund.refunded_at.toISOString(), payment: toPaymentView(payment) },
+          body: {
+            refundId: refund.id,
+            paymentId: refund.payment_id,
+            amountCents: refund.amount_cents,
+            refundedAt: refund.refunded_at.toISOString(),
+            payment: toPaymentView(payment),
+          },
         };
       },
     }),
@@ -114,12 +171,26 @@ export function paymentRoutes(deps: PaymentDeps) {
       params: z.strictObject({ edgeId: z.uuid() }),
       idempotent: true,
       body: verdictRequest,
-      responses: { 201: { description: 'Recorded and on its way to the edge\'s workflow', schema: verdictView }, 200: { description: 'Already recorded (a repeat)', schema: verdictView } },
+      responses: {
+        201: { description: "Recorded and on its way to the edge's workflow", schema: verdictView },
+        200: { description: 'Already recorded (a repeat)', schema: verdictView },
+      },
       handle: async ({ params, body, principal }) => {
-        const { verdict, created } = await recordVerdict(deps, { ...body, edgeId: params.edgeId, decidedBy: principalLabel(principal!) });
+        const { verdict, created } = await recordVerdict(deps, {
+          ...body,
+          edgeId: params.edgeId,
+          decidedBy: principalLabel(principal!),
+        });
         return {
           status: created ? 201 : 200,
-          body: { verdictId: verdict.id, edgeId: verdict.edge_id, verdict: verdict.verdict, reason: verdict.reason, decidedBy: verdict.decided_by, createdAt: verdict.created_at.toISOString() },
+          body: {
+            verdictId: verdict.id,
+            edgeId: verdict.edge_id,
+            verdict: verdict.verdict,
+            reason: verdict.reason,
+            decidedBy: verdict.decided_by,
+            createdAt: verdict.created_at.toISOString(),
+          },
         };
       },
     }),

@@ -5,7 +5,13 @@ import { defineRoute } from '../route.ts';
 import { edgeView, toEdgeView } from '../views.ts';
 
 const validateResponse = z.union([
-  z.object({ valid: z.literal(true), type: z.enum(['partner', 'user', 'invite']), flavor: z.string().optional(), usesLeft: z.number().int().optional(), expiresAt: z.iso.datetime().nullable().optional() }),
+  z.object({
+    valid: z.literal(true),
+    type: z.enum(['partner', 'user', 'invite']),
+    flavor: z.string().optional(),
+    usesLeft: z.number().int().optional(),
+    expiresAt: z.iso.datetime().nullable().optional(),
+  }),
   z.object({ valid: z.literal(false), reason: z.enum(['not_found', 'expired', 'exhausted', 'partner_not_approved']) }),
 ]);
 
@@ -16,7 +22,8 @@ export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
       path: '/v1/referrals/validate',
       operationId: 'validateReferral',
       summary: 'Is this code or ref valid?',
-      description: 'Valid when it exists, is not expired or used up, and (for a partner code) its partner is approved; otherwise the reason.',
+      description:
+        'Valid when it exists, is not expired or used up, and (for a partner code) its partner is approved; otherwise the reason.',
       tags: ['referrals'],
       access: { public: true },
       rateLimitGroup: 'validate',
@@ -24,7 +31,13 @@ export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
       responses: { 200: { description: 'The verdict', schema: validateResponse } },
       handle: async ({ body }) => {
         const verdict = await validateCode(deps.db, body.code);
-        return { status: 200, body: verdict.valid && 'expiresAt' in verdict ? { ...verdict, expiresAt: verdict.expiresAt?.toISOString() ?? null } : verdict };
+        return {
+          status: 200,
+          body:
+            verdict.valid && 'expiresAt' in verdict
+              ? { ...verdict, expiresAt: verdict.expiresAt?.toISOString() ?? null }
+              : verdict,
+        };
       },
     }),
     defineRoute({
@@ -32,18 +45,32 @@ export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
       path: '/v1/referrals/track',
       operationId: 'trackReferral',
       summary: 'Bind a referral to the signed-in user',
-      description: 'Writes the edge from the referrer the code names to the caller. When the caller was already attributed, answers the existing edge (first touch wins) and records the attempt. Accepts the session cookie or a bearer token.',
+      description:
+        'Writes the edge from the referrer the code names to the caller. When the caller was already attributed, answers the existing edge (first touch wins) and records the attempt. Accepts the session cookie or a bearer token.',
       tags: ['referrals'],
       access: { users: true },
       idempotent: true,
       body: z.strictObject({ ref: z.string().min(1).max(64), listingId: z.string().min(1).max(64).optional() }),
       responses: {
-        201: { description: 'The edge was written', schema: z.object({ outcome: z.literal('edge_written'), edge: edgeView }) },
-        200: { description: 'Already attributed: the existing edge', schema: z.object({ outcome: z.literal('already_attributed'), edge: edgeView }) },
+        201: {
+          description: 'The edge was written',
+          schema: z.object({ outcome: z.literal('edge_written'), edge: edgeView }),
+        },
+        200: {
+          description: 'Already attributed: the existing edge',
+          schema: z.object({ outcome: z.literal('already_attributed'), edge: edgeView }),
+        },
       },
       handle: async ({ body, principal }) => {
-        const result = await trackReferral(deps, { userId: principal!.type === 'user' ? principal!.userId : '', ref: body.ref, listingId: body.listingId });
-        return { status: result.outcome === 'edge_written' ? 201 : 200, body: { outcome: result.outcome, edge: toEdgeView(result.edge) } };
+        const result = await trackReferral(deps, {
+          userId: principal!.type === 'user' ? principal!.userId : '',
+          ref: body.ref,
+          listingId: body.listingId,
+        });
+        return {
+          status: result.outcome === 'edge_written' ? 201 : 200,
+          body: { outcome: result.outcome, edge: toEdgeView(result.edge) },
+        };
       },
     }),
     defineRoute({
@@ -51,7 +78,8 @@ export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
       path: '/r/{code}',
       operationId: 'followReferralLink',
       summary: 'A referral link: remember the referrer, then go to the landing page',
-      description: 'Sets the referrer cookie (signed, HttpOnly, SameSite=Lax, 90 days; the first referrer is kept) and, with `?listing=`, the listing share token. Signup reads them.',
+      description:
+        'Sets the referrer cookie (signed, HttpOnly, SameSite=Lax, 90 days; the first referrer is kept) and, with `?listing=`, the listing share token. Signup reads them.',
       tags: ['referrals'],
       access: { public: true },
       rateLimitGroup: 'links',

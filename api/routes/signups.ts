@@ -8,16 +8,30 @@ import { edgeView, redemptionView, toEdgeView, toRedemptionView, toUserView, use
 
 const signupRequest = z.strictObject({
   email: z.string().max(254).refine(isEmail, 'must be an email address'),
-  ref: z.string().min(1).max(64).optional().describe('The referrer: a user id, a user\'s referral code or a partner\'s code. Defaults to the referrer cookie set by /r/{code} or ?ref=.'),
+  ref: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe(
+      "The referrer: a user id, a user's referral code or a partner's code. Defaults to the referrer cookie set by /r/{code} or ?ref=.",
+    ),
   code: z.string().min(1).max(64).optional().describe('An invite code, redeemed with the signup.'),
-  listingId: z.string().min(1).max(64).optional().describe('The listing whose share link brought the user. Defaults to the share token cookie.'),
+  listingId: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('The listing whose share link brought the user. Defaults to the share token cookie.'),
 });
 
 const signupResponse = z.object({
   user: userView,
   edge: edgeView.nullable(),
   redemption: redemptionView.nullable(),
-  session: z.object({ token: z.string(), expiresAt: z.iso.datetime() }).describe('A bearer token for the new user; also set as the session cookie.'),
+  session: z
+    .object({ token: z.string(), expiresAt: z.iso.datetime() })
+    .describe('A bearer token for the new user; also set as the session cookie.'),
 });
 
 export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
@@ -27,7 +41,8 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
       path: '/v1/signups',
       operationId: 'createSignup',
       summary: 'Sign up a user, with whoever brought them',
-      description: 'Creates the user and, when a referrer is named (ref, invite code, or the cookies a referral link set), the one permanent edge referrer -> referee. The edge\'s lifecycle workflow `edge:<refereeId>` starts right after the response.',
+      description:
+        "Creates the user and, when a referrer is named (ref, invite code, or the cookies a referral link set), the one permanent edge referrer -> referee. The edge's lifecycle workflow `edge:<refereeId>` starts right after the response.",
       tags: ['signups'],
       access: { public: true },
       rateLimitGroup: 'signups',
@@ -43,7 +58,13 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
           refFromCookie: body.ref === undefined && remembered.ref !== undefined,
         });
         const session = await auth.issueSession({ userId: user.id, tenantId: user.tenant_id });
-        res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: 'lax', secure: req.secure, expires: session.expiresAt, path: '/' });
+        res.cookie(SESSION_COOKIE, session.token, {
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: req.secure,
+          expires: session.expiresAt,
+          path: '/',
+        });
         return {
           status: 201,
           body: {

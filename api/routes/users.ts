@@ -6,18 +6,32 @@ import type { DatabasePool } from '../../db/pool.ts';
 import { defineRoute } from '../route.ts';
 
 const downlineQuery = z.strictObject({
-  depth: z.coerce.number().int().min(1).max(5).default(1).describe('Levels below the user: 1 is whom they brought directly.'),
+  depth: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5)
+    .default(1)
+    .describe('Levels below the user: 1 is whom they brought directly.'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
 const downlineResponse = z.object({
-  data: z.array(z.object({
-    userId: z.uuid(),
-    email: z.string(),
-    referrerId: z.uuid(),
-    depth: z.number().int(),
-    edge: z.object({ id: z.uuid(), source: z.enum(EDGE_SOURCES), kind: z.enum(EDGE_KINDS), vested: z.boolean(), createdAt: z.iso.datetime() }),
-  })),
+  data: z.array(
+    z.object({
+      userId: z.uuid(),
+      email: z.string(),
+      referrerId: z.uuid(),
+      depth: z.number().int(),
+      edge: z.object({
+        id: z.uuid(),
+        source: z.enum(EDGE_SOURCES),
+        kind: z.enum(EDGE_KINDS),
+        vested: z.boolean(),
+        createdAt: z.iso.datetime(),
+      }),
+    }),
+  ),
   nextCursor: z.string().nullable(),
 });
 
@@ -42,8 +56,17 @@ export function userRoutes({ db }: { db: DatabasePool }) {
           status: 200,
           body: {
             data: page.data.map((r) => ({
-              userId: r.user_id, email: r.email, referrerId: r.referrer_id, depth: r.depth,
-              edge: { id: r.edge_id, source: r.source as never, kind: r.kind as never, vested: r.vested_at !== null, createdAt: r.created_at.toISOString() },
+              userId: r.user_id,
+              email: r.email,
+              referrerId: r.referrer_id,
+              depth: r.depth,
+              edge: {
+                id: r.edge_id,
+                source: r.source as never,
+                kind: r.kind as never,
+                vested: r.vested_at !== null,
+                createdAt: r.created_at.toISOString(),
+              },
             })),
             nextCursor: page.nextCursor,
           },

@@ -24,7 +24,9 @@ beforeAll(async () => {
   const config = testConfig(database.url);
   const temporal = createTemporalClient(config);
   api = await startTestApi({ config, db: database.db, temporal });
-  routeKeys = apiRoutes({ config, db: database.db, temporal, log: createLogger('silent', 't') }).map((r) => `${r.method.toUpperCase()} ${r.path}`);
+  routeKeys = apiRoutes({ config, db: database.db, temporal, log: createLogger('silent', 't') }).map(
+    (r) => `${r.method.toUpperCase()} ${r.path}`,
+  );
   await userInTenant(database.db, PARTNER_A);
   await userInTenant(database.db, PARTNER_B);
   const partnerA = await partner(api, PARTNER_A);
@@ -40,58 +42,196 @@ afterAll(async () => {
 const keyOf = (caller: Caller): string | undefined =>
   caller === 'anonymous' ? undefined : caller === 'user' ? user.token : TEST_KEYS[caller];
 
-type Case = { route: string; call: (key: string | undefined) => Promise<{ status: number; body: any }>; expect: Record<Caller, number> };
+type Case = {
+  route: string;
+  call: (key: string | undefined) => Promise<{ status: number; body: any }>;
+  expect: Record<Caller, number>;
+};
 
-const all = (status: number): Record<Caller, number> => Object.fromEntries(CALLERS.map((c) => [c, status])) as Record<Caller, number>;
-const only = (allowed: Partial<Record<Caller, number>>, otherwise = 403): Record<Caller, number> => ({ ...all(otherwise), anonymous: 401, ...allowed });
+const all = (status: number): Record<Caller, number> =>
+  Object.fromEntries(CALLERS.map((c) => [c, status])) as Record<Caller, number>;
+const only = (allowed: Partial<Record<Caller, number>>, otherwise = 403): Record<Caller, number> => ({
+  ...all(otherwise),
+  anonymous: 401,
+  ...allowed,
+});
 
 const cases = (): Case[] => [
   { route: 'GET /healthz', call: (key) => api.request('/healthz', { key }), expect: all(200) },
   { route: 'GET /readyz', call: (key) => api.request('/readyz', { key }), expect: all(200) },
-  { route: 'POST /v1/signups', call: (key) => api.request('/v1/signups', { json: { email: `m-${Math.random()}@example.com` }, key }), expect: all(201) },
+  {
+    route: 'POST /v1/signups',
+    call: (key) => api.request('/v1/signups', { json: { email: `m-${Math.random()}@example.com` }, key }),
+    expect: all(201),
+  },
   // Authorised callers get 404: the user in the body does not exist.
-  { route: 'POST /v1/activations', call: (key) => api.request('/v1/activations', { json: { userId: '00000000-0000-4000-8000-000000000000' }, key }), expect: only({ server: 404, admin: 404 }) },
-  { route: 'POST /v1/admin/invite-codes', call: (key) => api.request('/v1/admin/invite-codes', { json: { flavor: 'free', maxUses: 1 }, key }), expect: only({ admin: 201 }) },
-  { route: 'POST /v1/invite-codes', call: (key) => api.request('/v1/invite-codes', { json: { maxUses: 1 }, key }), expect: only({ user: 201 }) },
-  { route: 'POST /v1/invite-codes/{code}/redeem', call: (key) => api.request('/v1/invite-codes/FREE-NOSUCH12/redeem', { method: 'POST', key }), expect: only({ user: 404 }) },
-  { route: 'POST /v1/admin/partners', call: (key) => api.request('/v1/admin/partners', { json: { tenantId: user.tenantId }, key }), expect: only({ admin: 201 }) },
-  { route: 'PATCH /v1/admin/partners/{id}', call: (key) => api.request(`/v1/admin/partners/${PARTNER_B}`, { method: 'PATCH', json: { payoutThresholdCents: 7000 }, key }), expect: only({ admin: 200 }) },
-  { route: 'POST /v1/admin/partners/{id}/approve', call: (key) => api.request(`/v1/admin/partners/${PARTNER_B}/approve`, { method: 'POST', key }), expect: only({ admin: 200 }) },
+  {
+    route: 'POST /v1/activations',
+    call: (key) => api.request('/v1/activations', { json: { userId: '00000000-0000-4000-8000-000000000000' }, key }),
+    expect: only({ server: 404, admin: 404 }),
+  },
+  {
+    route: 'POST /v1/admin/invite-codes',
+    call: (key) => api.request('/v1/admin/invite-codes', { json: { flavor: 'free', maxUses: 1 }, key }),
+    expect: only({ admin: 201 }),
+  },
+  {
+    route: 'POST /v1/invite-codes',
+    call: (key) => api.request('/v1/invite-codes', { json: { maxUses: 1 }, key }),
+    expect: only({ user: 201 }),
+  },
+  {
+    route: 'POST /v1/invite-codes/{code}/redeem',
+    call: (key) => api.request('/v1/invite-codes/FREE-NOSUCH12/redeem', { method: 'POST', key }),
+    expect: only({ user: 404 }),
+  },
+  {
+    route: 'POST /v1/admin/partners',
+    call: (key) => api.request('/v1/admin/partners', { json: { tenantId: user.tenantId }, key }),
+    expect: only({ admin: 201 }),
+  },
+  {
+    route: 'PATCH /v1/admin/partners/{id}',
+    call: (key) =>
+      api.request(`/v1/admin/partners/${PARTNER_B}`, { method: 'PATCH', json: { payoutThresholdCents: 7000 }, key }),
+    expect: only({ admin: 200 }),
+  },
+  {
+    route: 'POST /v1/admin/partners/{id}/approve',
+    call: (key) => api.request(`/v1/admin/partners/${PARTNER_B}/approve`, { method: 'POST', key }),
+    expect: only({ admin: 200 }),
+  },
   // Partner A's record: A and admin see it; B, a user of another tenant, get 404.
-  { route: 'GET /v1/partners/{id}', call: (key) => api.request(`/v1/partners/${PARTNER_A}`, { key }), expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }) },
-  { route: 'POST /v1/referrals/validate', call: (key) => api.request('/v1/referrals/validate', { json: { code: 'nobody' }, key }), expect: all(200) },
-  { route: 'POST /v1/referrals/track', call: (key) => api.request('/v1/referrals/track', { json: { ref: 'nobody1234' }, key }), expect: only({ user: 400 }) },
+  {
+    route: 'GET /v1/partners/{id}',
+    call: (key) => api.request(`/v1/partners/${PARTNER_A}`, { key }),
+    expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }),
+  },
+  {
+    route: 'POST /v1/referrals/validate',
+    call: (key) => api.request('/v1/referrals/validate', { json: { code: 'nobody' }, key }),
+    expect: all(200),
+  },
+  {
+    route: 'POST /v1/referrals/track',
+    call: (key) => api.request('/v1/referrals/track', { json: { ref: 'nobody1234' }, key }),
+    expect: only({ user: 400 }),
+  },
   { route: 'GET /r/{code}', call: (key) => api.request('/r/nobody', { key, redirect: 'manual' }), expect: all(302) },
   // Money events: the server key (and admin); bodies name nobody, so authorised callers get 404.
-  { route: 'POST /v1/payments', call: (key) => api.request('/v1/payments', { json: { paymentId: `ch_${Math.random()}`, userId: '00000000-0000-4000-8000-000000000000', amountCents: 100 }, key }), expect: only({ server: 404, admin: 404 }) },
-  { route: 'GET /v1/payments/{paymentId}', call: (key) => api.request('/v1/payments/ch_none', { key }), expect: only({ server: 404, admin: 404, finance: 404 }) },
-  { route: 'POST /v1/refunds', call: (key) => api.request('/v1/refunds', { json: { refundId: `re_${Math.random()}`, paymentId: 'ch_none', amountCents: 100 }, key }), expect: only({ server: 404, admin: 404 }) },
+  {
+    route: 'POST /v1/payments',
+    call: (key) =>
+      api.request('/v1/payments', {
+        json: { paymentId: `ch_${Math.random()}`, userId: '00000000-0000-4000-8000-000000000000', amountCents: 100 },
+        key,
+      }),
+    expect: only({ server: 404, admin: 404 }),
+  },
+  {
+    route: 'GET /v1/payments/{paymentId}',
+    call: (key) => api.request('/v1/payments/ch_none', { key }),
+    expect: only({ server: 404, admin: 404, finance: 404 }),
+  },
+  {
+    route: 'POST /v1/refunds',
+    call: (key) =>
+      api.request('/v1/refunds', {
+        json: { refundId: `re_${Math.random()}`, paymentId: 'ch_none', amountCents: 100 },
+        key,
+      }),
+    expect: only({ server: 404, admin: 404 }),
+  },
   // An edge of partner A's tenant: A and admin see it; B, a user of another tenant, get 404.
-  { route: 'GET /v1/edges/{id}', call: (key) => api.request(`/v1/edges/${partnerAEdgeId}`, { key }), expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }) },
-  { route: 'POST /v1/admin/edges/{edgeId}/verdicts', call: (key) => api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000000/verdicts', { json: { verdictId: 'v1', verdict: 'hold', reason: 'r' }, key }), expect: only({ admin: 404 }) },
+  {
+    route: 'GET /v1/edges/{id}',
+    call: (key) => api.request(`/v1/edges/${partnerAEdgeId}`, { key }),
+    expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }),
+  },
+  {
+    route: 'POST /v1/admin/edges/{edgeId}/verdicts',
+    call: (key) =>
+      api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000000/verdicts', {
+        json: { verdictId: 'v1', verdict: 'hold', reason: 'r' },
+        key,
+      }),
+    expect: only({ admin: 404 }),
+  },
   // Finance: previews (and cycles), payouts marked paid by hand; admin may read a cycle.
-  { route: 'POST /v1/payout-cycles', call: (key) => api.request('/v1/payout-cycles', { json: { dryRun: true }, key }), expect: only({ finance: 200 }) },
-  { route: 'GET /v1/payout-cycles/{id}', call: (key) => api.request('/v1/payout-cycles/none', { key }), expect: only({ finance: 404, admin: 404 }) },
-  { route: 'POST /v1/payouts/{id}/mark-paid', call: (key) => api.request('/v1/payouts/none/mark-paid', { json: { reference: 'r' }, key }), expect: only({ finance: 404 }) },
+  {
+    route: 'POST /v1/payout-cycles',
+    call: (key) => api.request('/v1/payout-cycles', { json: { dryRun: true }, key }),
+    expect: only({ finance: 200 }),
+  },
+  {
+    route: 'GET /v1/payout-cycles/{id}',
+    call: (key) => api.request('/v1/payout-cycles/none', { key }),
+    expect: only({ finance: 404, admin: 404 }),
+  },
+  {
+    route: 'POST /v1/payouts/{id}/mark-paid',
+    call: (key) => api.request('/v1/payouts/none/mark-paid', { json: { reference: 'r' }, key }),
+    expect: only({ finance: 404 }),
+  },
   // Signed by Stripe, not by our credentials: without webhook settings every caller gets 400.
-  { route: 'POST /webhooks/stripe', call: (key) => api.request('/webhooks/stripe', { json: { id: 'evt_1', type: 'account.updated' }, key }), expect: all(400) },
+  {
+    route: 'POST /webhooks/stripe',
+    call: (key) => api.request('/webhooks/stripe', { json: { id: 'evt_1', type: 'account.updated' }, key }),
+    expect: all(400),
+  },
   // The waitlist: a user reads their own place; waves, the wait and the forecast are admin's (finance may forecast).
   { route: 'GET /v1/waitlist/me', call: (key) => api.request('/v1/waitlist/me', { key }), expect: only({ user: 200 }) },
-  { route: 'POST /v1/admin/waves', call: (key) => api.request('/v1/admin/waves', { json: { seatCap: 1, opensAt: '2099-01-01T09:00:00Z' }, key }), expect: only({ admin: 201 }) },
-  { route: 'GET /v1/admin/waves/{id}', call: (key) => api.request('/v1/admin/waves/00000000-0000-4000-8000-000000000000', { key }), expect: only({ admin: 404 }) },
-  { route: 'POST /v1/admin/waves/{id}/admit', call: (key) => api.request('/v1/admin/waves/00000000-0000-4000-8000-000000000000/admit', { method: 'POST', key }), expect: only({ admin: 404 }) },
-  { route: 'GET /v1/admin/waitlist', call: (key) => api.request('/v1/admin/waitlist', { key }), expect: only({ admin: 200 }) },
-  { route: 'GET /v1/admin/forecast', call: (key) => api.request('/v1/admin/forecast?release=10', { key }), expect: only({ admin: 200, finance: 200 }) },
-  { route: 'GET /v1/users/{id}/downline', call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }), expect: only({ user: 200, admin: 200 }) },
+  {
+    route: 'POST /v1/admin/waves',
+    call: (key) => api.request('/v1/admin/waves', { json: { seatCap: 1, opensAt: '2099-01-01T09:00:00Z' }, key }),
+    expect: only({ admin: 201 }),
+  },
+  {
+    route: 'GET /v1/admin/waves/{id}',
+    call: (key) => api.request('/v1/admin/waves/00000000-0000-4000-8000-000000000000', { key }),
+    expect: only({ admin: 404 }),
+  },
+  {
+    route: 'POST /v1/admin/waves/{id}/admit',
+    call: (key) => api.request('/v1/admin/waves/00000000-0000-4000-8000-000000000000/admit', { method: 'POST', key }),
+    expect: only({ admin: 404 }),
+  },
+  {
+    route: 'GET /v1/admin/waitlist',
+    call: (key) => api.request('/v1/admin/waitlist', { key }),
+    expect: only({ admin: 200 }),
+  },
+  {
+    route: 'GET /v1/admin/forecast',
+    call: (key) => api.request('/v1/admin/forecast?release=10', { key }),
+    expect: only({ admin: 200, finance: 200 }),
+  },
+  {
+    route: 'GET /v1/users/{id}/downline',
+    call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }),
+    expect: only({ user: 200, admin: 200 }),
+  },
   // The launch flip, admin's alone. Last: admin's POST flips this file's program to public (202; the
   // flip's workflow waits in the outbox, no relay runs here).
-  { route: 'GET /v1/admin/launch', call: (key) => api.request('/v1/admin/launch', { key }), expect: only({ admin: 200 }) },
-  { route: 'POST /v1/admin/launch', call: (key) => api.request('/v1/admin/launch', { method: 'POST', key }), expect: only({ admin: 202 }) },
+  {
+    route: 'GET /v1/admin/launch',
+    call: (key) => api.request('/v1/admin/launch', { key }),
+    expect: only({ admin: 200 }),
+  },
+  {
+    route: 'POST /v1/admin/launch',
+    call: (key) => api.request('/v1/admin/launch', { method: 'POST', key }),
+    expect: only({ admin: 202 }),
+  },
 ];
 
 describe('access matrix', () => {
   it('covers every route the app mounts', () => {
-    expect(cases().map((c) => c.route).sort()).toEqual([...routeKeys].sort());
+    expect(
+      cases()
+        .map((c) => c.route)
+        .sort(),
+    ).toEqual([...routeKeys].sort());
   });
 
   it.each(CALLERS)('answers %s with the expected status on every route', async (caller) => {
@@ -109,10 +249,20 @@ describe('access matrix', () => {
     const missing = await api.request('/v1/partners/00000000-0000-4000-8000-00000000ffff', { key: TEST_KEYS.partnerB });
     expect(read.status).toBe(404);
     expect([read.body.error.type, read.body.error.code]).toEqual([missing.body.error.type, missing.body.error.code]);
-    const change = await api.request(`/v1/admin/partners/${PARTNER_A}`, { method: 'PATCH', json: { salesCommissionBps: 9000 }, key: TEST_KEYS.partnerB });
+    const change = await api.request(`/v1/admin/partners/${PARTNER_A}`, {
+      method: 'PATCH',
+      json: { salesCommissionBps: 9000 },
+      key: TEST_KEYS.partnerB,
+    });
     expect(change.status).toBe(403);
-    const own = await api.request(`/v1/admin/partners/${PARTNER_B}`, { method: 'PATCH', json: { salesCommissionBps: 9000 }, key: TEST_KEYS.partnerB });
+    const own = await api.request(`/v1/admin/partners/${PARTNER_B}`, {
+      method: 'PATCH',
+      json: { salesCommissionBps: 9000 },
+      key: TEST_KEYS.partnerB,
+    });
     expect(own.status).toBe(403); // partners cannot set their own rate either
-    expect((await api.request(`/v1/partners/${PARTNER_A}`, { key: TEST_KEYS.admin })).body.salesCommissionBps).toBe(2000);
+    expect((await api.request(`/v1/partners/${PARTNER_A}`, { key: TEST_KEYS.admin })).body.salesCommissionBps).toBe(
+      2000,
+    );
   });
 });

@@ -23,7 +23,11 @@ beforeAll(async () => {
   api = stack.api;
   // Nothing listens on port 1: this app's Temporal is down.
   const down = testConfig(stack.database.url, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
-  apiWithoutTemporal = await startTestApi({ config: down, db: stack.database.db, temporal: createTemporalClient(down) });
+  apiWithoutTemporal = await startTestApi({
+    config: down,
+    db: stack.database.db,
+    temporal: createTemporalClient(down),
+  });
 });
 afterAll(async () => {
   await apiWithoutTemporal?.close();
@@ -50,7 +54,10 @@ async function partnerEdge(): Promise<{ owner: SignedUp; customer: SignedUp; edg
   return { owner, customer, edgeId: customer.body.edge.id };
 }
 
-/** What the ledger holds for the edge, read independently: every entry of a transaction naming it, by account, off the platform's books. */
+/**
+ * What the ledger holds for the edge, read independently: every entry of a transaction naming it, by account, off the
+ * platform's books.
+ */
 async function ledgerOf(edgeId: string): Promise<Record<string, number>> {
   const rows = await stack.database.db.any(sql.type(z.object({ account: z.string(), total: z.number() }))`
     SELECT a.owner_type || ':' || a.owner_id || ':' || a.purpose AS account, sum(e.amount)::int8 AS total
@@ -61,25 +68,45 @@ async function ledgerOf(edgeId: string): Promise<Record<string, number>> {
 }
 const moneyFromLedger = (ledger: Record<string, number>, owner: SignedUp) => {
   const on = (a: AccountRef) => ledger[`${a.ownerType}:${a.ownerId}:${a.purpose}`] ?? 0;
-  const [pendingCents, payableCents] = [on(partnerEarnings(owner.tenantId, 'pending')), on(partnerEarnings(owner.tenantId, 'payable'))];
+  const [pendingCents, payableCents] = [
+    on(partnerEarnings(owner.tenantId, 'pending')),
+    on(partnerEarnings(owner.tenantId, 'payable')),
+  ];
   return { earnedCents: pendingCents + payableCents, pendingCents, payableCents, credits: on(userCredits(owner.id)) };
 };
 
 describe('GET /v1/edges/{id}', () => {
-  it('shows an admin the edge with its workflow\'s live state, then its progress', async () => {
+  it("shows an admin the edge with its workflow's live state, then its progress", async () => {
     const { owner, customer, edgeId } = await partnerEdge();
     const written = customer.body.edge;
     const body = await inState(edgeId, 'awaiting_activation');
     expect(body).toMatchObject({
-      id: edgeId, referrerId: owner.id, refereeId: customer.id, source: 'partner_code', kind: 'intentional', phaseAtWrite: 'beta',
-      code: written.code, createdAt: written.createdAt, vestedAt: null, expiredAt: null, completedAt: null, voidedAt: null,
+      id: edgeId,
+      referrerId: owner.id,
+      refereeId: customer.id,
+      source: 'partner_code',
+      kind: 'intentional',
+      phaseAtWrite: 'beta',
+      code: written.code,
+      createdAt: written.createdAt,
+      vestedAt: null,
+      expiredAt: null,
+      completedAt: null,
+      voidedAt: null,
       money: { earnedCents: 0, pendingCents: 0, payableCents: 0, credits: 0 },
       verdicts: [],
       payments: { total: 0, pending: 0, earned: 0, notEligible: 0, recent: [] },
     });
     expect(body.workflow).toEqual({
-      source: 'workflow', unavailable: null, workflowId: edgeWorkflowId(customer.id), state: 'awaiting_activation', waitingFor: 'activation',
-      activationDeadline: new Date(Date.parse(written.createdAt) + 30 * DAY_MS).toISOString(), activatedAt: null, commissionWindowEndsAt: null, hold: null,
+      source: 'workflow',
+      unavailable: null,
+      workflowId: edgeWorkflowId(customer.id),
+      state: 'awaiting_activation',
+      waitingFor: 'activation',
+      activationDeadline: new Date(Date.parse(written.createdAt) + 30 * DAY_MS).toISOString(),
+      activatedAt: null,
+      commissionWindowEndsAt: null,
+      hold: null,
     });
 
     expect((await server('/v1/activations', { userId: customer.id })).status).toBe(202);
@@ -100,7 +127,13 @@ describe('GET /v1/edges/{id}', () => {
     expect(earning.money).toEqual({ earnedCents: 999, pendingCents: 999, payableCents: 0, credits: 249 });
     expect(earning.money).toEqual(moneyFromLedger(await ledgerOf(edgeId), owner));
     expect(earning.workflow).toMatchObject({ waitingFor: 'payments', commissionWindowEndsAt: expect.any(String) });
-    expect(earning.payments).toEqual({ total: 1, pending: 0, earned: 1, notEligible: 0, recent: [{ paymentId, amountCents: 4_999, paidAt: expect.any(String), commissionStatus: 'earned' }] });
+    expect(earning.payments).toEqual({
+      total: 1,
+      pending: 0,
+      earned: 1,
+      notEligible: 0,
+      recent: [{ paymentId, amountCents: 4_999, paidAt: expect.any(String), commissionStatus: 'earned' }],
+    });
 
     // 37.48 left: floor(3,748 x 20%) = 749 and floor(3,748 x 5%) = 187 kept.
     await server('/v1/refunds', { refundId: id('re'), paymentId, amountCents: 1_251 });
@@ -110,23 +143,43 @@ describe('GET /v1/edges/{id}', () => {
     });
     expect(refunded.money).toEqual({ earnedCents: 749, pendingCents: 749, payableCents: 0, credits: 187 });
     expect(refunded.money).toEqual(moneyFromLedger(await ledgerOf(edgeId), owner));
-    expect((await api.request(`/v1/payments/${paymentId}`, { key: TEST_KEYS.admin })).body.commission).toMatchObject({ cashCents: 749, credits: 187 });
+    expect((await api.request(`/v1/payments/${paymentId}`, { key: TEST_KEYS.admin })).body.commission).toMatchObject({
+      cashCents: 749,
+      credits: 187,
+    });
 
-    const verdict = (verdictId: string, v: string, reason: string) => api.request(`/v1/admin/edges/${edgeId}/verdicts`, { json: { verdictId, verdict: v, reason }, key: TEST_KEYS.admin });
+    const verdict = (verdictId: string, v: string, reason: string) =>
+      api.request(`/v1/admin/edges/${edgeId}/verdicts`, {
+        json: { verdictId, verdict: v, reason },
+        key: TEST_KEYS.admin,
+      });
     await verdict(id('v'), 'hold', 'same card as the referrer');
     const held = await inState(edgeId, 'held');
-    expect(held.workflow).toMatchObject({ waitingFor: 'clearance', hold: { reason: 'same card as the referrer', since: expect.any(String) } });
+    expect(held.workflow).toMatchObject({
+      waitingFor: 'clearance',
+      hold: { reason: 'same card as the referrer', since: expect.any(String) },
+    });
     await verdict(id('v'), 'clear', 'checked');
     await verdict(id('v'), 'void', 'fraud ring');
     const voided = await inState(edgeId, 'voided');
     expect(voided.voidedAt).toEqual(expect.any(String));
     expect(voided.money).toEqual({ earnedCents: 0, pendingCents: 0, payableCents: 0, credits: 0 });
     expect(voided.money).toEqual(moneyFromLedger(await ledgerOf(edgeId), owner));
-    expect(voided.verdicts.map((v: any) => [v.verdict, v.reason])).toEqual([['void', 'fraud ring'], ['clear', 'checked'], ['hold', 'same card as the referrer']]);
-    expect(voided.verdicts[0]).toEqual({ id: expect.any(String), verdict: 'void', reason: 'fraud ring', decidedBy: expect.stringMatching(/^admin-key:/), createdAt: expect.any(String) });
+    expect(voided.verdicts.map((v: any) => [v.verdict, v.reason])).toEqual([
+      ['void', 'fraud ring'],
+      ['clear', 'checked'],
+      ['hold', 'same card as the referrer'],
+    ]);
+    expect(voided.verdicts[0]).toEqual({
+      id: expect.any(String),
+      verdict: 'void',
+      reason: 'fraud ring',
+      decidedBy: expect.stringMatching(/^admin-key:/),
+      createdAt: expect.any(String),
+    });
   });
 
-  it('shows the referrer\'s tenant (its users and its partner key) and admins; anyone else gets the 404 of an edge that does not exist', async () => {
+  it("shows the referrer's tenant (its users and its partner key) and admins; anyone else gets the 404 of an edge that does not exist", async () => {
     const owner = await userInTenant(stack.database.db, PARTNER_A);
     const terms = await partner(api, PARTNER_A);
     const customer = await signup(api, { ref: terms.referralCode });
@@ -177,14 +230,23 @@ describe('GET /v1/edges/{id}', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(derived.status).toBe(200);
     expect(derived.body.workflow).toEqual({
-      ...live.workflow, source: 'database', unavailable: 'unreachable', commissionWindowEndsAt: null,
+      ...live.workflow,
+      source: 'database',
+      unavailable: 'unreachable',
+      commissionWindowEndsAt: null,
     });
     expect(derived.body.money).toEqual(live.money);
 
-    await api.request(`/v1/admin/edges/${edgeId}/verdicts`, { json: { verdictId: id('v'), verdict: 'hold', reason: 'chargeback pattern' }, key: TEST_KEYS.admin });
+    await api.request(`/v1/admin/edges/${edgeId}/verdicts`, {
+      json: { verdictId: id('v'), verdict: 'hold', reason: 'chargeback pattern' },
+      key: TEST_KEYS.admin,
+    });
     await inState(edgeId, 'held');
     expect((await getEdge(edgeId, TEST_KEYS.admin, apiWithoutTemporal)).body.workflow).toMatchObject({
-      source: 'database', state: 'held', waitingFor: 'clearance', hold: { reason: 'chargeback pattern', since: expect.any(String) },
+      source: 'database',
+      state: 'held',
+      waitingFor: 'clearance',
+      hold: { reason: 'chargeback pattern', since: expect.any(String) },
     });
   });
 
@@ -196,8 +258,15 @@ describe('GET /v1/edges/{id}', () => {
     const lagging = await getEdge(edgeId, TEST_KEYS.admin);
     expect(lagging.status).toBe(200);
     expect(lagging.body.workflow).toEqual({
-      source: 'database', unavailable: 'not_started', workflowId, state: 'awaiting_activation', waitingFor: 'activation',
-      activationDeadline: new Date(Date.parse(customer.body.edge.createdAt) + 30 * DAY_MS).toISOString(), activatedAt: null, commissionWindowEndsAt: null, hold: null,
+      source: 'database',
+      unavailable: 'not_started',
+      workflowId,
+      state: 'awaiting_activation',
+      waitingFor: 'activation',
+      activationDeadline: new Date(Date.parse(customer.body.edge.createdAt) + 30 * DAY_MS).toISOString(),
+      activatedAt: null,
+      commissionWindowEndsAt: null,
+      hold: null,
     });
 
     // Once the workflow runs, it answers itself, with the deadline PostgreSQL derived.

@@ -27,9 +27,15 @@ afterAll(async () => {
 });
 
 const errorShape = z.strictObject({
-  error: z.strictObject({ type: z.string(), code: z.string(), message: z.string().min(1), param: z.string().optional() }),
+  error: z.strictObject({
+    type: z.string(),
+    code: z.string(),
+    message: z.string().min(1),
+    param: z.string().optional(),
+  }),
 });
-const userCount = () => database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM users`);
+const userCount = () =>
+  database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM users`);
 
 describe('health', () => {
   it('answers /healthz while the process is up', async () => {
@@ -55,12 +61,47 @@ describe('errors', () => {
   const cases: [string, () => Promise<{ status: number; body: any }>, number, string][] = [
     ['an unknown route', () => api.request('/v1/nothing-here'), 404, 'route_not_found'],
     ['a known path with the wrong method', () => api.request('/v1/signups'), 404, 'route_not_found'],
-    ['bad JSON', () => api.request('/v1/signups', { method: 'POST', body: '{"email":', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json'],
-    ['an oversized body', () => api.request('/v1/signups', { json: { email: 'a@b.co', pad: 'x'.repeat(200 * 1024) } }), 413, 'body_too_large'],
-    ['a body that is not JSON', () => api.request('/v1/signups', { method: 'POST', body: 'email=a@b.co', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type'],
-    ['an unknown field', () => api.request('/v1/signups', { json: { email: 'a@b.co', commissionBps: 9000 } }), 400, 'parameter_unknown'],
+    [
+      'bad JSON',
+      () =>
+        api.request('/v1/signups', {
+          method: 'POST',
+          body: '{"email":',
+          headers: { 'content-type': 'application/json' },
+        }),
+      400,
+      'invalid_json',
+    ],
+    [
+      'an oversized body',
+      () => api.request('/v1/signups', { json: { email: 'a@b.co', pad: 'x'.repeat(200 * 1024) } }),
+      413,
+      'body_too_large',
+    ],
+    [
+      'a body that is not JSON',
+      () =>
+        api.request('/v1/signups', {
+          method: 'POST',
+          body: 'email=a@b.co',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'an unknown field',
+      () => api.request('/v1/signups', { json: { email: 'a@b.co', commissionBps: 9000 } }),
+      400,
+      'parameter_unknown',
+    ],
     ['a missing field', () => api.request('/v1/signups', { json: {} }), 400, 'parameter_missing'],
-    ['an invalid field', () => api.request('/v1/signups', { json: { email: 'not-an-email' } }), 400, 'parameter_invalid'],
+    [
+      'an invalid field',
+      () => api.request('/v1/signups', { json: { email: 'not-an-email' } }),
+      400,
+      'parameter_invalid',
+    ],
     ['a JSON array body', () => api.request('/v1/signups', { json: [1, 2] }), 400, 'parameter_invalid'],
   ];
   it.each(cases)('answers %s with the error shape and changes nothing', async (_name, call, status, code) => {
@@ -109,7 +150,10 @@ describe('auth', () => {
     const res = await api.request('/v1/activations', { json: activation, key: signup.body.session.token });
     expect(res.status).toBe(403);
     expect(res.body.error.type).toBe('permission_error');
-    const cookie = await api.request('/v1/activations', { json: activation, headers: { cookie: `session=${signup.body.session.token}` } });
+    const cookie = await api.request('/v1/activations', {
+      json: activation,
+      headers: { cookie: `session=${signup.body.session.token}` },
+    });
     expect(cookie.status).toBe(403);
   });
 
@@ -133,7 +177,9 @@ describe('documentation', () => {
     const res = await api.request('/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
-    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/signups', '/v1/activations', '/healthz', '/readyz']));
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/signups', '/v1/activations', '/healthz', '/readyz']),
+    );
   });
 
   it('serves a readable reference page with its assets', async () => {

@@ -24,7 +24,10 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const users = (email: string) => database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM users WHERE email = ${email}`);
+const users = (email: string) =>
+  database.db.oneFirst(
+    sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM users WHERE email = ${email}`,
+  );
 
 describe('Idempotency-Key', () => {
   it('replays the first answer for the same key and body, and creates once', async () => {
@@ -52,18 +55,37 @@ describe('Idempotency-Key', () => {
   it('replays a client error too, and keeps keys of different callers apart', async () => {
     const user = await signup(api);
     const headers = { 'idempotency-key': 'redeem-1' };
-    const first = await api.request('/v1/invite-codes/FREE-MISSING1/redeem', { method: 'POST', key: user.token, headers });
-    const again = await api.request('/v1/invite-codes/FREE-MISSING1/redeem', { method: 'POST', key: user.token, headers });
+    const first = await api.request('/v1/invite-codes/FREE-MISSING1/redeem', {
+      method: 'POST',
+      key: user.token,
+      headers,
+    });
+    const again = await api.request('/v1/invite-codes/FREE-MISSING1/redeem', {
+      method: 'POST',
+      key: user.token,
+      headers,
+    });
     expect([first.status, again.status]).toEqual([404, 404]);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    const mint = await api.request('/v1/admin/invite-codes', { json: { flavor: 'free', maxUses: 1 }, key: TEST_KEYS.admin, headers });
+    const mint = await api.request('/v1/admin/invite-codes', {
+      json: { flavor: 'free', maxUses: 1 },
+      key: TEST_KEYS.admin,
+      headers,
+    });
     expect(mint.status).toBe(201); // same key, another caller and route: its own request
-    const mintAgain = await api.request('/v1/admin/invite-codes', { json: { flavor: 'free', maxUses: 1 }, key: TEST_KEYS.admin, headers });
+    const mintAgain = await api.request('/v1/admin/invite-codes', {
+      json: { flavor: 'free', maxUses: 1 },
+      key: TEST_KEYS.admin,
+      headers,
+    });
     expect(mintAgain.body.data[0].code).toBe(mint.body.data[0].code);
   });
 
   it('refuses a malformed key', async () => {
-    const res = await api.request('/v1/signups', { json: { email: uniqueEmail() }, headers: { 'idempotency-key': 'x'.repeat(300) } });
+    const res = await api.request('/v1/signups', {
+      json: { email: uniqueEmail() },
+      headers: { 'idempotency-key': 'x'.repeat(300) },
+    });
     expect(res.body.error.code).toBe('idempotency_key_invalid');
   });
 });
@@ -71,7 +93,8 @@ describe('Idempotency-Key', () => {
 describe('rate limits', () => {
   it('answers 429 with Retry-After past the per-IP budget of a public endpoint, and changes nothing', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await limited.request('/v1/referrals/validate', { json: { code: 'x' } })).status);
+    for (let i = 0; i < 7; i++)
+      statuses.push((await limited.request('/v1/referrals/validate', { json: { code: 'x' } })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const email = uniqueEmail();
     for (let i = 0; i < 5; i++) await limited.request('/v1/signups', { json: { email: uniqueEmail() } });

@@ -28,7 +28,14 @@ let starter: WorkflowStarter | null = null;
 let api: TestApi;
 
 const startStarter = () => {
-  starter = startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: worker.client, taskQueue: worker.taskQueue, log: createLogger('silent', 'starter'), pollIntervalMs: 200 });
+  starter = startWorkflowStarter({
+    db: database.db,
+    databaseUrl: database.url,
+    client: worker.client,
+    taskQueue: worker.taskQueue,
+    log: createLogger('silent', 'starter'),
+    pollIntervalMs: 200,
+  });
 };
 const stopStarter = async () => {
   await starter?.stop();
@@ -38,7 +45,11 @@ const stopStarter = async () => {
 beforeAll(async () => {
   database = await createTestDatabase();
   worker = await startDevWorker(database.db, 'launch');
-  api = await startTestApi({ config: testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue }), db: database.db, temporal: worker.client });
+  api = await startTestApi({
+    config: testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue }),
+    db: database.db,
+    temporal: worker.client,
+  });
   startStarter();
 });
 afterAll(async () => {
@@ -48,8 +59,10 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const admin = (method: 'GET' | 'POST', path = '/v1/admin/launch') => api.request(path, { method, key: TEST_KEYS.admin });
-const server = (path: string, json?: unknown) => api.request(path, json === undefined ? { key: TEST_KEYS.server } : { json, key: TEST_KEYS.server });
+const admin = (method: 'GET' | 'POST', path = '/v1/admin/launch') =>
+  api.request(path, { method, key: TEST_KEYS.admin });
+const server = (path: string, json?: unknown) =>
+  api.request(path, json === undefined ? { key: TEST_KEYS.server } : { json, key: TEST_KEYS.server });
 const edgeHandle = (userId: string) => worker.client.workflow.getHandle(edgeWorkflowId(userId));
 const stateOf = (userId: string) => edgeHandle(userId).query(stateQuery);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,10 +70,11 @@ let n = 0;
 const paymentId = () => `ch_launch_${Date.now().toString(36)}_${++n}`;
 
 /** Waits until the edge's workflow has priced the payment; answers its commission as the API shows it. */
-const priced = (id: string) => eventually(async () => {
-  const res = await server(`/v1/payments/${id}`);
-  return res.body.commission?.status !== 'pending' ? res.body.commission : undefined;
-});
+const priced = (id: string) =>
+  eventually(async () => {
+    const res = await server(`/v1/payments/${id}`);
+    return res.body.commission?.status !== 'pending' ? res.body.commission : undefined;
+  });
 const pay = async (userId: string, amountCents: number) => {
   const id = paymentId();
   expect((await server('/v1/payments', { paymentId: id, userId, amountCents })).status).toBe(201);
@@ -72,20 +86,39 @@ const activate = async (userId: string) => {
   await eventually(async () => ((await stateOf(userId)).state === 'awaiting_first_payment' ? true : undefined));
 };
 /** Holds back (or releases) the outbox row that starts the launch flip, or the workflow of the edge of a referee. */
-const outboxHold = (of: 'launch' | { refereeId: string }, hold: boolean) => database.db.query(sql.unsafe`
+const outboxHold = (of: 'launch' | { refereeId: string }, hold: boolean) =>
+  database.db.query(sql.unsafe`
   UPDATE workflow_outbox SET claimed_until = ${hold ? sql.fragment`now() + interval '1 hour'` : sql.fragment`NULL`}
-  WHERE signal_name IS NULL AND ${of === 'launch'
-    ? sql.fragment`subject = ${LAUNCH_SUBJECT}`
-    : sql.fragment`subject = ${EDGE_SUBJECT} AND subject_id = (SELECT id::text FROM edges WHERE referee_id = ${of.refereeId})`}`);
+  WHERE signal_name IS NULL AND ${
+    of === 'launch'
+      ? sql.fragment`subject = ${LAUNCH_SUBJECT}`
+      : sql.fragment`subject = ${EDGE_SUBJECT} AND subject_id = (SELECT id::text FROM edges WHERE referee_id = ${of.refereeId})`
+  }`);
 
 /** A signup whose writer read the program phase as beta (findReferrer) before the flip committed. */
 function staleBetaSignup(referrer: SignedUp) {
-  const read: Referrer = { id: referrer.id, email: referrer.email, phase: 'beta', via_partner_code: false, partner_tenant_id: null, partner_approved: false, partner_active: false };
+  const read: Referrer = {
+    id: referrer.id,
+    email: referrer.email,
+    phase: 'beta',
+    via_partner_code: false,
+    partner_tenant_id: null,
+    partner_approved: false,
+    partner_active: false,
+  };
   const email = uniqueEmail('stale');
-  const user = { id: randomUUID(), tenantId: randomUUID(), email, inbox: email, referralCode: referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)), createdAt: new Date() };
+  const user = {
+    id: randomUUID(),
+    tenantId: randomUUID(),
+    email,
+    inbox: email,
+    referralCode: referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)),
+    createdAt: new Date(),
+  };
   return { user, edge: edgeFrom(read, 'link', null, 30) };
 }
-const edgeRowOf = (refereeId: string) => database.db.one(sql.type(z.object({ kind: z.string(), phase_at_write: z.string() }))`
+const edgeRowOf = (refereeId: string) =>
+  database.db.one(sql.type(z.object({ kind: z.string(), phase_at_write: z.string() }))`
   SELECT kind, phase_at_write FROM edges WHERE referee_id = ${refereeId}`);
 
 // The graph before the flip.
@@ -101,16 +134,25 @@ let duringFlip: string; // written in a transaction the flip had to wait for
 let launchWorkflowId: string;
 
 describe('before the flip', () => {
-  it('is admin\'s alone and shows the program in beta', async () => {
+  it("is admin's alone and shows the program in beta", async () => {
     for (const method of ['GET', 'POST'] as const) {
       expect((await api.request('/v1/admin/launch', { method })).status).toBe(401);
-      for (const key of [TEST_KEYS.server, TEST_KEYS.finance, TEST_KEYS.partnerA]) expect((await api.request('/v1/admin/launch', { method, key })).status).toBe(403);
+      for (const key of [TEST_KEYS.server, TEST_KEYS.finance, TEST_KEYS.partnerA])
+        expect((await api.request('/v1/admin/launch', { method, key })).status).toBe(403);
     }
     r1 = await signup(api);
     expect((await api.request('/v1/admin/launch', { method: 'POST', key: r1.token })).status).toBe(403);
     const res = await admin('GET');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ phase: 'beta', phaseChangedAt: null, status: 'not_started', workflowId: null, total: 0, converted: 0, skipped: 0 });
+    expect(res.body).toMatchObject({
+      phase: 'beta',
+      phaseChangedAt: null,
+      status: 'not_started',
+      workflowId: null,
+      total: 0,
+      converted: 0,
+      skipped: 0,
+    });
   });
 
   it('builds the beta graph: running edges, one ended, one the relay has not started, one of a partner', async () => {
@@ -136,7 +178,12 @@ describe('before the flip', () => {
 
     // In beta a beta auto-enrolled edge earns nothing in cash.
     await activate(payer.id);
-    expect(await pay(payer.id, 5_000)).toEqual({ status: 'not_eligible', reason: 'beta_phase', cashCents: 0, credits: 0 });
+    expect(await pay(payer.id, 5_000)).toEqual({
+      status: 'not_eligible',
+      reason: 'beta_phase',
+      cashCents: 0,
+      credits: 0,
+    });
   });
 });
 
@@ -163,11 +210,20 @@ describe('the flip', () => {
     const flipped = await post;
 
     expect(flipped.status).toBe(202);
-    const betaEdges = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM edges WHERE kind = 'beta_auto'`);
+    const betaEdges = await database.db.oneFirst(
+      sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM edges WHERE kind = 'beta_auto'`,
+    );
     expect(betaEdges).toBe(betaReferees.length + 2); // + lagging + the one written during the flip
     expect(flipped.body).toMatchObject({
-      phase: 'public', status: 'starting', total: betaEdges, converted: 0, skipped: 0, remaining: betaEdges,
-      startedBy: expect.stringMatching(/^admin-key:/), finishedAt: null, workflowId: `launch-flip:${worker.taskQueue}`,
+      phase: 'public',
+      status: 'starting',
+      total: betaEdges,
+      converted: 0,
+      skipped: 0,
+      remaining: betaEdges,
+      startedBy: expect.stringMatching(/^admin-key:/),
+      finishedAt: null,
+      workflowId: `launch-flip:${worker.taskQueue}`,
     });
     expect(flipped.body.phaseChangedAt).toEqual(flipped.body.startedAt);
     launchWorkflowId = flipped.body.workflowId;
@@ -187,8 +243,18 @@ describe('the flip', () => {
     const first = (await admin('GET')).body;
     const again = await admin('POST');
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ phase: 'public', startedAt: first.startedAt, phaseChangedAt: first.phaseChangedAt, total: first.total, workflowId: launchWorkflowId });
-    const starts = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM workflow_outbox WHERE subject = ${LAUNCH_SUBJECT}`);
+    expect(again.body).toMatchObject({
+      phase: 'public',
+      startedAt: first.startedAt,
+      phaseChangedAt: first.phaseChangedAt,
+      total: first.total,
+      workflowId: launchWorkflowId,
+    });
+    const starts = await database.db.oneFirst(
+      sql.type(
+        z.object({ n: z.number() }),
+      )`SELECT count(*)::int AS n FROM workflow_outbox WHERE subject = ${LAUNCH_SUBJECT}`,
+    );
     expect(starts).toBe(1);
   });
 
@@ -201,7 +267,13 @@ describe('the flip', () => {
       return res.body.status === 'completed' ? res.body : undefined;
     }, 60_000);
     const total = betaReferees.length + 2;
-    expect(done).toMatchObject({ total, converted: total - 1, skipped: 1, remaining: 0, finishedAt: expect.any(String) });
+    expect(done).toMatchObject({
+      total,
+      converted: total - 1,
+      skipped: 1,
+      remaining: 0,
+      finishedAt: expect.any(String),
+    });
     expect(seen.map((s) => s.converted)).toEqual([...seen.map((s) => s.converted)].sort((a, b) => a - b)); // never goes back
 
     for (const referee of [...betaReferees.filter((r) => r !== ended), lagging]) {
@@ -213,7 +285,15 @@ describe('the flip', () => {
     expect((await edgeHandle(ended.id).describe()).status.name).toBe('TERMINATED');
     expect((await stateOf(partnerCustomer.id)).phase).toBe('beta'); // intentional edges earn the same in either phase: not told
     // Ops find no running beta auto-enrolled edge of this deployment left in beta.
-    await eventually(async () => ((await worker.client.workflow.count(`TaskQueue = "${worker.taskQueue}" AND ExecutionStatus = "Running" AND EdgeKind = "beta_auto" AND ProgramPhase = "beta"`)).count === 0 ? true : undefined));
+    await eventually(async () =>
+      (
+        await worker.client.workflow.count(
+          `TaskQueue = "${worker.taskQueue}" AND ExecutionStatus = "Running" AND EdgeKind = "beta_auto" AND ProgramPhase = "beta"`,
+        )
+      ).count === 0
+        ? true
+        : undefined,
+    );
 
     // Pages of 3, two per run: the flip continued as new (never one giant history).
     const flip = worker.client.workflow.getHandle(launchWorkflowId);
@@ -226,14 +306,26 @@ describe('the flip', () => {
     for (const referrer of [r1, r2]) {
       const p = await api.request(`/v1/partners/${referrer.tenantId}`, { key: TEST_KEYS.admin });
       expect(p.status).toBe(200);
-      expect(p.body).toMatchObject({ salesCommissionBps: 1_000, creditCommissionBps: 0, recurring: false, approved: true, approvedBy: 'launch-flip', status: 'active', payoutMethod: 'stripe', referralCode: expect.stringMatching(/^[2-9a-hjkmnp-z]{10}$/) });
+      expect(p.body).toMatchObject({
+        salesCommissionBps: 1_000,
+        creditCommissionBps: 0,
+        recurring: false,
+        approved: true,
+        approvedBy: 'launch-flip',
+        status: 'active',
+        payoutMethod: 'stripe',
+        referralCode: expect.stringMatching(/^[2-9a-hjkmnp-z]{10}$/),
+      });
     }
-    expect((await api.request(`/v1/partners/${partnerTenant}`, { key: TEST_KEYS.admin })).body).toMatchObject({ salesCommissionBps: 2_000, approvedBy: expect.stringMatching(/^admin-key:/) });
+    expect((await api.request(`/v1/partners/${partnerTenant}`, { key: TEST_KEYS.admin })).body).toMatchObject({
+      salesCommissionBps: 2_000,
+      approvedBy: expect.stringMatching(/^admin-key:/),
+    });
   });
 });
 
 describe('after the flip', () => {
-  it('new edges are born public; an enrolled referrer\'s new edge earns its beta-tier rates, first payment only', async () => {
+  it("new edges are born public; an enrolled referrer's new edge earns its beta-tier rates, first payment only", async () => {
     const referee = await signup(api, { ref: r1.referralCode });
     expect(referee.body.edge.kind).toBe('intentional');
     expect(await edgeRowOf(referee.id)).toEqual({ kind: 'intentional', phase_at_write: 'public' });
@@ -241,7 +333,12 @@ describe('after the flip', () => {
     expect(await stateOf(referee.id)).toMatchObject({ phase: 'public', kind: 'intentional' });
     await activate(referee.id);
     expect(await pay(referee.id, 7_000)).toEqual({ status: 'earned', reason: null, cashCents: 700, credits: 0 });
-    expect(await pay(referee.id, 7_000)).toEqual({ status: 'not_eligible', reason: 'outside_window', cashCents: 0, credits: 0 });
+    expect(await pay(referee.id, 7_000)).toEqual({
+      status: 'not_eligible',
+      reason: 'outside_window',
+      cashCents: 0,
+      credits: 0,
+    });
   });
 
   it('an edge written after the flip from a phase read before it is born public', async () => {
@@ -253,8 +350,16 @@ describe('after the flip', () => {
     expect(await stateOf(stale.user.id)).toMatchObject({ phase: 'public', kind: 'intentional' });
     // Started from the edge's row as it was born: public, intentional, the enrolled partner's.
     const search = (await edgeHandle(stale.user.id).describe()).typedSearchAttributes;
-    expect([search.get(ProgramPhase), search.get(EdgeKind), search.get(PartnerId)]).toEqual(['public', 'intentional', r1.tenantId]);
-    expect((await edgeLifecycleStarts(database.db, [stale.edge.id])).get(stale.edge.id)!.args[0]).toMatchObject({ phase: 'public', kind: 'intentional', partnerId: r1.tenantId });
+    expect([search.get(ProgramPhase), search.get(EdgeKind), search.get(PartnerId)]).toEqual([
+      'public',
+      'intentional',
+      r1.tenantId,
+    ]);
+    expect((await edgeLifecycleStarts(database.db, [stale.edge.id])).get(stale.edge.id)!.args[0]).toMatchObject({
+      phase: 'public',
+      kind: 'intentional',
+      partnerId: r1.tenantId,
+    });
   });
 
   it('the told edges still earn the beta tier on their first payment', async () => {

@@ -22,7 +22,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const admin = (path: string, json?: unknown, method?: string) => api.request(path, { json, key: TEST_KEYS.admin, ...(method ? { method } : {}) });
+const admin = (path: string, json?: unknown, method?: string) =>
+  api.request(path, { json, key: TEST_KEYS.admin, ...(method ? { method } : {}) });
 
 describe('partner program', () => {
   it('creates a partner with sensible defaults, unapproved, with a referral code and affiliate link', async () => {
@@ -30,9 +31,24 @@ describe('partner program', () => {
     const res = await admin('/v1/admin/partners', { tenantId: owner.tenantId });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
-      id: owner.tenantId, salesCommissionBps: 2000, creditCommissionBps: 500, recurring: true, recurringMonths: 12,
-      payoutMethod: 'stripe', payoutThresholdCents: 5000, payoutFrequency: 'monthly', approved: false, approvedBy: null, approvedAt: null,
-      stats: { totalReferrals: 0, activeReferrals: 0, totalEarningsCents: 0, pendingPayoutCents: 0, lifetimePayoutCents: 0 },
+      id: owner.tenantId,
+      salesCommissionBps: 2000,
+      creditCommissionBps: 500,
+      recurring: true,
+      recurringMonths: 12,
+      payoutMethod: 'stripe',
+      payoutThresholdCents: 5000,
+      payoutFrequency: 'monthly',
+      approved: false,
+      approvedBy: null,
+      approvedAt: null,
+      stats: {
+        totalReferrals: 0,
+        activeReferrals: 0,
+        totalEarningsCents: 0,
+        pendingPayoutCents: 0,
+        lifetimePayoutCents: 0,
+      },
     });
     expect(res.body.affiliateLink).toBe(`https://refer.example.com/r/${res.body.referralCode}`);
     expect((await admin('/v1/admin/partners', { tenantId: owner.tenantId })).body.error.code).toBe('partner_exists');
@@ -40,7 +56,14 @@ describe('partner program', () => {
 
   it('rejects unknown fields and out-of-range rates, through create and update alike', async () => {
     const owner = await signup(api);
-    for (const body of [{ approved: true }, { salesCommissionBps: 10_001 }, { creditCommissionBps: -1 }, { recurringMonths: 0 }, { payoutMethod: 'cash' }, { salesCommissionBps: 12.5 }]) {
+    for (const body of [
+      { approved: true },
+      { salesCommissionBps: 10_001 },
+      { creditCommissionBps: -1 },
+      { recurringMonths: 0 },
+      { payoutMethod: 'cash' },
+      { salesCommissionBps: 12.5 },
+    ]) {
       const res = await admin('/v1/admin/partners', { tenantId: owner.tenantId, ...body });
       expect(res.status).toBe(400);
     }
@@ -49,20 +72,36 @@ describe('partner program', () => {
       const res = await admin(`/v1/admin/partners/${owner.tenantId}`, body, 'PATCH');
       expect(res.status).toBe(400);
     }
-    const ok = await admin(`/v1/admin/partners/${owner.tenantId}`, { salesCommissionBps: 3000, recurring: false, stripeAccountId: 'acct_123' }, 'PATCH');
-    expect(ok.body).toMatchObject({ salesCommissionBps: 3000, recurring: false, stripeAccountId: 'acct_123', creditCommissionBps: 500 });
-    expect((await admin('/v1/admin/partners', { tenantId: '00000000-0000-4000-8000-00000000ffff' })).body.error.code).toBe('tenant_not_found');
+    const ok = await admin(
+      `/v1/admin/partners/${owner.tenantId}`,
+      { salesCommissionBps: 3000, recurring: false, stripeAccountId: 'acct_123' },
+      'PATCH',
+    );
+    expect(ok.body).toMatchObject({
+      salesCommissionBps: 3000,
+      recurring: false,
+      stripeAccountId: 'acct_123',
+      creditCommissionBps: 500,
+    });
+    expect(
+      (await admin('/v1/admin/partners', { tenantId: '00000000-0000-4000-8000-00000000ffff' })).body.error.code,
+    ).toBe('tenant_not_found');
   });
 
-  it('records the approver and time once; only then do the partner\'s codes validate, track and sign up', async () => {
+  it("records the approver and time once; only then do the partner's codes validate, track and sign up", async () => {
     const owner = await signup(api);
     const created = await partner(api, owner.tenantId, { approved: false });
     const code = created.referralCode;
-    expect((await api.request('/v1/referrals/validate', { json: { code } })).body).toEqual({ valid: false, reason: 'partner_not_approved' });
+    expect((await api.request('/v1/referrals/validate', { json: { code } })).body).toEqual({
+      valid: false,
+      reason: 'partner_not_approved',
+    });
     const refused = await api.request('/v1/signups', { json: { email: uniqueEmail(), ref: code } });
     expect([refused.status, refused.body.error.code]).toEqual([400, 'referrer_not_approved']);
     const someone = await signup(api);
-    expect((await api.request('/v1/referrals/track', { json: { ref: code }, key: someone.token })).body.error.code).toBe('referrer_not_approved');
+    expect(
+      (await api.request('/v1/referrals/track', { json: { ref: code }, key: someone.token })).body.error.code,
+    ).toBe('referrer_not_approved');
 
     const approved = await admin(`/v1/admin/partners/${owner.tenantId}/approve`, undefined, 'POST');
     expect(approved.body.approved).toBe(true);
@@ -70,16 +109,27 @@ describe('partner program', () => {
     const again = await admin(`/v1/admin/partners/${owner.tenantId}/approve`, undefined, 'POST');
     expect(again.body.approvedAt).toBe(approved.body.approvedAt);
 
-    expect((await api.request('/v1/referrals/validate', { json: { code } })).body).toEqual({ valid: true, type: 'partner' });
+    expect((await api.request('/v1/referrals/validate', { json: { code } })).body).toEqual({
+      valid: true,
+      type: 'partner',
+    });
     const customer = await signup(api, { ref: code });
-    expect(customer.body.edge).toMatchObject({ referrerId: owner.id, source: 'partner_code', kind: 'intentional', code });
+    expect(customer.body.edge).toMatchObject({
+      referrerId: owner.id,
+      source: 'partner_code',
+      kind: 'intentional',
+      code,
+    });
     const start = (await edgeLifecycleStarts(database.db, [customer.body.edge.id])).get(customer.body.edge.id)!;
     expect(start.searchAttributes.find((a) => a.key.name === 'PartnerId')?.value).toBe(owner.tenantId);
     expect(start.summary).toContain(`partner ${owner.tenantId}`);
 
     // An inactive partner's code stops working again.
     await admin(`/v1/admin/partners/${owner.tenantId}`, { status: 'inactive' }, 'PATCH');
-    expect((await api.request('/v1/referrals/validate', { json: { code } })).body).toEqual({ valid: false, reason: 'partner_not_approved' });
+    expect((await api.request('/v1/referrals/validate', { json: { code } })).body).toEqual({
+      valid: false,
+      reason: 'partner_not_approved',
+    });
   });
 
   it('counts total and active referrals from the graph', async () => {
@@ -95,12 +145,25 @@ describe('partner program', () => {
 describe('validate', () => {
   it('answers valid or the reason why not', async () => {
     const user = await signup(api);
-    expect((await api.request('/v1/referrals/validate', { json: { code: user.referralCode } })).body).toEqual({ valid: true, type: 'user' });
-    expect((await api.request('/v1/referrals/validate', { json: { code: 'nobody1234' } })).body).toEqual({ valid: false, reason: 'not_found' });
+    expect((await api.request('/v1/referrals/validate', { json: { code: user.referralCode } })).body).toEqual({
+      valid: true,
+      type: 'user',
+    });
+    expect((await api.request('/v1/referrals/validate', { json: { code: 'nobody1234' } })).body).toEqual({
+      valid: false,
+      reason: 'not_found',
+    });
     const [code] = (await admin('/v1/admin/invite-codes', { flavor: 'free', maxUses: 1 })).body.data;
-    expect((await api.request('/v1/referrals/validate', { json: { code: code.code } })).body).toMatchObject({ valid: true, type: 'invite', usesLeft: 1 });
+    expect((await api.request('/v1/referrals/validate', { json: { code: code.code } })).body).toMatchObject({
+      valid: true,
+      type: 'invite',
+      usesLeft: 1,
+    });
     await api.request(`/v1/invite-codes/${code.code}/redeem`, { method: 'POST', key: user.token });
-    expect((await api.request('/v1/referrals/validate', { json: { code: code.code } })).body).toEqual({ valid: false, reason: 'exhausted' });
+    expect((await api.request('/v1/referrals/validate', { json: { code: code.code } })).body).toEqual({
+      valid: false,
+      reason: 'exhausted',
+    });
   });
 });
 
@@ -111,11 +174,24 @@ describe('track', () => {
     const user = await signup(api);
     const first = await api.request('/v1/referrals/track', { json: { ref: referrer.referralCode }, key: user.token });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ outcome: 'edge_written', edge: { referrerId: referrer.id, refereeId: user.id, source: 'link' } });
-    const later = await api.request('/v1/referrals/track', { json: { ref: second.id }, headers: { cookie: `session=${user.token}` } });
+    expect(first.body).toMatchObject({
+      outcome: 'edge_written',
+      edge: { referrerId: referrer.id, refereeId: user.id, source: 'link' },
+    });
+    const later = await api.request('/v1/referrals/track', {
+      json: { ref: second.id },
+      headers: { cookie: `session=${user.token}` },
+    });
     expect(later.status).toBe(200);
-    expect(later.body).toMatchObject({ outcome: 'already_attributed', edge: { id: first.body.edge.id, referrerId: referrer.id } });
-    const events = await database.db.any(sql.type(z.object({ outcome: z.string() }))`SELECT outcome FROM attribution_events WHERE referee_id = ${user.id} ORDER BY id`);
+    expect(later.body).toMatchObject({
+      outcome: 'already_attributed',
+      edge: { id: first.body.edge.id, referrerId: referrer.id },
+    });
+    const events = await database.db.any(
+      sql.type(
+        z.object({ outcome: z.string() }),
+      )`SELECT outcome FROM attribution_events WHERE referee_id = ${user.id} ORDER BY id`,
+    );
     expect(events.map((e) => e.outcome)).toEqual(['edge_written', 'already_attributed']);
   });
 
@@ -126,9 +202,17 @@ describe('track', () => {
     expect([self.status, self.body.error.code]).toEqual([400, 'self_referral']);
     const viaAlias = await api.request('/v1/referrals/track', { json: { ref: me.referralCode }, key: alias.token });
     expect(viaAlias.body.error.code).toBe('self_referral');
-    const atSignup = await api.request('/v1/signups', { json: { email: `jane.doe+third${Date.now()}@gmail.com`, ref: me.id } });
+    const atSignup = await api.request('/v1/signups', {
+      json: { email: `jane.doe+third${Date.now()}@gmail.com`, ref: me.id },
+    });
     expect(atSignup.body.error.code).toBe('self_referral');
-    expect(await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM edges WHERE referee_id IN (${me.id}, ${alias.id})`)).toBe(0);
+    expect(
+      await database.db.oneFirst(
+        sql.type(
+          z.object({ n: z.number() }),
+        )`SELECT count(*)::int AS n FROM edges WHERE referee_id IN (${me.id}, ${alias.id})`,
+      ),
+    ).toBe(0);
   });
 });
 
@@ -147,7 +231,10 @@ describe('referrer cookie', () => {
     expect(ref).toMatch(/Max-Age=7776000/);
     expect(decodeURIComponent(ref)).toMatch(/^ref=s:/); // signed
     // Days later, after logging in elsewhere, the browser comes back with the cookies.
-    const res = await api.request('/v1/signups', { json: { email: uniqueEmail('visitor') }, headers: { cookie: cookieHeader(setCookies) } });
+    const res = await api.request('/v1/signups', {
+      json: { email: uniqueEmail('visitor') },
+      headers: { cookie: cookieHeader(setCookies) },
+    });
     expect(res.status).toBe(201);
     expect(res.body.edge).toMatchObject({ referrerId: creator.id, source: 'listing', code: 'listing-42' });
   });
@@ -157,11 +244,19 @@ describe('referrer cookie', () => {
     const second = await signup(api);
     const one = await api.request(`/healthz?ref=${first.referralCode}`);
     const cookies = one.headers.getSetCookie();
-    const two = await api.request(`/healthz?ref=${second.referralCode}`, { headers: { cookie: cookieHeader(cookies) } });
+    const two = await api.request(`/healthz?ref=${second.referralCode}`, {
+      headers: { cookie: cookieHeader(cookies) },
+    });
     expect(two.headers.getSetCookie().filter((c) => c.startsWith('ref='))).toEqual([]);
-    const visitor = await api.request('/v1/signups', { json: { email: uniqueEmail() }, headers: { cookie: cookieHeader(cookies) } });
+    const visitor = await api.request('/v1/signups', {
+      json: { email: uniqueEmail() },
+      headers: { cookie: cookieHeader(cookies) },
+    });
     expect(visitor.body.edge.referrerId).toBe(first.id);
-    const forged = await api.request('/v1/signups', { json: { email: uniqueEmail() }, headers: { cookie: `ref=${second.referralCode}` } });
+    const forged = await api.request('/v1/signups', {
+      json: { email: uniqueEmail() },
+      headers: { cookie: `ref=${second.referralCode}` },
+    });
     expect(forged.body.edge).toBeNull();
   });
 
@@ -169,11 +264,17 @@ describe('referrer cookie', () => {
     const owner = await signup(api);
     const unapproved = await partner(api, owner.tenantId, { approved: false });
     const link = await api.request(`/r/${unapproved.referralCode}`, { redirect: 'manual' });
-    const res = await api.request('/v1/signups', { json: { email: uniqueEmail() }, headers: { cookie: cookieHeader(link.headers.getSetCookie()) } });
+    const res = await api.request('/v1/signups', {
+      json: { email: uniqueEmail() },
+      headers: { cookie: cookieHeader(link.headers.getSetCookie()) },
+    });
     expect(res.status).toBe(201);
     expect(res.body.edge).toBeNull();
     // Named explicitly, the same code is refused.
-    expect((await api.request('/v1/signups', { json: { email: uniqueEmail(), ref: unapproved.referralCode } })).body.error.code).toBe('referrer_not_approved');
+    expect(
+      (await api.request('/v1/signups', { json: { email: uniqueEmail(), ref: unapproved.referralCode } })).body.error
+        .code,
+    ).toBe('referrer_not_approved');
   });
 });
 
@@ -186,13 +287,20 @@ describe('downline', () => {
     const direct = await api.request(`/v1/users/${root.id}/downline?limit=2`, { key: root.token });
     expect(direct.status).toBe(200);
     expect(direct.body.data.map((r: any) => r.userId)).toEqual([children[0]!.id, children[1]!.id]);
-    const rest = await api.request(`/v1/users/${root.id}/downline?limit=2&cursor=${direct.body.nextCursor}`, { key: root.token });
+    const rest = await api.request(`/v1/users/${root.id}/downline?limit=2&cursor=${direct.body.nextCursor}`, {
+      key: root.token,
+    });
     expect(rest.body).toMatchObject({ data: [{ userId: children[2]!.id, depth: 1 }], nextCursor: null });
     const deep = await api.request(`/v1/users/${root.id}/downline?depth=2`, { key: TEST_KEYS.admin });
-    expect(deep.body.data.map((r: any) => [r.userId, r.depth])).toEqual([...children.map((c) => [c.id, 1]), [grandchild.id, 2]]);
+    expect(deep.body.data.map((r: any) => [r.userId, r.depth])).toEqual([
+      ...children.map((c) => [c.id, 1]),
+      [grandchild.id, 2],
+    ]);
     expect(deep.body.data[3].referrerId).toBe(children[0]!.id);
     expect((await api.request(`/v1/users/${root.id}/downline?depth=9`, { key: root.token })).status).toBe(400);
-    expect((await api.request(`/v1/users/${root.id}/downline?cursor=garbage`, { key: root.token })).body.error.code).toBe('cursor_invalid');
+    expect(
+      (await api.request(`/v1/users/${root.id}/downline?cursor=garbage`, { key: root.token })).body.error.code,
+    ).toBe('cursor_invalid');
     expect((await api.request(`/v1/users/${root.id}/downline`, { key: children[0]!.token })).status).toBe(404);
   });
 });

@@ -23,7 +23,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const server = (path: string, json?: unknown) => api.request(path, json === undefined ? { key: TEST_KEYS.server } : { json, key: TEST_KEYS.server });
+const server = (path: string, json?: unknown) =>
+  api.request(path, json === undefined ? { key: TEST_KEYS.server } : { json, key: TEST_KEYS.server });
 let n = 0;
 const id = (label: string) => `${label}_${Date.now().toString(36)}_${++n}`;
 
@@ -35,7 +36,9 @@ async function partnerCustomer() {
   expect(customer.body.edge.kind).toBe('intentional');
   expect((await server('/v1/activations', { userId: customer.id })).status).toBe(202);
   const handle = worker.client.workflow.getHandle(`edge:${customer.id}`);
-  await eventually(async () => ((await handle.query(stateQuery)).state === 'awaiting_first_payment' ? true : undefined));
+  await eventually(async () =>
+    (await handle.query(stateQuery)).state === 'awaiting_first_payment' ? true : undefined,
+  );
   return { owner, customer, handle };
 }
 
@@ -52,19 +55,37 @@ describe('payments', () => {
     const paymentId = id('ch');
     const res = await server('/v1/payments', { paymentId, userId: customer.id, amountCents: 4_999 });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ paymentId, amountCents: 4_999, currency: 'USD', refundedCents: 0, edge: { id: customer.body.edge.id, workflowId: `edge:${customer.id}` } });
+    expect(res.body).toMatchObject({
+      paymentId,
+      amountCents: 4_999,
+      currency: 'USD',
+      refundedCents: 0,
+      edge: { id: customer.body.edge.id, workflowId: `edge:${customer.id}` },
+    });
     const payment = await priced(paymentId);
     expect(payment.commission).toEqual({ status: 'earned', reason: null, cashCents: 999, credits: 249 });
 
     // A repeat answers the first record and changes nothing; the same id with other details is a 409.
     const again = await server('/v1/payments', { paymentId, userId: customer.id, amountCents: 4_999 });
     expect(again.status).toBe(200);
-    expect((await server('/v1/payments', { paymentId, userId: customer.id, amountCents: 5_000 })).body.error.code).toBe('payment_conflict');
+    expect((await server('/v1/payments', { paymentId, userId: customer.id, amountCents: 5_000 })).body.error.code).toBe(
+      'payment_conflict',
+    );
     await new Promise((r) => setTimeout(r, 500));
-    expect(await handle.query(stateQuery)).toMatchObject({ state: 'earning', payments: { earning: 1 }, earned: { cashCents: 999, credits: 249, pendingCents: 999 } });
+    expect(await handle.query(stateQuery)).toMatchObject({
+      state: 'earning',
+      payments: { earning: 1 },
+      earned: { cashCents: 999, credits: 249, pendingCents: 999 },
+    });
 
     const stats = await api.request(`/v1/partners/${owner.tenantId}`, { key: TEST_KEYS.admin });
-    expect(stats.body.stats).toMatchObject({ totalReferrals: 1, activeReferrals: 1, totalEarningsCents: 999, pendingPayoutCents: 999, lifetimePayoutCents: 0 });
+    expect(stats.body.stats).toMatchObject({
+      totalReferrals: 1,
+      activeReferrals: 1,
+      totalEarningsCents: 999,
+      pendingPayoutCents: 999,
+      lifetimePayoutCents: 0,
+    });
   });
 
   it('refunds claw back what they reversed, in parts; more than the payment, unknown payments and conflicts are refused', async () => {
@@ -77,21 +98,37 @@ describe('payments', () => {
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ paymentId, amountCents: 2_501, payment: { refundedCents: 2_501 } });
     // 7,499 left: floor(7,499 x 20%) = 1,499 and floor(7,499 x 5%) = 374 kept.
-    await eventually(async () => ((await server(`/v1/payments/${paymentId}`)).body.commission.cashCents === 1_499 ? true : undefined));
-    expect((await server(`/v1/payments/${paymentId}`)).body.commission).toEqual({ status: 'earned', reason: null, cashCents: 1_499, credits: 374 });
+    await eventually(async () =>
+      (await server(`/v1/payments/${paymentId}`)).body.commission.cashCents === 1_499 ? true : undefined,
+    );
+    expect((await server(`/v1/payments/${paymentId}`)).body.commission).toEqual({
+      status: 'earned',
+      reason: null,
+      cashCents: 1_499,
+      credits: 374,
+    });
 
     const tooMuch = await server('/v1/refunds', { refundId: id('re'), paymentId, amountCents: 7_500 });
     expect(tooMuch.status).toBe(400);
     expect(tooMuch.body.error).toMatchObject({ code: 'refund_exceeds_payment', param: 'amountCents' });
-    expect((await server('/v1/refunds', { refundId: id('re'), paymentId: 'ch_nope', amountCents: 1 })).status).toBe(404);
-    expect((await server('/v1/refunds', { refundId: first.body.refundId, paymentId, amountCents: 1 })).body.error.code).toBe('refund_conflict');
+    expect((await server('/v1/refunds', { refundId: id('re'), paymentId: 'ch_nope', amountCents: 1 })).status).toBe(
+      404,
+    );
+    expect(
+      (await server('/v1/refunds', { refundId: first.body.refundId, paymentId, amountCents: 1 })).body.error.code,
+    ).toBe('refund_conflict');
     const repeat = await server('/v1/refunds', { refundId: first.body.refundId, paymentId, amountCents: 2_501 });
     expect(repeat.status).toBe(200);
 
     const rest = await server('/v1/refunds', { refundId: id('re'), paymentId, amountCents: 7_499 });
     expect(rest.status).toBe(201);
-    await eventually(async () => ((await server(`/v1/payments/${paymentId}`)).body.commission.cashCents === 0 ? true : undefined));
-    expect((await server(`/v1/payments/${paymentId}`)).body).toMatchObject({ refundedCents: 10_000, commission: { status: 'earned', cashCents: 0, credits: 0 } });
+    await eventually(async () =>
+      (await server(`/v1/payments/${paymentId}`)).body.commission.cashCents === 0 ? true : undefined,
+    );
+    expect((await server(`/v1/payments/${paymentId}`)).body).toMatchObject({
+      refundedCents: 10_000,
+      commission: { status: 'earned', cashCents: 0, credits: 0 },
+    });
     const stats = await api.request(`/v1/partners/${owner.tenantId}`, { key: TEST_KEYS.admin });
     expect(stats.body.stats).toMatchObject({ totalEarningsCents: 0, pendingPayoutCents: 0 });
     const clawbacks = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`
@@ -104,8 +141,15 @@ describe('payments', () => {
     const paymentId = id('ch');
     const res = await server('/v1/payments', { paymentId, userId: loner.id, amountCents: 1_000 });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ edge: null, commission: { status: 'not_eligible', reason: 'no_edge', cashCents: 0 } });
-    const unknown = await server('/v1/payments', { paymentId: id('ch'), userId: '00000000-0000-4000-8000-000000000999', amountCents: 1_000 });
+    expect(res.body).toMatchObject({
+      edge: null,
+      commission: { status: 'not_eligible', reason: 'no_edge', cashCents: 0 },
+    });
+    const unknown = await server('/v1/payments', {
+      paymentId: id('ch'),
+      userId: '00000000-0000-4000-8000-000000000999',
+      amountCents: 1_000,
+    });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('user_not_found');
   });
@@ -116,7 +160,12 @@ describe('payments', () => {
     await server('/v1/activations', { userId: referee.id });
     const paymentId = id('ch');
     await server('/v1/payments', { paymentId, userId: referee.id, amountCents: 5_000 });
-    expect((await priced(paymentId)).commission).toEqual({ status: 'not_eligible', reason: 'beta_phase', cashCents: 0, credits: 0 });
+    expect((await priced(paymentId)).commission).toEqual({
+      status: 'not_eligible',
+      reason: 'beta_phase',
+      cashCents: 0,
+      credits: 0,
+    });
   });
 
   it('a payment to an edge whose workflow has ended is recorded as such, and starts nothing', async () => {
@@ -144,10 +193,22 @@ describe('payments', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.type).toBe('invalid_request_error');
     }
-    const count = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM payments WHERE user_id = ${customer.id}`);
+    const count = await database.db.oneFirst(
+      sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM payments WHERE user_id = ${customer.id}`,
+    );
     expect(count).toBe(0);
-    expect((await api.request('/v1/payments', { json: { paymentId: id('ch'), userId: customer.id, amountCents: 100 }, key: TEST_KEYS.partnerA })).status).toBe(403);
-    expect((await api.request('/v1/payments', { json: { paymentId: id('ch'), userId: customer.id, amountCents: 100 } })).status).toBe(401);
+    expect(
+      (
+        await api.request('/v1/payments', {
+          json: { paymentId: id('ch'), userId: customer.id, amountCents: 100 },
+          key: TEST_KEYS.partnerA,
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await api.request('/v1/payments', { json: { paymentId: id('ch'), userId: customer.id, amountCents: 100 } }))
+        .status,
+    ).toBe(401);
   });
 });
 
@@ -155,7 +216,11 @@ describe('fraud verdicts', () => {
   it('hold stops commission until cleared; void takes back everything and ends the edge', async () => {
     const { owner, customer, handle } = await partnerCustomer();
     const edgeId = customer.body.edge.id;
-    const verdict = (verdictId: string, v: string, reason = 'review') => api.request(`/v1/admin/edges/${edgeId}/verdicts`, { json: { verdictId, verdict: v, reason }, key: TEST_KEYS.admin });
+    const verdict = (verdictId: string, v: string, reason = 'review') =>
+      api.request(`/v1/admin/edges/${edgeId}/verdicts`, {
+        json: { verdictId, verdict: v, reason },
+        key: TEST_KEYS.admin,
+      });
 
     const held = await verdict('v-hold', 'hold', 'same card as the referrer');
     expect(held.status).toBe(201);
@@ -176,7 +241,21 @@ describe('fraud verdicts', () => {
     const stats = await api.request(`/v1/partners/${owner.tenantId}`, { key: TEST_KEYS.admin });
     expect(stats.body.stats.totalEarningsCents).toBe(0);
 
-    expect((await api.request(`/v1/admin/edges/${edgeId}/verdicts`, { json: { verdictId: 'x', verdict: 'hold', reason: 'r' }, key: TEST_KEYS.server })).status).toBe(403);
-    expect((await api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000999/verdicts', { json: { verdictId: 'x', verdict: 'hold', reason: 'r' }, key: TEST_KEYS.admin })).status).toBe(404);
+    expect(
+      (
+        await api.request(`/v1/admin/edges/${edgeId}/verdicts`, {
+          json: { verdictId: 'x', verdict: 'hold', reason: 'r' },
+          key: TEST_KEYS.server,
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000999/verdicts', {
+          json: { verdictId: 'x', verdict: 'hold', reason: 'r' },
+          key: TEST_KEYS.admin,
+        })
+      ).status,
+    ).toBe(404);
   });
 });

@@ -26,9 +26,24 @@ const WEBHOOK_SECRET = 'whsec_test_payouts_0123456789';
 beforeAll(async () => {
   database = await createTestDatabase();
   fake = await startFakeStripe();
-  const stripeSettings = { secretKey: 'sk_test_fake', apiBase: fake.url, webhookSecret: WEBHOOK_SECRET, rateLimitPerSecond: 1_000, concurrency: 8 };
-  worker = await startDevWorker(database.db, 'payouts', { stripe: createStripe(stripeSettings), stripeRateLimitPerSecond: 1_000, payoutConcurrency: 8 });
-  const config = testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue, STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: fake.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  const stripeSettings = {
+    secretKey: 'sk_test_fake',
+    apiBase: fake.url,
+    webhookSecret: WEBHOOK_SECRET,
+    rateLimitPerSecond: 1_000,
+    concurrency: 8,
+  };
+  worker = await startDevWorker(database.db, 'payouts', {
+    stripe: createStripe(stripeSettings),
+    stripeRateLimitPerSecond: 1_000,
+    payoutConcurrency: 8,
+  });
+  const config = testConfig(database.url, {
+    TEMPORAL_TASK_QUEUE: worker.taskQueue,
+    STRIPE_SECRET_KEY: 'sk_test_fake',
+    STRIPE_API_BASE: fake.url,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  });
   api = await startTestApi({ config, db: database.db, temporal: worker.client });
 });
 afterAll(async () => {
@@ -38,29 +53,44 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const finance = (path: string, json?: unknown) => api.request(path, json === undefined ? { key: TEST_KEYS.finance } : { json, key: TEST_KEYS.finance });
+const finance = (path: string, json?: unknown) =>
+  api.request(path, json === undefined ? { key: TEST_KEYS.finance } : { json, key: TEST_KEYS.finance });
 
 /** An approved partner with `payableCents` already payable (a commission past its holding period). */
-async function payablePartner(payableCents: number, settings: Record<string, unknown> = {}, stripe: { account?: string | null; enabled?: boolean } = {}) {
+async function payablePartner(
+  payableCents: number,
+  settings: Record<string, unknown> = {},
+  stripe: { account?: string | null; enabled?: boolean } = {},
+) {
   const tenantId = randomUUID();
   const owner = await userInTenant(database.db, tenantId);
   await partner(api, tenantId, settings);
-  const account = stripe.account === undefined ? `acct_${randomUUID().replaceAll('-', '').slice(0, 16)}` : stripe.account;
+  const account =
+    stripe.account === undefined ? `acct_${randomUUID().replaceAll('-', '').slice(0, 16)}` : stripe.account;
   if (account) {
-    await database.db.query(sql.unsafe`UPDATE partners SET stripe_account_id = ${account}, stripe_account_status = ${stripe.enabled === false ? 'restricted' : 'enabled'} WHERE tenant_id = ${tenantId}`);
+    await database.db.query(
+      sql.unsafe`UPDATE partners SET stripe_account_id = ${account}, stripe_account_status = ${stripe.enabled === false ? 'restricted' : 'enabled'} WHERE tenant_id = ${tenantId}`,
+    );
     fake.accounts.set(account, { payoutsEnabled: stripe.enabled !== false });
   }
   const to = { tenantId, referrerUserId: owner.userId };
   const paymentId = `pay-${randomUUID()}`;
   if (payableCents > 0) {
-    await postTransaction(database.db, commissionPosting({ paymentId, edgeId: randomUUID(), to, earned: { cash: payableCents, credits: 0 } })!);
+    await postTransaction(
+      database.db,
+      commissionPosting({ paymentId, edgeId: randomUUID(), to, earned: { cash: payableCents, credits: 0 } })!,
+    );
     await postTransaction(database.db, releasePosting({ paymentId, edgeId: randomUUID(), to, cash: payableCents })!);
   } else if (payableCents < 0) {
     // A clawback after an earlier payout: payable below zero.
-    await postTransaction(database.db, { key: `clawback-${paymentId}`, kind: 'clawback', entries: [
-      { ...partnerEarnings(tenantId, 'payable'), amount: payableCents },
-      { ...commissionExpense, amount: -payableCents },
-    ] });
+    await postTransaction(database.db, {
+      key: `clawback-${paymentId}`,
+      kind: 'clawback',
+      entries: [
+        { ...partnerEarnings(tenantId, 'payable'), amount: payableCents },
+        { ...commissionExpense, amount: -payableCents },
+      ],
+    });
   }
   return { tenantId, account };
 }
@@ -103,43 +133,88 @@ describe('payout cycles', () => {
     expect(preview.status).toBe(200);
     const outcome = (tenantId: string) => preview.body.items.find((i: any) => i.tenantId === tenantId);
     expect(outcome(paid.tenantId)).toMatchObject({ outcome: 'would_pay', rail: 'stripe', amountCents: 12_345 });
-    expect(outcome(below.tenantId)).toMatchObject({ outcome: 'rolled_forward', reason: 'below_threshold', amountCents: 4_999 });
-    expect(outcome(negative.tenantId)).toMatchObject({ outcome: 'rolled_forward', reason: 'negative_balance', amountCents: -700 });
+    expect(outcome(below.tenantId)).toMatchObject({
+      outcome: 'rolled_forward',
+      reason: 'below_threshold',
+      amountCents: 4_999,
+    });
+    expect(outcome(negative.tenantId)).toMatchObject({
+      outcome: 'rolled_forward',
+      reason: 'negative_balance',
+      amountCents: -700,
+    });
     expect(outcome(noAccount.tenantId)).toMatchObject({ outcome: 'skipped', reason: 'stripe_account_missing' });
-    expect(outcome(restricted.tenantId)).toMatchObject({ outcome: 'skipped', reason: 'stripe_account_not_payouts_enabled' });
+    expect(outcome(restricted.tenantId)).toMatchObject({
+      outcome: 'skipped',
+      reason: 'stripe_account_not_payouts_enabled',
+    });
     expect(outcome(paypal.tenantId)).toMatchObject({ outcome: 'would_pay', rail: 'manual', amountCents: 6_000 });
     expect(outcome(unapproved.tenantId)).toBeUndefined();
     expect(fake.transfers).toHaveLength(0);
     expect(await balances(paid.tenantId)).toEqual({ payable: 12_345, paid: 0 });
 
     const cycle = await runCycle();
-    expect(cycle).toMatchObject({ status: 'completed', trigger: 'manual', requestedBy: expect.stringMatching(/^finance-key:/) });
+    expect(cycle).toMatchObject({
+      status: 'completed',
+      trigger: 'manual',
+      requestedBy: expect.stringMatching(/^finance-key:/),
+    });
     // Ops see what the run is in the Temporal UI.
     const described = await worker.client.workflow.getHandle(`payout-cycle:${cycle.id}`).describe();
-    expect(await described.staticSummary()).toBe(`payout cycle (manual, by ${cycle.requestedBy}): weekly, biweekly, monthly, quarterly partners`);
-    expect(itemOf(cycle, paid.tenantId)).toMatchObject({ outcome: 'paid', amountCents: 12_345, payoutStatus: 'paid', stripeTransferId: expect.stringMatching(/^tr_/) });
+    expect(await described.staticSummary()).toBe(
+      `payout cycle (manual, by ${cycle.requestedBy}): weekly, biweekly, monthly, quarterly partners`,
+    );
+    expect(itemOf(cycle, paid.tenantId)).toMatchObject({
+      outcome: 'paid',
+      amountCents: 12_345,
+      payoutStatus: 'paid',
+      stripeTransferId: expect.stringMatching(/^tr_/),
+    });
     expect(itemOf(cycle, below.tenantId)).toMatchObject({ outcome: 'rolled_forward', reason: 'below_threshold' });
     expect(itemOf(cycle, negative.tenantId)).toMatchObject({ outcome: 'rolled_forward', reason: 'negative_balance' });
     expect(itemOf(cycle, noAccount.tenantId)).toMatchObject({ outcome: 'skipped', reason: 'stripe_account_missing' });
-    expect(itemOf(cycle, restricted.tenantId)).toMatchObject({ outcome: 'skipped', reason: 'stripe_account_not_payouts_enabled' });
-    expect(itemOf(cycle, paypal.tenantId)).toMatchObject({ outcome: 'awaiting_manual', amountCents: 6_000, payoutStatus: 'awaiting_manual' });
+    expect(itemOf(cycle, restricted.tenantId)).toMatchObject({
+      outcome: 'skipped',
+      reason: 'stripe_account_not_payouts_enabled',
+    });
+    expect(itemOf(cycle, paypal.tenantId)).toMatchObject({
+      outcome: 'awaiting_manual',
+      amountCents: 6_000,
+      payoutStatus: 'awaiting_manual',
+    });
     expect(await balances(paid.tenantId)).toEqual({ payable: 0, paid: 12_345 });
     expect(await balances(below.tenantId)).toEqual({ payable: 4_999, paid: 0 });
     expect(await balances(noAccount.tenantId)).toEqual({ payable: 9_000, paid: 0 });
     const transfer = fake.transfers.find((t) => t.destination === paid.account)!;
-    expect(transfer).toMatchObject({ amount: 12_345, currency: 'usd', idempotencyKey: `payout:${itemOf(cycle, paid.tenantId).payoutId}` });
+    expect(transfer).toMatchObject({
+      amount: 12_345,
+      currency: 'usd',
+      idempotencyKey: `payout:${itemOf(cycle, paid.tenantId).payoutId}`,
+    });
 
     // The partner page shows it from the ledger.
     const stats = await api.request(`/v1/partners/${paid.tenantId}`, { key: TEST_KEYS.admin });
-    expect(stats.body.stats).toMatchObject({ totalEarningsCents: 12_345, pendingPayoutCents: 0, lifetimePayoutCents: 12_345 });
+    expect(stats.body.stats).toMatchObject({
+      totalEarningsCents: 12_345,
+      pendingPayoutCents: 0,
+      lifetimePayoutCents: 12_345,
+    });
 
     // Finance pays the PayPal partner by hand; marking it twice changes nothing.
     const payoutId = itemOf(cycle, paypal.tenantId).payoutId;
     const marked = await finance(`/v1/payouts/${encodeURIComponent(payoutId)}/mark-paid`, { reference: 'PP-123' });
     expect(marked.status).toBe(200);
-    expect(marked.body).toMatchObject({ status: 'paid', reference: 'PP-123', markedPaidBy: expect.stringMatching(/^finance-key:/) });
-    expect((await finance(`/v1/payouts/${encodeURIComponent(payoutId)}/mark-paid`, { reference: 'PP-123' })).status).toBe(200);
-    expect((await finance(`/v1/payouts/${encodeURIComponent(payoutId)}/mark-paid`, { reference: 'PP-999' })).body.error.code).toBe('payout_already_paid');
+    expect(marked.body).toMatchObject({
+      status: 'paid',
+      reference: 'PP-123',
+      markedPaidBy: expect.stringMatching(/^finance-key:/),
+    });
+    expect(
+      (await finance(`/v1/payouts/${encodeURIComponent(payoutId)}/mark-paid`, { reference: 'PP-123' })).status,
+    ).toBe(200);
+    expect(
+      (await finance(`/v1/payouts/${encodeURIComponent(payoutId)}/mark-paid`, { reference: 'PP-999' })).body.error.code,
+    ).toBe('payout_already_paid');
     expect(await balances(paypal.tenantId)).toEqual({ payable: 0, paid: 6_000 });
 
     // A second cycle in the same period pays nobody twice; new earnings wait for the next period.
@@ -154,12 +229,16 @@ describe('payout cycles', () => {
     const partners = await Promise.all([payablePartner(10_000), payablePartner(20_000), payablePartner(30_000)]);
     fake.faults.push({ kind: '500' }, { kind: '429' }, { kind: 'drop_after_success' }, { kind: '500' });
     const cycle = await runCycle();
-    for (const p of partners) expect(itemOf(cycle, p.tenantId)).toMatchObject({ outcome: 'paid', payoutStatus: 'paid' });
+    for (const p of partners)
+      expect(itemOf(cycle, p.tenantId)).toMatchObject({ outcome: 'paid', payoutStatus: 'paid' });
     for (const p of partners) expect(fake.transfers.filter((t) => t.destination === p.account)).toHaveLength(1);
     expect(fake.duplicateTransfers()).toBe(0);
     expect(fake.stats.replayed).toBeGreaterThan(0); // the lost answer was replayed by its idempotency key
     const ledger = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`
-      SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'payout' AND metadata ->> 'payoutId' = ANY(${sql.array(partners.map((p) => itemOf(cycle, p.tenantId).payoutId), 'text')})`);
+      SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'payout' AND metadata ->> 'payoutId' = ANY(${sql.array(
+        partners.map((p) => itemOf(cycle, p.tenantId).payoutId),
+        'text',
+      )})`);
     expect(ledger).toBe(3);
   });
 
@@ -167,7 +246,11 @@ describe('payout cycles', () => {
     const broke = await payablePartner(50_000);
     fake.balanceCents = 10_000;
     const cycle = await runCycle();
-    expect(itemOf(cycle, broke.tenantId)).toMatchObject({ outcome: 'failed', reason: 'balance_insufficient', payoutStatus: 'failed' });
+    expect(itemOf(cycle, broke.tenantId)).toMatchObject({
+      outcome: 'failed',
+      reason: 'balance_insufficient',
+      payoutStatus: 'failed',
+    });
     expect(await balances(broke.tenantId)).toEqual({ payable: 50_000, paid: 0 });
 
     fake.balanceCents = null;
@@ -198,7 +281,9 @@ describe('payout cycles', () => {
     fake.faults.push({ kind: 'hang' });
     const first = await finance('/v1/payout-cycles', {});
     expect(first.status).toBe(202);
-    await eventually(async () => ((await finance(`/v1/payout-cycles/${encodeURIComponent(first.body.cycleId)}`)).status === 200 ? true : undefined));
+    await eventually(async () =>
+      (await finance(`/v1/payout-cycles/${encodeURIComponent(first.body.cycleId)}`)).status === 200 ? true : undefined,
+    );
     const second = await finance('/v1/payout-cycles', {});
     expect(second.status).toBe(409);
     expect(second.body.error).toMatchObject({ code: 'cycle_running' });
@@ -220,24 +305,34 @@ describe('payout cycles', () => {
 });
 
 describe('payout schedules', () => {
-  it('one Schedule per frequency starts that frequency\'s cycle, skipping overlaps; creating them again changes nothing', async () => {
+  it("one Schedule per frequency starts that frequency's cycle, skipping overlaps; creating them again changes nothing", async () => {
     const prefix = `t${randomUUID().slice(0, 6)}-`;
     const created = await ensurePayoutSchedules(worker.client, worker.taskQueue, prefix);
     expect(created.sort()).toEqual(['biweekly', 'monthly', 'quarterly', 'weekly'].map((f) => `${prefix}payouts-${f}`));
     expect(await ensurePayoutSchedules(worker.client, worker.taskQueue, prefix)).toEqual([]);
     const monthly = await worker.client.schedule.getHandle(`${prefix}payouts-monthly`).describe();
     expect(monthly.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    expect(monthly.spec.calendars?.[0]).toMatchObject({ dayOfMonth: [{ start: 1, end: 1, step: 1 }], hour: [{ start: 6, end: 6, step: 1 }] });
+    expect(monthly.spec.calendars?.[0]).toMatchObject({
+      dayOfMonth: [{ start: 1, end: 1, step: 1 }],
+      hour: [{ start: 6, end: 6, step: 1 }],
+    });
     expect(monthly.action).toMatchObject({
-      type: 'startWorkflow', workflowType: 'payoutCycle', workflowId: `payout-cycle:${prefix}monthly`, args: [{ frequencies: ['monthly'], trigger: 'schedule' }],
+      type: 'startWorkflow',
+      workflowType: 'payoutCycle',
+      workflowId: `payout-cycle:${prefix}monthly`,
+      args: [{ frequencies: ['monthly'], trigger: 'schedule' }],
       staticSummary: `payout cycle (schedule, by schedule:${prefix}payouts-monthly): monthly partners`,
     });
 
     // Triggered now (as at its time), it pays the monthly partners.
     const p = await payablePartner(7_777);
     await worker.client.schedule.getHandle(`${prefix}payouts-monthly`).trigger();
-    const cycleId = await eventually(async () => (await database.db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`
-      SELECT id FROM payout_cycles WHERE trigger = 'schedule' AND status = 'completed'`)) ?? undefined, 30_000);
+    const cycleId = await eventually(
+      async () =>
+        (await database.db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`
+      SELECT id FROM payout_cycles WHERE trigger = 'schedule' AND status = 'completed'`)) ?? undefined,
+      30_000,
+    );
     expect(cycleId).toMatch(new RegExp(`^${prefix}monthly-`));
     expect(await balances(p.tenantId)).toEqual({ payable: 0, paid: 7_777 });
     for (const id of created) await worker.client.schedule.getHandle(id).delete();
@@ -251,19 +346,43 @@ describe('Stripe webhooks', () => {
     return { payload, header: stripe.webhooks.generateTestHeaderString({ payload, secret }) };
   };
   const post = (payload: string, header?: string) =>
-    fetch(`${api.baseUrl}/webhooks/stripe`, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', ...(header ? { 'stripe-signature': header } : {}) } })
-      .then(async (r) => ({ status: r.status, body: await r.json() as any }));
+    fetch(`${api.baseUrl}/webhooks/stripe`, {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/json', ...(header ? { 'stripe-signature': header } : {}) },
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
   it('checks the signature, handles each event once and keeps Connect account status current', async () => {
     const { tenantId, account } = await payablePartner(0, {}, { enabled: false });
-    const event = { id: `evt_${randomUUID().slice(0, 8)}`, object: 'event', type: 'account.updated', data: { object: { id: account, object: 'account', payouts_enabled: true, details_submitted: true, requirements: { disabled_reason: null } } } };
+    const event = {
+      id: `evt_${randomUUID().slice(0, 8)}`,
+      object: 'event',
+      type: 'account.updated',
+      data: {
+        object: {
+          id: account,
+          object: 'account',
+          payouts_enabled: true,
+          details_submitted: true,
+          requirements: { disabled_reason: null },
+        },
+      },
+    };
     const { payload, header } = signed(event);
     expect((await post(payload, header)).body).toEqual({ received: true, eventId: event.id, duplicate: false });
-    const status = () => database.db.oneFirst(sql.type(z.object({ s: z.string() }))`SELECT stripe_account_status AS s FROM partners WHERE tenant_id = ${tenantId}`);
+    const status = () =>
+      database.db.oneFirst(
+        sql.type(
+          z.object({ s: z.string() }),
+        )`SELECT stripe_account_status AS s FROM partners WHERE tenant_id = ${tenantId}`,
+      );
     expect(await status()).toBe('enabled');
     expect((await post(payload, header)).body).toMatchObject({ duplicate: true });
 
-    const forged = signed({ ...event, id: 'evt_forged', data: { object: { ...event.data.object, payouts_enabled: false } } }, 'whsec_someone_else');
+    const forged = signed(
+      { ...event, id: 'evt_forged', data: { object: { ...event.data.object, payouts_enabled: false } } },
+      'whsec_someone_else',
+    );
     const refused = await post(forged.payload, forged.header);
     expect(refused.status).toBe(400);
     expect(refused.body.error.code).toBe('signature_invalid');

@@ -32,7 +32,8 @@ const me = async (user: SignedUp) => {
   return res.body;
 };
 const kinds = (body: { messages: { kind: string }[] }) => body.messages.map((m) => m.kind);
-const activate = async (userId: string) => expect((await api.request('/v1/activations', { json: { userId }, key: TEST_KEYS.server })).status).toBe(202);
+const activate = async (userId: string) =>
+  expect((await api.request('/v1/activations', { json: { userId }, key: TEST_KEYS.server })).status).toBe(202);
 
 describe('waitlist through the edge workflows', () => {
   it('a vested referral scores, grants rung 1 once, jumps the referrer up, and the people passed are told so', async () => {
@@ -40,16 +41,33 @@ describe('waitlist through the edge workflows', () => {
     const referrer = await signup(api);
     expect(referrer.body.user.status).toBe('waitlisted');
     const before = await me(referrer);
-    expect(before).toMatchObject({ status: 'waitlisted', score: { points: 0 }, referrals: { vested: 0, waiting: 0, expired: 0 }, lastJump: null, milestones: { reached: [], next: { at: 1, referralsNeeded: 1 } } });
+    expect(before).toMatchObject({
+      status: 'waitlisted',
+      score: { points: 0 },
+      referrals: { vested: 0, waiting: 0, expired: 0 },
+      lastJump: null,
+      milestones: { reached: [], next: { at: 1, referralsNeeded: 1 } },
+    });
     expect(before.position).toBeGreaterThan(2);
-    expect(before.messages).toEqual([{ kind: 'next_milestone', text: "You're 1 referral from a badge, 250 credits and a jump up the list." }]);
+    expect(before.messages).toEqual([
+      { kind: 'next_milestone', text: "You're 1 referral from a badge, 250 credits and a jump up the list." },
+    ]);
 
-    const referees = [await signup(api, { ref: referrer.referralCode }), await signup(api, { ref: referrer.referralCode })];
+    const referees = [
+      await signup(api, { ref: referrer.referralCode }),
+      await signup(api, { ref: referrer.referralCode }),
+    ];
     // Signed up but not activated: counted, explained, worth nothing yet; the message still needs 1.
     const waiting = await me(referrer);
-    expect(waiting).toMatchObject({ score: { points: 0 }, referrals: { vested: 0, waiting: 2 }, position: before.position });
+    expect(waiting).toMatchObject({
+      score: { points: 0 },
+      referrals: { vested: 0, waiting: 2 },
+      position: before.position,
+    });
     expect(waiting.score.explanation[1]).toMatchObject({ count: 2, pointsEach: 0, points: 0 });
-    expect(waiting.messages.find((m: any) => m.kind === 'next_milestone').text).toBe("You're 1 referral from a badge, 250 credits and a jump up the list.");
+    expect(waiting.messages.find((m: any) => m.kind === 'next_milestone').text).toBe(
+      "You're 1 referral from a badge, 250 credits and a jump up the list.",
+    );
 
     await activate(referees[0]!.id);
     const after = await eventually(async () => {
@@ -63,17 +81,25 @@ describe('waitlist through the edge workflows', () => {
       lastJump: { from: before.position, to: 1 },
       milestones: { reached: [{ at: 1 }], next: { at: 3, referralsNeeded: 2 } },
     });
-    expect(after.entitlements).toEqual([expect.objectContaining({ kind: 'badge', detail: 'first-referral', source: 'milestone:1' })]);
-    expect(after.messages.find((m: any) => m.kind === 'next_milestone').text).toBe("You're 2 referrals from 1,000 credits and a 7-day Pro preview.");
+    expect(after.entitlements).toEqual([
+      expect.objectContaining({ kind: 'badge', detail: 'first-referral', source: 'milestone:1' }),
+    ]);
+    expect(after.messages.find((m: any) => m.kind === 'next_milestone').text).toBe(
+      "You're 2 referrals from 1,000 credits and a 7-day Pro preview.",
+    );
     expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(250);
 
     // Those who were ahead and are now behind were passed; those already behind were not.
-    for (const o of older) expect((await me(o)).messages).toContainEqual({ kind: 'passed_you', text: '1 person passed you this week.' });
+    for (const o of older)
+      expect((await me(o)).messages).toContainEqual({ kind: 'passed_you', text: '1 person passed you this week.' });
     for (const r of referees) expect(kinds(await me(r))).not.toContain('passed_you');
 
     // The activation again, and the activity again: nothing more.
     await activate(referees[0]!.id);
-    await createEdgeProgressActivities({ db: database.db }).recordEdgeVested({ edgeId: referees[0]!.body.edge.id, vestedAt: new Date().toISOString() });
+    await createEdgeProgressActivities({ db: database.db }).recordEdgeVested({
+      edgeId: referees[0]!.body.edge.id,
+      vestedAt: new Date().toISOString(),
+    });
     expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(250);
     expect((await me(referrer)).milestones.reached).toHaveLength(1);
   });
@@ -127,15 +153,23 @@ describe('the milestone ladder, every rung', () => {
       const message = view.messages.find((m: any) => m.kind === 'next_milestone');
       if (next) {
         expect(next.referralsNeeded).toBe(next.at - vested);
-        expect(message.text).toBe(`You're ${next.referralsNeeded} referral${next.referralsNeeded === 1 ? '' : 's'} from ${next.reward}.`);
+        expect(message.text).toBe(
+          `You're ${next.referralsNeeded} referral${next.referralsNeeded === 1 ? '' : 's'} from ${next.reward}.`,
+        );
       } else {
         expect(message).toBeUndefined();
       }
       const rung = expected[vested];
       if (!rung) continue;
-      const fromRung = view.entitlements.filter((e: any) => e.source === `milestone:${vested}`).map((e: any) => (e.detail ? `${e.kind}:${e.detail}` : e.kind));
+      const fromRung = view.entitlements
+        .filter((e: any) => e.source === `milestone:${vested}`)
+        .map((e: any) => (e.detail ? `${e.kind}:${e.detail}` : e.kind));
       expect(fromRung).toEqual(rung.entitlements);
-      expect(view.milestones.reached.map((r: any) => r.at)).toEqual(Object.keys(expected).map(Number).filter((at) => at <= vested));
+      expect(view.milestones.reached.map((r: any) => r.at)).toEqual(
+        Object.keys(expected)
+          .map(Number)
+          .filter((at) => at <= vested),
+      );
       expect(next?.at ?? null).toBe(rung.next);
       expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(rung.credits);
       seen += 1;
@@ -158,7 +192,11 @@ describe('the milestone ladder, every rung', () => {
     // Every activity run again: no second grant, no more credits.
     for (const edgeId of edgeIds) await activities.recordEdgeVested({ edgeId, vestedAt: new Date().toISOString() });
     expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(1250);
-    const grants = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM milestone_grants WHERE user_id = ${referrer.id}`);
+    const grants = await database.db.oneFirst(
+      sql.type(
+        z.object({ n: z.number() }),
+      )`SELECT count(*)::int AS n FROM milestone_grants WHERE user_id = ${referrer.id}`,
+    );
     expect(grants).toBe(7);
   });
 
@@ -168,8 +206,14 @@ describe('the milestone ladder, every rung', () => {
     await activities.recordEdgeVested({ edgeId: edgeIds[0]!, vestedAt: new Date().toISOString() });
     await activities.recordEdgeVoided({ edgeId: edgeIds[0]!, voidedAt: new Date().toISOString() });
     const view = await me(referrer);
-    expect(view).toMatchObject({ score: { points: 0 }, referrals: { vested: 0 }, milestones: { reached: [{ at: 1 }], next: { at: 3, referralsNeeded: 3 } } });
-    expect(view.messages.find((m: any) => m.kind === 'next_milestone').text).toBe("You're 3 referrals from 1,000 credits and a 7-day Pro preview.");
+    expect(view).toMatchObject({
+      score: { points: 0 },
+      referrals: { vested: 0 },
+      milestones: { reached: [{ at: 1 }], next: { at: 3, referralsNeeded: 3 } },
+    });
+    expect(view.messages.find((m: any) => m.kind === 'next_milestone').text).toBe(
+      "You're 3 referrals from 1,000 credits and a 7-day Pro preview.",
+    );
     expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(250);
   });
 });
@@ -183,7 +227,9 @@ describe('messages that would not be true are not shown', () => {
     // The mover passes first and second, who are told; once the move is dated 8 days back, they are not.
     await activities.recordEdgeVested({ edgeId: edgeIds[0]!, vestedAt: new Date().toISOString() });
     expect(kinds(await me(first))).toContain('passed_you');
-    await database.db.query(sql.unsafe`UPDATE waitlist_moves SET at = now() - interval '8 days' WHERE user_id = ${mover.id}`);
+    await database.db.query(
+      sql.unsafe`UPDATE waitlist_moves SET at = now() - interval '8 days' WHERE user_id = ${mover.id}`,
+    );
     expect(kinds(await me(first))).not.toContain('passed_you');
     expect(kinds(await me(second))).not.toContain('passed_you');
 

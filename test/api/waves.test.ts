@@ -22,8 +22,14 @@ let api: TestApi;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  worker = await startDevWorker(database.db, 'waves', { wavePlan: { targetWaitDays: 30, cadenceDays: 7, leadDays: 2 } });
-  api = await startTestApi({ config: testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue }), db: database.db, temporal: worker.client });
+  worker = await startDevWorker(database.db, 'waves', {
+    wavePlan: { targetWaitDays: 30, cadenceDays: 7, leadDays: 2 },
+  });
+  api = await startTestApi({
+    config: testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue }),
+    db: database.db,
+    temporal: worker.client,
+  });
 });
 afterAll(async () => {
   await api?.close();
@@ -36,17 +42,24 @@ beforeEach(async () => {
   await database.db.query(sql.unsafe`UPDATE waves SET status = 'released' WHERE status = 'scheduled'`);
 });
 
-const admin = (path: string, init: { json?: unknown; method?: string } = {}) => api.request(path, { ...init, key: TEST_KEYS.admin });
+const admin = (path: string, init: { json?: unknown; method?: string } = {}) =>
+  api.request(path, { ...init, key: TEST_KEYS.admin });
 const soon = () => new Date(Date.now() + 3_600_000).toISOString();
-const statusOf = (id: string) => database.db.oneFirst(sql.type(z.object({ status: z.string() }))`SELECT status FROM users WHERE id = ${id}`);
+const statusOf = (id: string) =>
+  database.db.oneFirst(sql.type(z.object({ status: z.string() }))`SELECT status FROM users WHERE id = ${id}`);
 
 /** Waiting users with chosen scores (skip: earned the wave skip), written as the vesting activity would leave them. */
-async function waiting(n: number, standing: (i: number) => { score?: number; skip?: boolean } = () => ({})): Promise<SignedUp[]> {
+async function waiting(
+  n: number,
+  standing: (i: number) => { score?: number; skip?: boolean } = () => ({}),
+): Promise<SignedUp[]> {
   const users: SignedUp[] = [];
   for (let i = 0; i < n; i++) {
     const u = await signup(api);
     const { score = 0, skip = false } = standing(i);
-    await database.db.query(sql.unsafe`UPDATE users SET waitlist_score = ${score}, wave_skip = ${skip} WHERE id = ${u.id}`);
+    await database.db.query(
+      sql.unsafe`UPDATE users SET waitlist_score = ${score}, wave_skip = ${skip} WHERE id = ${u.id}`,
+    );
     users.push(u);
   }
   return users;
@@ -57,11 +70,22 @@ describe('waves', () => {
     const users = await waiting(6, (i) => (i === 5 ? { skip: true } : i === 3 ? { score: 20 } : {}));
     const created = await admin('/v1/admin/waves', { json: { name: 'Wave 3', seatCap: 3, opensAt: soon() } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Wave 3', seatCap: 3, admittedCount: 0, seatsLeft: 3, status: 'scheduled', planned: false, createdBy: expect.stringMatching(/^admin-key:/) });
+    expect(created.body).toMatchObject({
+      name: 'Wave 3',
+      seatCap: 3,
+      admittedCount: 0,
+      seatsLeft: 3,
+      status: 'scheduled',
+      planned: false,
+      createdBy: expect.stringMatching(/^admin-key:/),
+    });
 
     // A waiting user sees the real seats of the wave to come.
     const view = await api.request('/v1/waitlist/me', { key: users[0]!.token });
-    expect(view.body.messages).toContainEqual({ kind: 'next_wave_seats', text: `Wave 3 opens ${new Date(created.body.opensAt).toISOString()} with 3 seats left.` });
+    expect(view.body.messages).toContainEqual({
+      kind: 'next_wave_seats',
+      text: `Wave 3 opens ${new Date(created.body.opensAt).toISOString()} with 3 seats left.`,
+    });
     expect(view.body.nextWave).toMatchObject({ id: created.body.id, seatsLeft: 3 });
 
     const res = await admin(`/v1/admin/waves/${created.body.id}/admit`, { method: 'POST' });
@@ -70,32 +94,49 @@ describe('waves', () => {
     // Order: the wave skip, then the higher score, then who signed up first.
     const expected = [users[5]!, users[3]!, users[0]!];
     const wave = await admin(`/v1/admin/waves/${created.body.id}`);
-    expect(wave.body.admitted.map((a: any) => [a.userId, a.position, a.status])).toEqual(expected.map((u, i) => [u.id, i + 1, 'active']));
+    expect(wave.body.admitted.map((a: any) => [a.userId, a.position, a.status])).toEqual(
+      expected.map((u, i) => [u.id, i + 1, 'active']),
+    );
     for (const u of expected) {
       expect(await statusOf(u.id)).toBe('active');
       const me = await api.request('/v1/waitlist/me', { key: u.token });
-      expect(me.body).toMatchObject({ status: 'active', position: null, admitted: { waveId: created.body.id, waveName: 'Wave 3' } });
+      expect(me.body).toMatchObject({
+        status: 'active',
+        position: null,
+        admitted: { waveId: created.body.id, waveName: 'Wave 3' },
+      });
     }
     for (const u of [users[1]!, users[2]!, users[4]!]) expect(await statusOf(u.id)).toBe('waitlisted');
-    const mails = await database.db.anyFirst(sql.type(z.object({ to_address: z.string() }))`SELECT to_address FROM mail_outbox WHERE dedupe_key LIKE 'wave-admitted:%' ORDER BY to_address`);
+    const mails = await database.db.anyFirst(
+      sql.type(
+        z.object({ to_address: z.string() }),
+      )`SELECT to_address FROM mail_outbox WHERE dedupe_key LIKE 'wave-admitted:%' ORDER BY to_address`,
+    );
     expect(mails).toEqual(expected.map((u) => u.email).sort());
 
     const again = await admin(`/v1/admin/waves/${created.body.id}/admit`, { method: 'POST' });
     expect(again.body).toMatchObject({ admittedNow: 0, admittedCount: 3 });
     expect(await statusOf(users[1]!.id)).toBe('waitlisted');
     // No wave to come: no seats message.
-    expect((await api.request('/v1/waitlist/me', { key: users[1]!.token })).body.messages.map((m: any) => m.kind)).not.toContain('next_wave_seats');
+    expect(
+      (await api.request('/v1/waitlist/me', { key: users[1]!.token })).body.messages.map((m: any) => m.kind),
+    ).not.toContain('next_wave_seats');
   });
 
   it('never exceeds the cap when admitted many times at once, and two waves at once never take the same user', async () => {
     await waiting(12);
     const a = (await admin('/v1/admin/waves', { json: { seatCap: 5, opensAt: soon() } })).body;
     const b = (await admin('/v1/admin/waves', { json: { seatCap: 4, opensAt: soon() } })).body;
-    const calls = await Promise.all([...Array.from({ length: 5 }, () => admin(`/v1/admin/waves/${a.id}/admit`, { method: 'POST' })), ...Array.from({ length: 5 }, () => admin(`/v1/admin/waves/${b.id}/admit`, { method: 'POST' }))]);
+    const calls = await Promise.all([
+      ...Array.from({ length: 5 }, () => admin(`/v1/admin/waves/${a.id}/admit`, { method: 'POST' })),
+      ...Array.from({ length: 5 }, () => admin(`/v1/admin/waves/${b.id}/admit`, { method: 'POST' })),
+    ]);
     expect(calls.every((c) => c.status === 200)).toBe(true);
     expect(calls.slice(0, 5).reduce((sum, c) => sum + c.body.admittedNow, 0)).toBe(5);
     expect(calls.slice(5).reduce((sum, c) => sum + c.body.admittedNow, 0)).toBe(4);
-    const counts = await database.db.one(sql.type(z.object({ a: z.number(), b: z.number(), distinct_users: z.number(), waiting: z.number() }))`
+    const counts = await database.db.one(sql.type(
+      z.object({ a: z.number(), b: z.number(), distinct_users: z.number(), waiting: z.number() }),
+    )`
       SELECT count(*) FILTER (WHERE wave_id = ${a.id})::int AS a, count(*) FILTER (WHERE wave_id = ${b.id})::int AS b,
              count(DISTINCT user_id)::int AS distinct_users, (SELECT count(*)::int FROM users WHERE status = 'waitlisted') AS waiting
       FROM wave_admissions WHERE wave_id IN (${a.id}, ${b.id})`);
@@ -103,15 +144,27 @@ describe('waves', () => {
   });
 
   it('refuses bad input and unknown waves, changing nothing', async () => {
-    const before = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM waves`);
-    for (const json of [{ seatCap: 0, opensAt: soon() }, { seatCap: 5 }, { seatCap: 5, opensAt: 'Friday' }, { seatCap: 5, opensAt: soon(), admitted: 3 }, { seatCap: 1.5, opensAt: soon() }]) {
+    const before = await database.db.oneFirst(
+      sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM waves`,
+    );
+    for (const json of [
+      { seatCap: 0, opensAt: soon() },
+      { seatCap: 5 },
+      { seatCap: 5, opensAt: 'Friday' },
+      { seatCap: 5, opensAt: soon(), admitted: 3 },
+      { seatCap: 1.5, opensAt: soon() },
+    ]) {
       const res = await admin('/v1/admin/waves', { json });
       expect(res.status).toBe(400);
       expect(res.body.error.type).toBe('invalid_request_error');
     }
-    expect(await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM waves`)).toBe(before);
+    expect(
+      await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM waves`),
+    ).toBe(before);
     const missing = randomUUID();
-    expect((await admin(`/v1/admin/waves/${missing}/admit`, { method: 'POST' })).body.error.code).toBe('wave_not_found');
+    expect((await admin(`/v1/admin/waves/${missing}/admit`, { method: 'POST' })).body.error.code).toBe(
+      'wave_not_found',
+    );
     expect((await admin(`/v1/admin/waves/${missing}`)).status).toBe(404);
     expect((await admin('/v1/admin/waves/not-a-uuid')).status).toBe(400);
   });
@@ -123,7 +176,9 @@ describe('waves', () => {
     const first = await admin(`/v1/admin/waves/${w.id}?limit=2`);
     const second = await admin(`/v1/admin/waves/${w.id}?limit=2&cursor=${first.body.nextCursor}`);
     const third = await admin(`/v1/admin/waves/${w.id}?limit=2&cursor=${second.body.nextCursor}`);
-    expect([...first.body.admitted, ...second.body.admitted, ...third.body.admitted].map((a: any) => a.position)).toEqual([1, 2, 3, 4, 5]);
+    expect(
+      [...first.body.admitted, ...second.body.admitted, ...third.body.admitted].map((a: any) => a.position),
+    ).toEqual([1, 2, 3, 4, 5]);
     expect(third.body.nextCursor).toBeNull();
   });
 });
@@ -134,7 +189,12 @@ describe('the wave-release workflow', () => {
   // Each test its own wave release, ended after it.
   const nextKey = () => `${worker.taskQueue}-${++keys}`;
   const startRelease = async (key: string, planEveryMinutes: number) => {
-    const at = await ensureWaveRelease(worker.client, { taskQueue: worker.taskQueue, planEveryMinutes, key, legacyPrefix: key });
+    const at = await ensureWaveRelease(worker.client, {
+      taskQueue: worker.taskQueue,
+      planEveryMinutes,
+      key,
+      legacyPrefix: key,
+    });
     running.set(at.workflowId, worker.client.workflow.getHandle(at.workflowId));
     return at;
   };
@@ -148,33 +208,61 @@ describe('the wave-release workflow', () => {
     const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
     return (history.events ?? [])
       .filter((e) => e.timerStartedEventAttributes)
-      .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : null));
+      .map((e) =>
+        e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : null,
+      );
   };
   const runsOf = async (workflowId: string) => {
     const runs: { runId: string; status: string; type: string }[] = [];
-    for await (const w of worker.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ runId: w.runId, status: w.status.name, type: w.type });
+    for await (const w of worker.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+      runs.push({ runId: w.runId, status: w.status.name, type: w.type });
     return runs;
   };
 
   it('retires the Schedule, runs as wave-release:<key>, admits a due wave without anyone calling admit, and plans the next so the longest wait stays under target', async () => {
     const users = await waiting(4);
-    const due = (await admin('/v1/admin/waves', { json: { name: 'Due now', seatCap: 2, opensAt: new Date(Date.now() - 1_000).toISOString() } })).body;
-    const later = (await admin('/v1/admin/waves', { json: { name: 'Later', seatCap: 2, opensAt: new Date(Date.now() + 7 * 86_400_000).toISOString() } })).body;
+    const due = (
+      await admin('/v1/admin/waves', {
+        json: { name: 'Due now', seatCap: 2, opensAt: new Date(Date.now() - 1_000).toISOString() },
+      })
+    ).body;
+    const later = (
+      await admin('/v1/admin/waves', {
+        json: { name: 'Later', seatCap: 2, opensAt: new Date(Date.now() + 7 * 86_400_000).toISOString() },
+      })
+    ).body;
     // The last two have waited 27 days: first in line (they signed up "earlier").
-    await database.db.query(sql.unsafe`UPDATE users SET created_at = now() - interval '27 days' WHERE id IN (${users[2]!.id}, ${users[3]!.id})`);
+    await database.db.query(
+      sql.unsafe`UPDATE users SET created_at = now() - interval '27 days' WHERE id IN (${users[2]!.id}, ${users[3]!.id})`,
+    );
 
     // The Schedule of before, paused so that only the workflow can admit anyone here.
     const key = nextKey();
     await worker.client.schedule.create({
       scheduleId: legacyWaveScheduleId(key),
       spec: { intervals: [{ every: '1 minute' }] },
-      action: { type: 'startWorkflow', workflowType: WAVE_RELEASE_TYPE, workflowId: `${key}wave-release`, taskQueue: worker.taskQueue, args: [] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: WAVE_RELEASE_TYPE,
+        workflowId: `${key}wave-release`,
+        taskQueue: worker.taskQueue,
+        args: [],
+      },
       state: { paused: true },
     });
     const started = await startRelease(key, 60);
     expect(started).toEqual({ workflowId: `wave-release:${key}`, running: true, scheduleDeleted: true });
-    await expect(worker.client.schedule.getHandle(legacyWaveScheduleId(key)).describe()).rejects.toThrow(ScheduleNotFoundError);
-    expect(await ensureWaveRelease(worker.client, { taskQueue: worker.taskQueue, planEveryMinutes: 60, key, legacyPrefix: key })).toEqual({ ...started, scheduleDeleted: false });
+    await expect(worker.client.schedule.getHandle(legacyWaveScheduleId(key)).describe()).rejects.toThrow(
+      ScheduleNotFoundError,
+    );
+    expect(
+      await ensureWaveRelease(worker.client, {
+        taskQueue: worker.taskQueue,
+        planEveryMinutes: 60,
+        key,
+        legacyPrefix: key,
+      }),
+    ).toEqual({ ...started, scheduleDeleted: false });
 
     const dueNow = await eventually(async () => {
       const wave = (await admin(`/v1/admin/waves/${due.id}`)).body;
@@ -186,18 +274,30 @@ describe('the wave-release workflow', () => {
     expect((await admin(`/v1/admin/waves/${later.id}`)).body.status).toBe('scheduled');
     // Nobody else waits long enough for a plan: the next look is the planning round, an hour on.
     await eventually(async () => ((await timerSummaries(started.workflowId)).length > 0 ? true : undefined));
-    expect(await timerSummaries(started.workflowId)).toEqual([expect.stringMatching(/^until the next planning round at \S+Z \(or wavesChanged\)$/)]);
-    expect(await database.db.anyFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM waves WHERE auto`)).toEqual([]);
+    expect(await timerSummaries(started.workflowId)).toEqual([
+      expect.stringMatching(/^until the next planning round at \S+Z \(or wavesChanged\)$/),
+    ]);
+    expect(await database.db.anyFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM waves WHERE auto`)).toEqual(
+      [],
+    );
 
     // Now one who waited 29 days behind a high scorer, and the workflow told so: the planned wave
     // opens now, covers down to them (position 2; the "Later" wave opens after it), and is admitted.
-    await database.db.query(sql.unsafe`UPDATE users SET created_at = now() - interval '29 days' WHERE id = ${users[1]!.id}`);
+    await database.db.query(
+      sql.unsafe`UPDATE users SET created_at = now() - interval '29 days' WHERE id = ${users[1]!.id}`,
+    );
     await database.db.query(sql.unsafe`UPDATE users SET waitlist_score = 50 WHERE id = ${users[0]!.id}`);
-    expect((await admin('/v1/admin/waitlist')).body).toMatchObject({ waiting: 2, targetWaitDays: 30, longestWaitDays: 29 });
+    expect((await admin('/v1/admin/waitlist')).body).toMatchObject({
+      waiting: 2,
+      targetWaitDays: 30,
+      longestWaitDays: 29,
+    });
     expect(await signalIfRunning(worker.client, started.workflowId, wavesChangedSignal, [])).toBe(true);
     await eventually(async () => ((await statusOf(users[1]!.id)) === 'active' ? true : undefined));
     expect(await statusOf(users[0]!.id)).toBe('active');
-    const planned = await database.db.many(sql.type(z.object({ seat_cap: z.number(), status: z.string(), created_by: z.string(), opens_at: z.date() }))`
+    const planned = await database.db.many(sql.type(
+      z.object({ seat_cap: z.number(), status: z.string(), created_by: z.string(), opens_at: z.date() }),
+    )`
       SELECT seat_cap, status, created_by, opens_at FROM waves WHERE auto`);
     expect(planned).toEqual([expect.objectContaining({ seat_cap: 2, status: 'released', created_by: 'wave-planner' })]);
     expect(Math.abs(planned[0]!.opens_at.getTime() - Date.now())).toBeLessThan(60_000);
@@ -217,7 +317,9 @@ describe('the wave-release workflow', () => {
     const runs = await runsOf(workflowId);
     expect(runs).toEqual([{ runId: expect.any(String), status: 'RUNNING', type: WAVE_RELEASE_TYPE }]);
     // Nor any other run on the deployment's task queue meanwhile.
-    expect((await worker.client.workflow.count(`TaskQueue = '${worker.taskQueue}' AND StartTime >= '${since}'`)).count).toBe(1);
+    expect(
+      (await worker.client.workflow.count(`TaskQueue = '${worker.taskQueue}' AND StartTime >= '${since}'`)).count,
+    ).toBe(1);
   });
 
   it('wakes for a wave created before its next look: creating it through the API tells the release', async () => {
@@ -225,9 +327,16 @@ describe('the wave-release workflow', () => {
     // The deployment's own release (its key is the task queue the API is configured with).
     const { workflowId } = await startRelease(worker.taskQueue, 60);
     await eventually(async () => ((await timerSummaries(workflowId)).length > 0 ? true : undefined));
-    const soonWave = (await admin('/v1/admin/waves', { json: { name: 'In two seconds', seatCap: 1, opensAt: new Date(Date.now() + 2_000).toISOString() } })).body;
+    const soonWave = (
+      await admin('/v1/admin/waves', {
+        json: { name: 'In two seconds', seatCap: 1, opensAt: new Date(Date.now() + 2_000).toISOString() },
+      })
+    ).body;
     await eventually(async () => ((await statusOf(user!.id)) === 'active' ? true : undefined));
-    expect((await admin(`/v1/admin/waves/${soonWave.id}`)).body).toMatchObject({ status: 'released', admittedCount: 1 });
+    expect((await admin(`/v1/admin/waves/${soonWave.id}`)).body).toMatchObject({
+      status: 'released',
+      admittedCount: 1,
+    });
     expect(await timerSummaries(workflowId)).toContainEqual(expect.stringMatching(/^until In two seconds opens at /));
   });
 
@@ -270,15 +379,37 @@ describe('forecast', () => {
     await cohort(35, 1);
     // In line: 5 who waited 40 days (first, by signup time), then 5 who waited 2 days.
     const line = await waiting(10);
-    await database.db.query(sql.unsafe`UPDATE users SET created_at = now() - interval '40 days' WHERE id = ANY(${sql.array(line.slice(0, 5).map((u) => u.id), 'uuid')})`);
-    await database.db.query(sql.unsafe`UPDATE users SET created_at = now() - interval '2 days' WHERE id = ANY(${sql.array(line.slice(5).map((u) => u.id), 'uuid')})`);
+    await database.db.query(
+      sql.unsafe`UPDATE users SET created_at = now() - interval '40 days' WHERE id = ANY(${sql.array(
+        line.slice(0, 5).map((u) => u.id),
+        'uuid',
+      )})`,
+    );
+    await database.db.query(
+      sql.unsafe`UPDATE users SET created_at = now() - interval '2 days' WHERE id = ANY(${sql.array(
+        line.slice(5).map((u) => u.id),
+        'uuid',
+      )})`,
+    );
 
     const f = await admin('/v1/admin/forecast?release=10');
     expect(f.status).toBe(200);
     // 5 x 1/10 + 5 x 4/10 = 2.5 -> 3.
     expect(f.body).toMatchObject({ requested: 10, release: 10, expectedPaying: 3, observationDays: 30 });
-    expect(f.body.lines.find((l: any) => l.bucket === '0-7 days')).toMatchObject({ released: 5, cohort: { admitted: 10, paying: 4 }, rateBps: 4000, basis: 'cohort', expectedHundredths: 200 });
-    expect(f.body.lines.find((l: any) => l.bucket === '30-60 days')).toMatchObject({ released: 5, cohort: { admitted: 10, paying: 1 }, rateBps: 1000, basis: 'cohort', expectedHundredths: 50 });
+    expect(f.body.lines.find((l: any) => l.bucket === '0-7 days')).toMatchObject({
+      released: 5,
+      cohort: { admitted: 10, paying: 4 },
+      rateBps: 4000,
+      basis: 'cohort',
+      expectedHundredths: 200,
+    });
+    expect(f.body.lines.find((l: any) => l.bucket === '30-60 days')).toMatchObject({
+      released: 5,
+      cohort: { admitted: 10, paying: 1 },
+      rateBps: 1000,
+      basis: 'cohort',
+      expectedHundredths: 50,
+    });
     // Release 5: the 5 who waited longest, who convert worst.
     expect((await admin('/v1/admin/forecast?release=5')).body).toMatchObject({ release: 5, expectedPaying: 1 });
     // More than are waiting: the release is what there is.

@@ -29,7 +29,14 @@ const taskQueue = uniqueTaskQueue('crash');
 beforeAll(async () => {
   database = await createTestDatabase();
   temporal = await startDevWorker(database.db, 'crash-client');
-  starter = startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: temporal.client, taskQueue, log: createLogger('silent', 'starter'), pollIntervalMs: 200 });
+  starter = startWorkflowStarter({
+    db: database.db,
+    databaseUrl: database.url,
+    client: temporal.client,
+    taskQueue,
+    log: createLogger('silent', 'starter'),
+    pollIntervalMs: 200,
+  });
 });
 afterAll(async () => {
   await starter?.stop();
@@ -46,10 +53,15 @@ const email = (label: string) => `${label}-${Date.now().toString(36)}-${++n}@exa
 async function partnerWithCustomers(count: number, salesCommissionBps = 2_000) {
   const owner = await signUp(signupDeps(), { email: email('partner') });
   const deps = { db: database.db, publicBaseUrl: 'http://localhost' };
-  const partner = await createPartner(deps, { tenantId: owner.user.tenant_id, salesCommissionBps, creditCommissionBps: 0 });
+  const partner = await createPartner(deps, {
+    tenantId: owner.user.tenant_id,
+    salesCommissionBps,
+    creditCommissionBps: 0,
+  });
   await approve(deps, owner.user.tenant_id, 'test');
   const customers = [];
-  for (let i = 0; i < count; i++) customers.push((await signUp(signupDeps(), { email: email('customer'), ref: partner.referral_code })).user.id);
+  for (let i = 0; i < count; i++)
+    customers.push((await signUp(signupDeps(), { email: email('customer'), ref: partner.referral_code })).user.id);
   return { tenantId: owner.user.tenant_id, customers };
 }
 
@@ -61,11 +73,20 @@ const commissionCount = (tenantId: string) =>
 describe('commission activities under crashes', () => {
   it('pricing a payment twice posts one transaction and answers the first pricing, even after the phase changed', async () => {
     const { tenantId, customers } = await partnerWithCustomers(1);
-    const edgeId = await database.db.oneFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM edges WHERE referee_id = ${customers[0]!}`);
-    await recordPayment({ db: database.db }, { paymentId: `twice-${n}`, userId: customers[0]!, amountCents: 12_345, currency: 'USD' });
+    const edgeId = await database.db.oneFirst(
+      sql.type(z.object({ id: z.uuid() }))`SELECT id FROM edges WHERE referee_id = ${customers[0]!}`,
+    );
+    await recordPayment(
+      { db: database.db },
+      { paymentId: `twice-${n}`, userId: customers[0]!, amountCents: 12_345, currency: 'USD' },
+    );
     const activities = createCommissionActivities({ db: database.db, settings: DEFAULT_COMMISSION_SETTINGS });
     const paymentId = `twice-${n}`;
-    const input = { edgeId, firstPaymentAt: null, payments: [{ paymentId, amountCents: 12_345, paidAt: new Date().toISOString() }] };
+    const input = {
+      edgeId,
+      firstPaymentAt: null,
+      payments: [{ paymentId, amountCents: 12_345, paidAt: new Date().toISOString() }],
+    };
     const [[a], [b]] = await Promise.all([activities.pricePayments(input), activities.pricePayments(input)]);
     await database.db.query(sql.unsafe`UPDATE partners SET sales_commission_bps = 5000 WHERE tenant_id = ${tenantId}`);
     const [c] = await activities.pricePayments(input);
@@ -87,9 +108,15 @@ describe('commission activities under crashes', () => {
     const { tenantId, customers } = await partnerWithCustomers(edges);
     let worker = workerProcess();
     try {
-      for (const userId of customers) await recordActivation({ db: database.db, temporal: temporal.client, taskQueue }, { userId });
+      for (const userId of customers)
+        await recordActivation({ db: database.db, temporal: temporal.client, taskQueue }, { userId });
       await eventually(async () => {
-        for (const userId of customers) if ((await temporal.client.workflow.getHandle(`edge:${userId}`).query(stateQuery)).state !== 'awaiting_first_payment') return undefined;
+        for (const userId of customers)
+          if (
+            (await temporal.client.workflow.getHandle(`edge:${userId}`).query(stateQuery)).state !==
+            'awaiting_first_payment'
+          )
+            return undefined;
         return true;
       }, 60_000);
 
@@ -99,7 +126,10 @@ describe('commission activities under crashes', () => {
         for (const [i, userId] of customers.entries()) {
           const amount = 1_000 + i * 7 + p;
           expected += Math.floor((amount * 2_000) / 10_000);
-          await recordPayment({ db: database.db }, { paymentId: `crash-${userId}-${p}`, userId, amountCents: amount, currency: 'USD' });
+          await recordPayment(
+            { db: database.db },
+            { paymentId: `crash-${userId}-${p}`, userId, amountCents: amount, currency: 'USD' },
+          );
         }
       }
       // Kill it mid-stream: some commissions posted, others in flight or not begun.
@@ -108,10 +138,14 @@ describe('commission activities under crashes', () => {
       const atKill = await commissionCount(tenantId);
       worker = workerProcess();
 
-      await eventually(async () => ((await commissionCount(tenantId)) === edges * paymentsPerEdge ? true : undefined), 90_000);
+      await eventually(
+        async () => ((await commissionCount(tenantId)) === edges * paymentsPerEdge ? true : undefined),
+        90_000,
+      );
       await eventually(async () => {
         let cash = 0;
-        for (const userId of customers) cash += (await temporal.client.workflow.getHandle(`edge:${userId}`).query(stateQuery)).earned.cashCents;
+        for (const userId of customers)
+          cash += (await temporal.client.workflow.getHandle(`edge:${userId}`).query(stateQuery)).earned.cashCents;
         return cash === expected ? true : undefined;
       }, 60_000);
       expect(await balanceOf(database.db, partnerEarnings(tenantId, 'pending'))).toBe(expected);
@@ -119,7 +153,9 @@ describe('commission activities under crashes', () => {
         SELECT idempotency_key AS k FROM ledger_transactions WHERE kind = 'commission' AND metadata ->> 'paymentId' LIKE 'crash-%'`);
       expect(new Set(keys).size).toBe(keys.length);
       expect(keys.length).toBe(edges * paymentsPerEdge);
-      console.log(`killed the worker after ${atKill} of ${edges * paymentsPerEdge} commissions; all ${keys.length} posted once, ${expected} cents pending`);
+      console.log(
+        `killed the worker after ${atKill} of ${edges * paymentsPerEdge} commissions; all ${keys.length} posted once, ${expected} cents pending`,
+      );
     } finally {
       await killWorker(worker);
     }
@@ -127,20 +163,32 @@ describe('commission activities under crashes', () => {
 });
 
 describe('pricing decides who buys, and names what no retry can fix', () => {
-  it('a payment from the referrer\'s own inbox earns nothing; an unknown edge or payment fails for good, by name', async () => {
+  it("a payment from the referrer's own inbox earns nothing; an unknown edge or payment fails for good, by name", async () => {
     const { customers } = await partnerWithCustomers(1);
-    const edgeId = await database.db.oneFirst(sql.type(z.object({ id: z.uuid() }))`SELECT id FROM edges WHERE referee_id = ${customers[0]!}`);
+    const edgeId = await database.db.oneFirst(
+      sql.type(z.object({ id: z.uuid() }))`SELECT id FROM edges WHERE referee_id = ${customers[0]!}`,
+    );
     // The referee's address changed after signup to one delivering to the referrer's inbox.
     await database.db.query(sql.unsafe`
       UPDATE users SET inbox = (SELECT r.inbox FROM edges e JOIN users r ON r.id = e.referrer_id WHERE e.id = ${edgeId}) WHERE id = ${customers[0]!}`);
     const paymentId = `self-${n}`;
-    await recordPayment({ db: database.db }, { paymentId, userId: customers[0]!, amountCents: 10_000, currency: 'USD' });
+    await recordPayment(
+      { db: database.db },
+      { paymentId, userId: customers[0]!, amountCents: 10_000, currency: 'USD' },
+    );
     const activities = createCommissionActivities({ db: database.db, settings: DEFAULT_COMMISSION_SETTINGS });
     const payments = [{ paymentId, amountCents: 10_000, paidAt: new Date().toISOString() }];
-    expect(await activities.pricePayments({ edgeId, firstPaymentAt: null, payments })).toEqual([{ status: 'not_eligible', reason: 'self_purchase' }]);
+    expect(await activities.pricePayments({ edgeId, firstPaymentAt: null, payments })).toEqual([
+      { status: 'not_eligible', reason: 'self_purchase' },
+    ]);
 
-    await expect(activities.pricePayments({ edgeId: randomUUID(), firstPaymentAt: null, payments })).rejects.toMatchObject({ type: 'EdgeNotFound', nonRetryable: true });
+    await expect(
+      activities.pricePayments({ edgeId: randomUUID(), firstPaymentAt: null, payments }),
+    ).rejects.toMatchObject({ type: 'EdgeNotFound', nonRetryable: true });
     const unknown = [{ paymentId: `never-recorded-${n}`, amountCents: 10_000, paidAt: new Date().toISOString() }];
-    await expect(activities.pricePayments({ edgeId, firstPaymentAt: null, payments: unknown })).rejects.toMatchObject({ type: 'PaymentNotRecorded', nonRetryable: true });
+    await expect(activities.pricePayments({ edgeId, firstPaymentAt: null, payments: unknown })).rejects.toMatchObject({
+      type: 'PaymentNotRecorded',
+      nonRetryable: true,
+    });
   });
 });

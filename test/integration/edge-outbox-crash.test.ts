@@ -37,7 +37,15 @@ async function referredSignup() {
 }
 
 const relay = (leaseMs = 30_000) =>
-  startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: worker.client, taskQueue: worker.taskQueue, log, leaseMs, pollIntervalMs: 100 });
+  startWorkflowStarter({
+    db: database.db,
+    databaseUrl: database.url,
+    client: worker.client,
+    taskQueue: worker.taskQueue,
+    log,
+    leaseMs,
+    pollIntervalMs: 100,
+  });
 
 /** Every execution ever started under this workflow id (all runs). */
 async function executions(workflowId: string): Promise<number> {
@@ -76,10 +84,17 @@ describe('edge outbox', () => {
     const [row] = await claimPendingRows(database.db, 10, 300);
     // The dead relay got as far as the start call...
     const start = (await edgeLifecycleStarts(database.db, [row!.subject_id])).get(edgeId)!;
-    await worker.client.workflow.start(start.workflowType, { workflowId: start.workflowId, taskQueue: worker.taskQueue, args: start.args, typedSearchAttributes: start.searchAttributes });
+    await worker.client.workflow.start(start.workflowType, {
+      workflowId: start.workflowId,
+      taskQueue: worker.taskQueue,
+      args: start.args,
+      typedSearchAttributes: start.searchAttributes,
+    });
     // ...and the next relay finds the row still pending.
     await drainRelay();
-    const attempts = await database.db.oneFirst(sql.type(z.object({ attempts: z.number() }))`SELECT attempts FROM workflow_outbox WHERE subject_id = ${edgeId}`);
+    const attempts = await database.db.oneFirst(
+      sql.type(z.object({ attempts: z.number() }))`SELECT attempts FROM workflow_outbox WHERE subject_id = ${edgeId}`,
+    );
     expect(attempts).toBe(2);
     await new Promise((r) => setTimeout(r, 1_000)); // give visibility time to show a second run if there were one
     expect(await executions(workflowId)).toBe(1);
@@ -87,7 +102,10 @@ describe('edge outbox', () => {
 
   it('never loses an activation that arrives before the relay started the workflow', async () => {
     const { workflowId, userId } = await referredSignup();
-    const result = await recordActivation({ db: database.db, temporal: worker.client, taskQueue: worker.taskQueue }, { userId });
+    const result = await recordActivation(
+      { db: database.db, temporal: worker.client, taskQueue: worker.taskQueue },
+      { userId },
+    );
     expect(result.edge).not.toBeNull();
     await drainRelay(); // the relay's start is now a no-op
     const view = await eventually(async () => {
@@ -104,14 +122,20 @@ describe('edge outbox', () => {
     const referrer = await signUp(deps, { email: `atomic-${Date.now()}@example.com` });
     await database.db.query(sql.unsafe`
       CREATE FUNCTION fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'outbox down'; END $$`);
-    await database.db.query(sql.unsafe`CREATE TRIGGER fail_outbox BEFORE INSERT ON workflow_outbox FOR EACH ROW EXECUTE FUNCTION fail_outbox()`);
+    await database.db.query(
+      sql.unsafe`CREATE TRIGGER fail_outbox BEFORE INSERT ON workflow_outbox FOR EACH ROW EXECUTE FUNCTION fail_outbox()`,
+    );
     try {
       await expect(signUp(deps, { email: 'lost@example.com', ref: referrer.user.id })).rejects.toThrow();
     } finally {
       await database.db.query(sql.unsafe`DROP TRIGGER fail_outbox ON workflow_outbox`);
     }
     const count = (table: 'users' | 'edges') =>
-      database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM ${sql.identifier([table])} ${table === 'users' ? sql.fragment`WHERE email = 'lost@example.com'` : sql.fragment`WHERE referrer_id = ${referrer.user.id}`}`);
+      database.db.oneFirst(
+        sql.type(
+          z.object({ n: z.number() }),
+        )`SELECT count(*)::int AS n FROM ${sql.identifier([table])} ${table === 'users' ? sql.fragment`WHERE email = 'lost@example.com'` : sql.fragment`WHERE referrer_id = ${referrer.user.id}`}`,
+      );
     expect(await count('users')).toBe(0);
     expect(await count('edges')).toBe(0);
   });

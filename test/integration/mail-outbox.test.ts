@@ -22,7 +22,15 @@ afterAll(async () => {
 
 const transport = () => nodemailer.createTransport(smtp.url);
 async function drain(): Promise<void> {
-  const sender = startMailSender({ db: database.db, transport: transport(), from: 'x@test.local', messageIdDomain: 'test.local', log: createLogger('silent', 'mail'), pollIntervalMs: 50, leaseMs: 200 });
+  const sender = startMailSender({
+    db: database.db,
+    transport: transport(),
+    from: 'x@test.local',
+    messageIdDomain: 'test.local',
+    log: createLogger('silent', 'mail'),
+    pollIntervalMs: 50,
+    leaseMs: 200,
+  });
   try {
     await eventually(async () => ((await pendingMailCount(database.db)) === 0 ? true : undefined));
   } finally {
@@ -49,7 +57,13 @@ describe('mail outbox', () => {
     await enqueueMail(database.db, { dedupeKey: 'unmarked', to: 'unmarked@example.com', subject: 's', body: 'b' });
     const [mail] = await claimPendingMails(database.db, 10, 200);
     // The dead sender got the mail out, then crashed before marking it sent.
-    await transport().sendMail({ from: 'x@test.local', to: mail!.to_address, subject: mail!.subject, text: mail!.body, messageId: messageIdFor(mail!.id, 'test.local') });
+    await transport().sendMail({
+      from: 'x@test.local',
+      to: mail!.to_address,
+      subject: mail!.subject,
+      text: mail!.body,
+      messageId: messageIdFor(mail!.id, 'test.local'),
+    });
     await drain();
     const arrived = smtp.received.filter((m) => m.to.includes('unmarked@example.com'));
     expect(arrived.length).toBe(2);

@@ -27,8 +27,24 @@ beforeAll(async () => {
   database = await createTestDatabase(4, null);
   await migrate(database.url, () => {}, OLD_SHAPE_MIGRATIONS);
   const workflowId = edgeWorkflowId(referee);
-  const input = { edgeId, referrerId: referrer, refereeId: referee, partnerId: null, kind: 'beta_auto', source: 'link', phase: 'beta', writtenAt: writtenAt.toISOString(), activationWindowDays: 12 };
-  const searchAttributes = { ReferrerId: referrer, RefereeId: referee, EdgeKind: 'beta_auto', ProgramPhase: 'beta', LifecycleState: 'awaiting_activation' };
+  const input = {
+    edgeId,
+    referrerId: referrer,
+    refereeId: referee,
+    partnerId: null,
+    kind: 'beta_auto',
+    source: 'link',
+    phase: 'beta',
+    writtenAt: writtenAt.toISOString(),
+    activationWindowDays: 12,
+  };
+  const searchAttributes = {
+    ReferrerId: referrer,
+    RefereeId: referee,
+    EdgeKind: 'beta_auto',
+    ProgramPhase: 'beta',
+    LifecycleState: 'awaiting_activation',
+  };
   const verdict = { eventId: 'verdict:old-hold', verdict: 'hold', reason: 'written before the upgrade' };
   // As the old code wrote them: the users, the edge, its start row, and a message copying the start.
   await database.db.query(sql.unsafe`
@@ -52,15 +68,31 @@ afterAll(async () => {
 
 describe('outbox rows written in the old shape', () => {
   it('are converted to rows naming their edge, its activation window kept on the edge', async () => {
-    const rows = await database.db.any(sql.type(z.object({ subject: z.string(), subject_id: z.string(), signal_name: z.string().nullable() }))`
+    const rows = await database.db.any(sql.type(
+      z.object({ subject: z.string(), subject_id: z.string(), signal_name: z.string().nullable() }),
+    )`
       SELECT subject, subject_id, signal_name FROM workflow_outbox ORDER BY id`);
-    expect(rows).toEqual([{ subject: 'edge', subject_id: edgeId, signal_name: null }, { subject: 'edge', subject_id: edgeId, signal_name: 'verdict' }]);
-    expect(await database.db.oneFirst(sql.type(z.object({ days: z.number() }))`SELECT activation_window_days AS days FROM edges WHERE id = ${edgeId}`)).toBe(12);
+    expect(rows).toEqual([
+      { subject: 'edge', subject_id: edgeId, signal_name: null },
+      { subject: 'edge', subject_id: edgeId, signal_name: 'verdict' },
+    ]);
+    expect(
+      await database.db.oneFirst(
+        sql.type(z.object({ days: z.number() }))`SELECT activation_window_days AS days FROM edges WHERE id = ${edgeId}`,
+      ),
+    ).toBe(12);
   });
 
   it('start the edge workflow from the edge row and deliver the message', async () => {
     expect(await pendingRowCount(database.db)).toBe(2);
-    const relay = startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: worker.client, taskQueue: worker.taskQueue, log: createLogger('silent', 'starter'), pollIntervalMs: 100 });
+    const relay = startWorkflowStarter({
+      db: database.db,
+      databaseUrl: database.url,
+      client: worker.client,
+      taskQueue: worker.taskQueue,
+      log: createLogger('silent', 'starter'),
+      pollIntervalMs: 100,
+    });
     try {
       await eventually(async () => ((await pendingRowCount(database.db)) === 0 ? true : undefined));
     } finally {
@@ -71,7 +103,12 @@ describe('outbox rows written in the old shape', () => {
       const v = await handle.query(stateQuery);
       return v.state === 'held' ? v : undefined;
     });
-    expect(view).toMatchObject({ edgeId, kind: 'beta_auto', phase: 'beta', hold: { reason: 'written before the upgrade' } });
+    expect(view).toMatchObject({
+      edgeId,
+      kind: 'beta_auto',
+      phase: 'beta',
+      hold: { reason: 'written before the upgrade' },
+    });
     expect(view.activationDeadline).toBe(new Date(writtenAt.getTime() + 12 * 86_400_000).toISOString());
     expect(await (await handle.describe()).staticSummary()).toContain(`edge ${referrer} -> ${referee}`);
   });

@@ -37,7 +37,11 @@ afterAll(async () => {
 });
 
 function startWorker(): void {
-  worker = spawnWorker({ databaseUrl: database.url, taskQueue, env: { STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: fake.url, STRIPE_RATE_LIMIT_PER_SECOND: '1000' } });
+  worker = spawnWorker({
+    databaseUrl: database.url,
+    taskQueue,
+    env: { STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: fake.url, STRIPE_RATE_LIMIT_PER_SECOND: '1000' },
+  });
 }
 
 async function kill(): Promise<void> {
@@ -48,10 +52,16 @@ async function kill(): Promise<void> {
 const payablePartner = (cents: number, payoutsEnabled = true) => payable(database.db, cents, { fake, payoutsEnabled });
 
 const payoutTransactions = (tenantId: string) =>
-  database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'payout' AND metadata ->> 'payoutId' LIKE ${tenantId + ':%'}`);
+  database.db.oneFirst(
+    sql.type(
+      z.object({ n: z.number() }),
+    )`SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'payout' AND metadata ->> 'payoutId' LIKE ${tenantId + ':%'}`,
+  );
 
 /** A connection holding locks in an open transaction, released by rolling it back. */
-async function holding(statements: (string | { text: string; values: unknown[] })[]): Promise<{ release(): Promise<void> }> {
+async function holding(
+  statements: (string | { text: string; values: unknown[] })[],
+): Promise<{ release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   await client.query('BEGIN');
@@ -74,7 +84,10 @@ describe('a payout cycle whose worker is killed', () => {
     startWorker();
     fake.faults.push({ kind: 'hang' });
     const arrived = fake.nextRequest();
-    const { workflowId } = await startCycle({ db: database.db, temporal: temporal.client, taskQueue }, { requestedBy: 'test' });
+    const { workflowId } = await startCycle(
+      { db: database.db, temporal: temporal.client, taskQueue },
+      { requestedBy: 'test' },
+    );
     await arrived;
     await kill();
     startWorker();
@@ -88,9 +101,17 @@ describe('a payout cycle whose worker is killed', () => {
     const p = await payablePartner(12_000);
     // The ledger write locks the partner's payable account: hold it, so the worker stops right there.
     const payable = partnerEarnings(p.tenantId, 'payable');
-    const lock = await holding([{ text: 'SELECT 1 FROM ledger_accounts WHERE owner_id = $1 AND purpose = $2 FOR UPDATE', values: [payable.ownerId, payable.purpose] }]);
+    const lock = await holding([
+      {
+        text: 'SELECT 1 FROM ledger_accounts WHERE owner_id = $1 AND purpose = $2 FOR UPDATE',
+        values: [payable.ownerId, payable.purpose],
+      },
+    ]);
     startWorker();
-    const { workflowId } = await startCycle({ db: database.db, temporal: temporal.client, taskQueue }, { requestedBy: 'test' });
+    const { workflowId } = await startCycle(
+      { db: database.db, temporal: temporal.client, taskQueue },
+      { requestedBy: 'test' },
+    );
     await eventually(async () => (fake.transfers.some((t) => t.destination === p.account) ? true : undefined), 60_000);
     await new Promise((r) => setTimeout(r, 500));
     await kill();
@@ -108,10 +129,21 @@ describe('a payout cycle whose worker is killed', () => {
     const refused = await payablePartner(9_000, false); // its failure is recorded after the ledger write
     fake.faults.push({ kind: 'delay', ms: 1_500 }, { kind: 'delay', ms: 1_500 });
     startWorker();
-    const { workflowId, cycleId } = await startCycle({ db: database.db, temporal: temporal.client, taskQueue }, { requestedBy: 'test' });
-    await eventually(async () => ((await database.db.maybeOneFirst(sql.type(z.object({ id: z.string() }))`SELECT id FROM payout_cycles WHERE id = ${cycleId}`)) ? true : undefined));
+    const { workflowId, cycleId } = await startCycle(
+      { db: database.db, temporal: temporal.client, taskQueue },
+      { requestedBy: 'test' },
+    );
+    await eventually(async () =>
+      (await database.db.maybeOneFirst(
+        sql.type(z.object({ id: z.string() }))`SELECT id FROM payout_cycles WHERE id = ${cycleId}`,
+      ))
+        ? true
+        : undefined,
+    );
     // Hold the refused partner's outcome row: the worker's insert of it waits after the ledger commit.
-    const lock = await holding([`INSERT INTO payout_cycle_items (cycle_id, tenant_id, outcome, amount_cents) VALUES ('${cycleId}', '${refused.tenantId}', 'skipped', 0)`]);
+    const lock = await holding([
+      `INSERT INTO payout_cycle_items (cycle_id, tenant_id, outcome, amount_cents) VALUES ('${cycleId}', '${refused.tenantId}', 'skipped', 0)`,
+    ]);
     await eventually(async () => ((await payoutTransactions(p.tenantId)) === 1 ? true : undefined), 60_000);
     await new Promise((r) => setTimeout(r, 300));
     await kill();

@@ -16,7 +16,15 @@ let fake: FakeStripe;
 beforeAll(async () => {
   database = await createTestDatabase();
   fake = await startFakeStripe();
-  worker = await startDevWorker(database.db, 'cli', { stripe: createStripe({ secretKey: 'sk_test_fake', apiBase: fake.url, webhookSecret: null, rateLimitPerSecond: 1_000, concurrency: 8 }) });
+  worker = await startDevWorker(database.db, 'cli', {
+    stripe: createStripe({
+      secretKey: 'sk_test_fake',
+      apiBase: fake.url,
+      webhookSecret: null,
+      rateLimitPerSecond: 1_000,
+      concurrency: 8,
+    }),
+  });
 });
 afterAll(async () => {
   await worker?.stop();
@@ -27,9 +35,18 @@ afterAll(async () => {
 /** Runs the CLI as its own process (asynchronously: the worker runs in this one). */
 const cli = (...args: string[]) =>
   new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../scripts/payouts.ts', import.meta.url)), ...args], {
-      env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_TASK_QUEUE: worker.taskQueue },
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('../../scripts/payouts.ts', import.meta.url)), ...args],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: database.url,
+          TEMPORAL_ADDRESS: temporalAddress(),
+          TEMPORAL_TASK_QUEUE: worker.taskQueue,
+        },
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => void (out += c.toString('utf8')));

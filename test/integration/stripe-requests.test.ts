@@ -13,7 +13,8 @@ import { payablePartner } from '../support/payouts.ts';
 let database: TestDatabase;
 const stripeMockUrl = () => {
   const url = process.env.TEST_STRIPE_MOCK_URL;
-  if (!url) throw new Error('TEST_STRIPE_MOCK_URL is not set: run the suite through `npm test`, which starts stripe-mock');
+  if (!url)
+    throw new Error('TEST_STRIPE_MOCK_URL is not set: run the suite through `npm test`, which starts stripe-mock');
   return url;
 };
 
@@ -27,10 +28,29 @@ afterAll(async () => {
 describe('Stripe requests', () => {
   it('a payout transfer made through the official SDK is a valid Stripe request', async () => {
     const { tenantId } = await payablePartner(database.db, 7_500);
-    const stripe = createStripe({ secretKey: 'sk_test_123', apiBase: stripeMockUrl(), webhookSecret: null, rateLimitPerSecond: 100, concurrency: 4 });
-    const activities = createPayoutActivities({ db: database.db, stripe, stripeRateLimitPerSecond: 100, concurrency: 4 });
-    await database.db.query(sql.unsafe`INSERT INTO payout_cycles (id, frequencies, trigger, requested_by) VALUES ('mock-cycle', '{monthly}', 'manual', 'test')`);
-    const page = await new MockActivityEnvironment().run(activities.payPage, { cycleId: 'mock-cycle', frequencies: ['monthly' as const], at: new Date().toISOString(), after: null, limit: 100 });
+    const stripe = createStripe({
+      secretKey: 'sk_test_123',
+      apiBase: stripeMockUrl(),
+      webhookSecret: null,
+      rateLimitPerSecond: 100,
+      concurrency: 4,
+    });
+    const activities = createPayoutActivities({
+      db: database.db,
+      stripe,
+      stripeRateLimitPerSecond: 100,
+      concurrency: 4,
+    });
+    await database.db.query(
+      sql.unsafe`INSERT INTO payout_cycles (id, frequencies, trigger, requested_by) VALUES ('mock-cycle', '{monthly}', 'manual', 'test')`,
+    );
+    const page = await new MockActivityEnvironment().run(activities.payPage, {
+      cycleId: 'mock-cycle',
+      frequencies: ['monthly' as const],
+      at: new Date().toISOString(),
+      after: null,
+      limit: 100,
+    });
     expect(page).toMatchObject({ seen: 1, paid: 1, paidCents: 7_500, failed: 0 });
     const payout = await findPayout(database.db, `${tenantId}:${new Date().toISOString().slice(0, 7)}`);
     // stripe-mock answers fixtures: a transfer id proves it accepted the request as valid.
@@ -38,7 +58,18 @@ describe('Stripe requests', () => {
   });
 
   it('stripe-mock refuses a malformed request; the SDK raises it as an invalid request', async () => {
-    const stripe = createStripe({ secretKey: 'sk_test_123', apiBase: stripeMockUrl(), webhookSecret: null, rateLimitPerSecond: 100, concurrency: 4 })!;
-    await expect(stripe.transfers.create({ amount: 'ten' as never, currency: 'usd', destination: 'acct_123' }, { idempotencyKey: 'payout:bad' })).rejects.toMatchObject({ type: 'StripeInvalidRequestError' });
+    const stripe = createStripe({
+      secretKey: 'sk_test_123',
+      apiBase: stripeMockUrl(),
+      webhookSecret: null,
+      rateLimitPerSecond: 100,
+      concurrency: 4,
+    })!;
+    await expect(
+      stripe.transfers.create(
+        { amount: 'ten' as never, currency: 'usd', destination: 'acct_123' },
+        { idempotencyKey: 'payout:bad' },
+      ),
+    ).rejects.toMatchObject({ type: 'StripeInvalidRequestError' });
   });
 });

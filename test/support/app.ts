@@ -30,7 +30,14 @@ export function testConfig(databaseUrl: string, overrides: Partial<Record<string
   });
 }
 
-export type TestApi = { baseUrl: string; close(): Promise<void>; request(path: string, init?: RequestInit & { json?: unknown; key?: string }): Promise<{ status: number; body: any; headers: Headers }> };
+export type TestApi = {
+  baseUrl: string;
+  close(): Promise<void>;
+  request(
+    path: string,
+    init?: RequestInit & { json?: unknown; key?: string },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+};
 
 export async function startTestApi(deps: { config: Config; db: DatabasePool; temporal: Client }): Promise<TestApi> {
   const app = createApp({ ...deps, log: createLogger('silent', 'api-test') });
@@ -40,10 +47,11 @@ export async function startTestApi(deps: { config: Config; db: DatabasePool; tem
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     baseUrl,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
     async request(path, init = {}) {
       const { json, key, headers, ...rest } = init;
       const res = await fetch(`${baseUrl}${path}`, {

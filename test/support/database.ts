@@ -22,7 +22,10 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** A database of its own, copied from the migrated template (or, with `template` null, empty). */
-export async function createTestDatabase(poolSize = 8, template: string | null = process.env.TEST_PG_TEMPLATE ?? 'referral_graph_template'): Promise<TestDatabase> {
+export async function createTestDatabase(
+  poolSize = 8,
+  template: string | null = process.env.TEST_PG_TEMPLATE ?? 'referral_graph_template',
+): Promise<TestDatabase> {
   const name = `test_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`));
   const url = new URL(adminUrl());

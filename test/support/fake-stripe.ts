@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeTransfer = { id: string; amount: number; currency: string; destination: string; metadata: Record<string, string>; idempotencyKey: string | null };
+export type FakeTransfer = {
+  id: string;
+  amount: number;
+  currency: string;
+  destination: string;
+  metadata: Record<string, string>;
+  idempotencyKey: string | null;
+};
 export type Fault = { kind: '500' | '429' | '401' | 'drop_after_success' | 'hang' } | { kind: 'delay'; ms: number };
 
 export type FakeStripe = {
@@ -30,7 +37,10 @@ export type FakeStripe = {
   close(): Promise<void>;
 };
 
-const stripeError = (status: number, type: string, code: string | undefined, message: string) => ({ status, body: { error: { type, ...(code ? { code } : {}), message } } });
+const stripeError = (status: number, type: string, code: string | undefined, message: string) => ({
+  status,
+  body: { error: { type, ...(code ? { code } : {}), message } },
+});
 
 export async function startFakeStripe(): Promise<FakeStripe> {
   const idempotent = new Map<string, { status: number; body: unknown }>();
@@ -50,7 +60,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     nextRequest: () => new Promise<void>((resolve) => waiters.push(resolve)),
     duplicateTransfers() {
       const byPayout = new Map<string, number>();
-      for (const t of fake.transfers) byPayout.set(t.metadata.payout_id ?? t.id, (byPayout.get(t.metadata.payout_id ?? t.id) ?? 0) + 1);
+      for (const t of fake.transfers)
+        byPayout.set(t.metadata.payout_id ?? t.id, (byPayout.get(t.metadata.payout_id ?? t.id) ?? 0) + 1);
       return [...byPayout.values()].reduce((s, n) => s + (n - 1), 0);
     },
     async close() {
@@ -62,20 +73,55 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   function createTransfer(form: URLSearchParams, key: string | null): { status: number; body: unknown } {
     const amount = Number(form.get('amount'));
     const destination = form.get('destination') ?? '';
-    if (!Number.isInteger(amount) || amount <= 0) return stripeError(400, 'invalid_request_error', 'parameter_invalid_integer', 'Invalid amount');
+    if (!Number.isInteger(amount) || amount <= 0)
+      return stripeError(400, 'invalid_request_error', 'parameter_invalid_integer', 'Invalid amount');
     const account = fake.accounts.get(destination);
-    if (!account) return stripeError(400, 'invalid_request_error', 'account_invalid', `No such destination: '${destination}'`);
-    if (!account.payoutsEnabled) return stripeError(400, 'invalid_request_error', 'transfers_not_allowed', 'The destination account cannot receive transfers');
-    if (fake.balanceCents !== null && amount > fake.balanceCents) return stripeError(400, 'invalid_request_error', 'balance_insufficient', 'You have insufficient available funds in your Stripe account');
+    if (!account)
+      return stripeError(400, 'invalid_request_error', 'account_invalid', `No such destination: '${destination}'`);
+    if (!account.payoutsEnabled)
+      return stripeError(
+        400,
+        'invalid_request_error',
+        'transfers_not_allowed',
+        'The destination account cannot receive transfers',
+      );
+    if (fake.balanceCents !== null && amount > fake.balanceCents)
+      return stripeError(
+        400,
+        'invalid_request_error',
+        'balance_insufficient',
+        'You have insufficient available funds in your Stripe account',
+      );
     if (fake.balanceCents !== null) fake.balanceCents -= amount;
     const metadata: Record<string, string> = {};
     for (const [k, v] of form) {
       const m = /^metadata\[(.+)\]$/.exec(k);
       if (m) metadata[m[1]!] = v;
     }
-    const transfer: FakeTransfer = { id: `tr_${randomBytes(8).toString('hex')}`, amount, currency: form.get('currency') ?? 'usd', destination, metadata, idempotencyKey: key };
+    const transfer: FakeTransfer = {
+      id: `tr_${randomBytes(8).toString('hex')}`,
+      amount,
+      currency: form.get('currency') ?? 'usd',
+      destination,
+      metadata,
+      idempotencyKey: key,
+    };
     fake.transfers.push(transfer);
-    return { status: 200, body: { id: transfer.id, object: 'transfer', amount, currency: transfer.currency, destination, metadata, transfer_group: form.get('transfer_group'), livemode: false, reversed: false, created: Math.floor(Date.now() / 1000) } };
+    return {
+      status: 200,
+      body: {
+        id: transfer.id,
+        object: 'transfer',
+        amount,
+        currency: transfer.currency,
+        destination,
+        metadata,
+        transfer_group: form.get('transfer_group'),
+        livemode: false,
+        reversed: false,
+        created: Math.floor(Date.now() / 1000),
+      },
+    };
   }
 
   const server = http.createServer((req, res) => {
@@ -85,17 +131,32 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       fake.stats.requests += 1;
       waiters.splice(0).forEach((w) => w());
       const send = (r: { status: number; body: unknown }, headers: Record<string, string> = {}) => {
-        res.writeHead(r.status, { 'content-type': 'application/json', 'request-id': `req_${randomBytes(6).toString('hex')}`, ...headers });
+        res.writeHead(r.status, {
+          'content-type': 'application/json',
+          'request-id': `req_${randomBytes(6).toString('hex')}`,
+          ...headers,
+        });
         res.end(JSON.stringify(r.body));
       };
-      if (req.method !== 'POST' || req.url !== '/v1/transfers') return send(stripeError(404, 'invalid_request_error', 'resource_missing', `Unrecognized request URL (${req.method}: ${req.url})`));
+      if (req.method !== 'POST' || req.url !== '/v1/transfers')
+        return send(
+          stripeError(
+            404,
+            'invalid_request_error',
+            'resource_missing',
+            `Unrecognized request URL (${req.method}: ${req.url})`,
+          ),
+        );
 
       if (fake.rateLimitPerSecond !== null) {
         const now = Date.now();
         if (now - windowStart >= 1_000) [windowStart, windowCount] = [now, 0];
         if (++windowCount > fake.rateLimitPerSecond) {
           fake.stats.rateLimited += 1;
-          return send(stripeError(429, 'invalid_request_error', 'rate_limit', 'Too many requests hit the API too quickly.'), { 'stripe-should-retry': 'true' });
+          return send(
+            stripeError(429, 'invalid_request_error', 'rate_limit', 'Too many requests hit the API too quickly.'),
+            { 'stripe-should-retry': 'true' },
+          );
         }
       }
       const key = (req.headers['idempotency-key'] as string | undefined) ?? null;
@@ -103,9 +164,13 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       if (fault?.kind === '500') return send(stripeError(500, 'api_error', undefined, 'An unknown error occurred'));
       if (fault?.kind === '429') {
         fake.stats.rateLimited += 1;
-        return send(stripeError(429, 'invalid_request_error', 'rate_limit', 'Too many requests hit the API too quickly.'), { 'stripe-should-retry': 'true' });
+        return send(
+          stripeError(429, 'invalid_request_error', 'rate_limit', 'Too many requests hit the API too quickly.'),
+          { 'stripe-should-retry': 'true' },
+        );
       }
-      if (fault?.kind === '401') return send(stripeError(401, 'invalid_request_error', undefined, 'Invalid API Key provided: sk_test_****'));
+      if (fault?.kind === '401')
+        return send(stripeError(401, 'invalid_request_error', undefined, 'Invalid API Key provided: sk_test_****'));
       if (fault?.kind === 'hang') return void hung.push(res); // never answered: the caller is stuck in the call
 
       const handle = () => {
@@ -116,7 +181,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         if (fault?.kind === 'drop_after_success') return void res.destroy(); // the transfer exists; the answer is lost
         send(answer, seen ? { 'idempotent-replayed': 'true' } : {});
       };
-      if (fault?.kind === 'delay') setTimeout(handle, fault.ms); // processed, then answered late
+      if (fault?.kind === 'delay')
+        setTimeout(handle, fault.ms); // processed, then answered late
       else handle();
     });
   });

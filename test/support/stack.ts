@@ -6,13 +6,29 @@ import { startTestApi, testConfig, type TestApi } from './app.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startDevWorker, type RunningWorker } from './temporal.ts';
 
-export type TestStack = { database: TestDatabase; worker: RunningWorker; starter: WorkflowStarter; api: TestApi; stop(): Promise<void> };
+export type TestStack = {
+  database: TestDatabase;
+  worker: RunningWorker;
+  starter: WorkflowStarter;
+  api: TestApi;
+  stop(): Promise<void>;
+};
 
-export async function startStack(name: string, { pollIntervalMs = 200 }: { pollIntervalMs?: number } = {}): Promise<TestStack> {
+export async function startStack(
+  name: string,
+  { pollIntervalMs = 200 }: { pollIntervalMs?: number } = {},
+): Promise<TestStack> {
   const database = await createTestDatabase();
   const worker = await startDevWorker(database.db, name);
   const config = testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue });
-  const starter = startWorkflowStarter({ db: database.db, databaseUrl: database.url, client: worker.client, taskQueue: worker.taskQueue, log: createLogger('silent', 'starter'), pollIntervalMs });
+  const starter = startWorkflowStarter({
+    db: database.db,
+    databaseUrl: database.url,
+    client: worker.client,
+    taskQueue: worker.taskQueue,
+    log: createLogger('silent', 'starter'),
+    pollIntervalMs,
+  });
   const api = await startTestApi({ config, db: database.db, temporal: worker.client });
   return {
     database,

@@ -17,7 +17,10 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+    Runtime.install({
+      logger: new DefaultLogger('WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    });
   } catch {
     // already installed in this process by another test file
   }
@@ -27,7 +30,10 @@ export const HISTORIES_DIR = fileURLToPath(new URL('../workflow/histories', impo
 
 export function temporalAddress(): string {
   const address = process.env.TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the suite through `npm test`, which starts a Temporal dev server');
+  if (!address)
+    throw new Error(
+      'TEMPORAL_ADDRESS is not set: run the suite through `npm test`, which starts a Temporal dev server',
+    );
   return address;
 }
 
@@ -36,13 +42,22 @@ export const uniqueTaskQueue = (name: string) => `${name}-${randomBytes(4).toStr
 export type RunningWorker = { worker: Worker; client: Client; taskQueue: string; stop(): Promise<void> };
 
 /** A worker with the real activities on the dev server, on a task queue of its own. */
-export async function startDevWorker(db: DatabasePool, name = 'test', extra: Omit<ActivityDependencies, 'db'> = {}): Promise<RunningWorker> {
+export async function startDevWorker(
+  db: DatabasePool,
+  name = 'test',
+  extra: Omit<ActivityDependencies, 'db'> = {},
+): Promise<RunningWorker> {
   quietRuntime();
   const taskQueue = uniqueTaskQueue(name);
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
   const connection = await Connection.connect({ address: temporalAddress() });
   const client = new Client({ connection });
-  const worker = await Worker.create({ ...workerOptions(), connection: nativeConnection, taskQueue, activities: createActivities({ db, temporal: client, taskQueue, ...extra }) });
+  const worker = await Worker.create({
+    ...workerOptions(),
+    connection: nativeConnection,
+    taskQueue,
+    activities: createActivities({ db, temporal: client, taskQueue, ...extra }),
+  });
   const running = worker.run();
   return {
     worker,
@@ -69,7 +84,10 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
  * clock years ahead, which would expire the next test's edge at once). `eachTest` runs before each
  * test once its server is up. The fields are set by the hooks: read them inside tests.
  */
-export function timeSkippingSuite(eachTest?: (database: TestDatabase) => Promise<unknown>): { env: TestWorkflowEnvironment; database: TestDatabase } {
+export function timeSkippingSuite(eachTest?: (database: TestDatabase) => Promise<unknown>): {
+  env: TestWorkflowEnvironment;
+  database: TestDatabase;
+} {
   const suite = {} as { env: TestWorkflowEnvironment; database: TestDatabase };
   beforeAll(async () => {
     suite.database = await createTestDatabase();
@@ -87,8 +105,17 @@ export function timeSkippingSuite(eachTest?: (database: TestDatabase) => Promise
   return suite;
 }
 
-export async function timeSkippingWorker(env: TestWorkflowEnvironment, db: DatabasePool, taskQueue = uniqueTaskQueue('ts')): Promise<Worker> {
-  return Worker.create({ ...workerOptions(), connection: env.nativeConnection, taskQueue, activities: createActivities({ db }) });
+export async function timeSkippingWorker(
+  env: TestWorkflowEnvironment,
+  db: DatabasePool,
+  taskQueue = uniqueTaskQueue('ts'),
+): Promise<Worker> {
+  return Worker.create({
+    ...workerOptions(),
+    connection: env.nativeConnection,
+    taskQueue,
+    activities: createActivities({ db }),
+  });
 }
 
 /** Polls until `fn` returns a value other than undefined (or throws after `timeoutMs`). */
@@ -104,5 +131,7 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
+  throw new Error(
+    `condition not met within ${timeoutMs} ms${last ? `: ${String((last as Error).message ?? last)}` : ''}`,
+  );
 }

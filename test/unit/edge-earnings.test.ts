@@ -4,12 +4,26 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { keptOn, type CommissionTerms } from '../../domain/commission.ts';
-import { applyRefund, closesAt, NO_EARNINGS, pendingReleases, recordPricedPayment, release, voidAll, type Clawback, type EdgeEarnings } from '../../domain/edge-earnings.ts';
+import {
+  applyRefund,
+  closesAt,
+  NO_EARNINGS,
+  pendingReleases,
+  recordPricedPayment,
+  release,
+  voidAll,
+  type Clawback,
+  type EdgeEarnings,
+} from '../../domain/edge-earnings.ts';
 
 const DAY = 86_400_000;
 const START = Date.parse('2027-01-01T00:00:00Z');
 const to = { tenantId: 't', referrerUserId: 'u' };
-const terms: fc.Arbitrary<CommissionTerms> = fc.record({ salesBps: fc.integer({ min: 0, max: 10_000 }), creditBps: fc.integer({ min: 0, max: 10_000 }), recurringMonths: fc.constant(12) });
+const terms: fc.Arbitrary<CommissionTerms> = fc.record({
+  salesBps: fc.integer({ min: 0, max: 10_000 }),
+  creditBps: fc.integer({ min: 0, max: 10_000 }),
+  recurringMonths: fc.constant(12),
+});
 
 type Step =
   | { op: 'pay'; amount: number; terms: CommissionTerms | null; holdDays: number }
@@ -18,8 +32,17 @@ type Step =
   | { op: 'void' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ op: fc.constant('pay' as const), amount: fc.integer({ min: 0, max: 1_000_000_00 }), terms: fc.option(terms, { nil: null }), holdDays: fc.integer({ min: 0, max: 60 }) }),
-  fc.record({ op: fc.constant('refund' as const), payment: fc.nat(), share: fc.double({ min: 0, max: 1.2, noNaN: true }) }),
+  fc.record({
+    op: fc.constant('pay' as const),
+    amount: fc.integer({ min: 0, max: 1_000_000_00 }),
+    terms: fc.option(terms, { nil: null }),
+    holdDays: fc.integer({ min: 0, max: 60 }),
+  }),
+  fc.record({
+    op: fc.constant('refund' as const),
+    payment: fc.nat(),
+    share: fc.double({ min: 0, max: 1.2, noNaN: true }),
+  }),
   fc.record({ op: fc.constant('wait' as const), days: fc.integer({ min: 0, max: 40 }) }),
   fc.constant({ op: 'void' as const }),
 );
@@ -58,7 +81,12 @@ function live(steps: Step[]): { e: EdgeEarnings; ledger: Ledger; voided: boolean
     if (s.op === 'pay') {
       const paymentId = `p${n++}`;
       const earned = s.terms ? keptOn(s.amount, 0, s.terms) : null;
-      e = recordPricedPayment(e, { paymentId, amountCents: s.amount }, s.terms && earned ? { terms: s.terms, earned, holdDays: s.holdDays, beneficiary: to } : null, now);
+      e = recordPricedPayment(
+        e,
+        { paymentId, amountCents: s.amount },
+        s.terms && earned ? { terms: s.terms, earned, holdDays: s.holdDays, beneficiary: to } : null,
+        now,
+      );
       if (earned) {
         ledger.pending += earned.cash;
         ledger.credits += earned.credits;
@@ -100,26 +128,46 @@ describe('edge earnings', () => {
   });
 
   it('a payment refunded in full keeps zero, whether released or not', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1_000_000_00 }), terms, fc.integer({ min: 0, max: 60 }), fc.boolean(), (amount, t, holdDays, releaseFirst) => {
-      const steps: Step[] = [{ op: 'pay', amount, terms: t, holdDays }, ...(releaseFirst ? [{ op: 'wait' as const, days: 61 }] : []), { op: 'refund', payment: 0, share: 0.5 }, { op: 'refund', payment: 0, share: 1 }];
-      const { e, ledger } = live(steps);
-      expect(e.earned).toEqual({ cashCents: 0, credits: 0, pendingCents: 0, payableCents: 0 });
-      expect(ledger).toEqual({ pending: 0, payable: 0, credits: 0 });
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000_00 }),
+        terms,
+        fc.integer({ min: 0, max: 60 }),
+        fc.boolean(),
+        (amount, t, holdDays, releaseFirst) => {
+          const steps: Step[] = [
+            { op: 'pay', amount, terms: t, holdDays },
+            ...(releaseFirst ? [{ op: 'wait' as const, days: 61 }] : []),
+            { op: 'refund', payment: 0, share: 0.5 },
+            { op: 'refund', payment: 0, share: 1 },
+          ];
+          const { e, ledger } = live(steps);
+          expect(e.earned).toEqual({ cashCents: 0, credits: 0, pendingCents: 0, payableCents: 0 });
+          expect(ledger).toEqual({ pending: 0, payable: 0, credits: 0 });
+        },
+      ),
+    );
   });
 
   it('a void takes back everything still kept and leaves nothing to release', () => {
-    fc.assert(fc.property(fc.array(step, { maxLength: 20 }), (steps) => {
-      const { e, ledger } = live([...steps, { op: 'void' }]);
-      expect(e.earned).toEqual(NO_EARNINGS);
-      expect(ledger).toEqual({ pending: 0, payable: 0, credits: 0 });
-      expect(pendingReleases(e)).toEqual([]);
-    }));
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 20 }), (steps) => {
+        const { e, ledger } = live([...steps, { op: 'void' }]);
+        expect(e.earned).toEqual(NO_EARNINGS);
+        expect(ledger).toEqual({ pending: 0, payable: 0, credits: 0 });
+        expect(pendingReleases(e)).toEqual([]);
+      }),
+    );
   });
 
   it('releases a commission once, when its holding period ends, at what the payment still keeps', () => {
     const t: CommissionTerms = { salesBps: 2_000, creditBps: 500, recurringMonths: null };
-    let e = recordPricedPayment({ priced: {}, earned: { ...NO_EARNINGS } }, { paymentId: 'p', amountCents: 4_999 }, { terms: t, earned: keptOn(4_999, 0, t), holdDays: 30, beneficiary: to }, START);
+    let e = recordPricedPayment(
+      { priced: {}, earned: { ...NO_EARNINGS } },
+      { paymentId: 'p', amountCents: 4_999 },
+      { terms: t, earned: keptOn(4_999, 0, t), holdDays: 30, beneficiary: to },
+      START,
+    );
     e = applyRefund(e, { refundId: 'r', paymentId: 'p', amountCents: 2_000 })!.next;
     expect(release(e, 'p', START + 30 * DAY - 1)).toBeNull();
     const change = release(e, 'p', START + 30 * DAY)!;
@@ -132,12 +180,19 @@ describe('edge earnings', () => {
     const t: CommissionTerms = { salesBps: 1_000, creditBps: 0, recurringMonths: null };
     const empty: EdgeEarnings = { priced: {}, earned: { ...NO_EARNINGS } };
     expect(closesAt(empty, null)).toBeNull();
-    const e = recordPricedPayment(empty, { paymentId: 'p', amountCents: 10_000 }, { terms: t, earned: keptOn(10_000, 0, t), holdDays: 200, beneficiary: to }, START);
+    const e = recordPricedPayment(
+      empty,
+      { paymentId: 'p', amountCents: 10_000 },
+      { terms: t, earned: keptOn(10_000, 0, t), holdDays: 200, beneficiary: to },
+      START,
+    );
     expect(closesAt(e, new Date(START).toISOString())).toBe(START + 200 * DAY);
     expect(closesAt(release(e, 'p', START + 200 * DAY)!.next, new Date(START).toISOString())).toBe(START + 180 * DAY);
   });
 
   it('a refund of a payment not priced yet waits for it', () => {
-    expect(applyRefund({ priced: {}, earned: { ...NO_EARNINGS } }, { refundId: 'r', paymentId: 'later', amountCents: 1 })).toBeNull();
+    expect(
+      applyRefund({ priced: {}, earned: { ...NO_EARNINGS } }, { refundId: 'r', paymentId: 'later', amountCents: 1 }),
+    ).toBeNull();
   });
 });

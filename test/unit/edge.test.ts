@@ -8,7 +8,8 @@ describe('edge kind', () => {
   it('is intentional for a partner code or an approved partner, in either phase', () => {
     for (const phase of PROGRAM_PHASES) {
       expect(edgeKindFor({ phase, source: 'partner_code', referrerIsApprovedPartner: false })).toBe('intentional');
-      for (const source of EDGE_SOURCES) expect(edgeKindFor({ phase, source, referrerIsApprovedPartner: true })).toBe('intentional');
+      for (const source of EDGE_SOURCES)
+        expect(edgeKindFor({ phase, source, referrerIsApprovedPartner: true })).toBe('intentional');
     }
   });
 
@@ -21,8 +22,12 @@ describe('edge kind', () => {
 
   it('never makes a beta_auto edge after the launch flip', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...EDGE_SOURCES), fc.boolean(), (source, partner) =>
-        edgeKindFor({ phase: 'public', source, referrerIsApprovedPartner: partner }) === 'intentional'),
+      fc.property(
+        fc.constantFrom(...EDGE_SOURCES),
+        fc.boolean(),
+        (source, partner) =>
+          edgeKindFor({ phase: 'public', source, referrerIsApprovedPartner: partner }) === 'intentional',
+      ),
     );
   });
 });

@@ -6,7 +6,8 @@ import { REFERRAL_CODE, REFERRAL_CODE_LENGTH, referralCodeFrom } from '../../dom
 describe('email', () => {
   it('accepts addresses and refuses what is not one', () => {
     expect(isEmail('a@b.co')).toBe(true);
-    for (const bad of ['', 'a', 'a@b', '@b.co', 'a b@c.de', `${'a'.repeat(250)}@b.co`]) expect(isEmail(bad)).toBe(false);
+    for (const bad of ['', 'a', 'a@b', '@b.co', 'a b@c.de', `${'a'.repeat(250)}@b.co`])
+      expect(isEmail(bad)).toBe(false);
   });
 
   it('folds case for uniqueness', () => {
@@ -28,7 +29,8 @@ describe('referral code', () => {
   it('is always in the unambiguous alphabet', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: REFERRAL_CODE_LENGTH, maxLength: REFERRAL_CODE_LENGTH }), (bytes) =>
-        REFERRAL_CODE.test(referralCodeFrom(bytes))),
+        REFERRAL_CODE.test(referralCodeFrom(bytes)),
+      ),
     );
   });
 });

@@ -42,7 +42,9 @@ describe('configuration', () => {
 
   it('reads partner keys with their tenant', () => {
     const tenant = '5b0c8f5e-2f7e-4d39-9a55-0c1f0e1c2d3e';
-    expect(parseApiKeys(`partner:${tenant}:pppppppppppppppp:with-colon`)).toEqual([{ role: 'partner', tenantId: tenant, key: 'pppppppppppppppp:with-colon' }]);
+    expect(parseApiKeys(`partner:${tenant}:pppppppppppppppp:with-colon`)).toEqual([
+      { role: 'partner', tenantId: tenant, key: 'pppppppppppppppp:with-colon' },
+    ]);
     expect(() => parseApiKeys('partner:not-a-uuid:pppppppppppppppp')).toThrow(/partner:<tenantId uuid>:<key>/);
   });
 

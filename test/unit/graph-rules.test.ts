@@ -2,15 +2,28 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createRateLimiter } from '../../api/rate-limit.ts';
 import { isSelfReferral } from '../../domain/attribution.ts';
-import { DEFAULT_FLAVORS, INVITE_CODE_BODY_LENGTH, inviteCodeFor, normalizeInviteCode, personalCodeCredits, whyUnusable } from '../../domain/invite-flavors.ts';
+import {
+  DEFAULT_FLAVORS,
+  INVITE_CODE_BODY_LENGTH,
+  inviteCodeFor,
+  normalizeInviteCode,
+  personalCodeCredits,
+  whyUnusable,
+} from '../../domain/invite-flavors.ts';
 import { affiliateLink } from '../../domain/partner-settings.ts';
 
 describe('invite codes', () => {
-  it('carry their flavor\'s prefix and an unambiguous body', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
-      const code = inviteCodeFor(DEFAULT_FLAVORS.og, bytes);
-      return code.startsWith('OG-') && /^[A-HJKMNP-Z2-9]+$/.test(code.slice(3)) && code.length === 3 + INVITE_CODE_BODY_LENGTH;
-    }));
+  it("carry their flavor's prefix and an unambiguous body", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+        const code = inviteCodeFor(DEFAULT_FLAVORS.og, bytes);
+        return (
+          code.startsWith('OG-') &&
+          /^[A-HJKMNP-Z2-9]+$/.test(code.slice(3)) &&
+          code.length === 3 + INVITE_CODE_BODY_LENGTH
+        );
+      }),
+    );
   });
 
   it('match regardless of case and spaces', () => {
@@ -26,8 +39,12 @@ describe('invite codes', () => {
   });
 
   it('never let a personal code grant more than the flavor default', () => {
-    fc.assert(fc.property(fc.option(fc.nat(), { nil: undefined }), (requested) =>
-      personalCodeCredits(DEFAULT_FLAVORS.beta, requested) <= DEFAULT_FLAVORS.beta.defaultCredits));
+    fc.assert(
+      fc.property(
+        fc.option(fc.nat(), { nil: undefined }),
+        (requested) => personalCodeCredits(DEFAULT_FLAVORS.beta, requested) <= DEFAULT_FLAVORS.beta.defaultCredits,
+      ),
+    );
     expect(personalCodeCredits(DEFAULT_FLAVORS.beta, 20)).toBe(20);
     expect(personalCodeCredits(DEFAULT_FLAVORS.beta, undefined)).toBe(500);
   });

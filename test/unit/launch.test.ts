@@ -11,7 +11,11 @@ describe('the launch flip', () => {
   });
 
   it('tells every edge the same event, so a repeat is a no-op', () => {
-    expect(publicPhaseEvent('2026-01-01T00:00:00.000Z')).toEqual({ eventId: 'phase:public', phase: 'public', changedAt: '2026-01-01T00:00:00.000Z' });
+    expect(publicPhaseEvent('2026-01-01T00:00:00.000Z')).toEqual({
+      eventId: 'phase:public',
+      phase: 'public',
+      changedAt: '2026-01-01T00:00:00.000Z',
+    });
   });
 
   it('reports its status from the record', () => {
@@ -24,15 +28,35 @@ describe('the launch flip', () => {
   it('enrolls a beta referrer at the beta tier, so its intentional edges after the flip earn what its beta edges earn', () => {
     for (const bps of [1_000, 1_250, 1_500]) {
       const terms = betaReferrerTerms(bps);
-      expect(terms).toMatchObject({ salesCommissionBps: bps, creditCommissionBps: 0, recurring: false, payoutMethod: 'stripe', payoutFrequency: 'monthly' });
+      expect(terms).toMatchObject({
+        salesCommissionBps: bps,
+        creditCommissionBps: 0,
+        recurring: false,
+        payoutMethod: 'stripe',
+        payoutFrequency: 'monthly',
+      });
       // After the flip every new edge is intentional and earns its partner's rates.
       expect(edgeKindFor({ phase: 'public', source: 'link', referrerIsApprovedPartner: true })).toBe('intentional');
       expect(termsFor('intentional', 'public', terms)).toEqual(termsFor('beta_auto', 'public', null, bps));
     }
     const settings = DEFAULT_COMMISSION_SETTINGS;
     const partner = betaReferrerTerms(settings.betaAutoBps);
-    const price = (firstPaymentAt: Date | null) => pricePayment({ kind: 'intentional', phase: 'public', partner, selfPurchase: false, amountCents: 9_999, paidAt: new Date(), firstPaymentAt, settings });
-    expect(price(null)).toMatchObject({ status: 'earned', earned: { cash: 999, credits: 0 }, holdDays: settings.holdingPeriodDays });
+    const price = (firstPaymentAt: Date | null) =>
+      pricePayment({
+        kind: 'intentional',
+        phase: 'public',
+        partner,
+        selfPurchase: false,
+        amountCents: 9_999,
+        paidAt: new Date(),
+        firstPaymentAt,
+        settings,
+      });
+    expect(price(null)).toMatchObject({
+      status: 'earned',
+      earned: { cash: 999, credits: 0 },
+      holdDays: settings.holdingPeriodDays,
+    });
     expect(price(new Date(Date.now() - 1_000))).toEqual({ status: 'not_eligible', reason: 'outside_window' });
   });
 });

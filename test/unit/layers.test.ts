@@ -13,7 +13,17 @@ import { parseSync } from '@swc/core';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Each source folder's rank; an import may only go to the same rank or lower. */
-const RANK: Record<string, number> = { domain: 0, contracts: 1, platform: 2, db: 3, services: 4, activities: 4, workflows: 5, api: 5, workers: 5 };
+const RANK: Record<string, number> = {
+  domain: 0,
+  contracts: 1,
+  platform: 2,
+  db: 3,
+  services: 4,
+  activities: 4,
+  workflows: 5,
+  api: 5,
+  workers: 5,
+};
 const SOURCE_FOLDERS = Object.keys(RANK);
 /** Folders no source may depend on (tests, benches, scripts): above every layer. */
 const ABOVE_ALL = 6;
@@ -29,12 +39,19 @@ type Node = { type?: string; span?: { start: number }; [key: string]: unknown };
 // text is parsed behind a statement of known place (`0;`) that gives the base away.
 const PROBE = '0;';
 
-/** Every module specifier a file names: static and type-only imports, `export ... from`, `import x = require()`, dynamic `import()` and `import('...')` types. */
+/**
+ * Every module specifier a file names: static and type-only imports, `export ... from`, `import x = require()`, dynamic
+ * `import()` and `import('...')` types.
+ */
 function importsOf(text: string): ImportRef[] {
   const module = parseSync(PROBE + text, { syntax: 'typescript', target: 'es2024' }) as unknown as { body: Node[] };
   const base = module.body[0]!.span!.start + PROBE.length;
   const bytes = Buffer.from(text);
-  const lineAt = (span: { start: number }) => bytes.subarray(0, span.start - base).toString().split('\n').length;
+  const lineAt = (span: { start: number }) =>
+    bytes
+      .subarray(0, span.start - base)
+      .toString()
+      .split('\n').length;
   const refs: ImportRef[] = [];
   const add = (at: Node, literal: unknown, typeOnly: boolean) => {
     const l = literal as Node | null | undefined;
@@ -47,7 +64,8 @@ function importsOf(text: string): ImportRef[] {
     switch (n.type) {
       case 'ImportDeclaration': {
         const specifiers = n.specifiers as Node[];
-        const allNamedTypes = specifiers.length > 0 && specifiers.every((s) => s.type === 'ImportSpecifier' && s.isTypeOnly);
+        const allNamedTypes =
+          specifiers.length > 0 && specifiers.every((s) => s.type === 'ImportSpecifier' && s.isTypeOnly);
         add(n, n.source, n.typeOnly === true || allNamedTypes);
         break;
       }
@@ -78,7 +96,8 @@ const folderOf = (path: string) => path.split('/')[0]!;
 
 function ruleBroken(from: string, to: string, typeOnly: boolean): string | null {
   if (to === 'workflows' && from !== 'workflows' && from !== 'workers') return 'only the worker imports workflows/';
-  if (from === 'workflows' && !WORKFLOW_IMPORTS.has(to) && !(to === 'activities' && typeOnly)) return 'a workflow imports only domain, contracts and activity types';
+  if (from === 'workflows' && !WORKFLOW_IMPORTS.has(to) && !(to === 'activities' && typeOnly))
+    return 'a workflow imports only domain, contracts and activity types';
   if (PEERS.has(`${from}>${to}`)) return 'services and activities are peers: neither imports the other';
   if ((RANK[to] ?? ABOVE_ALL) > RANK[from]!) return 'imports a higher layer';
   return null;
@@ -92,7 +111,9 @@ function layerViolations(files: readonly SourceFile[]): Violation[] {
     if (!(from in RANK)) continue;
     for (const ref of importsOf(file.text)) {
       if (!ref.specifier.startsWith('.')) continue; // a package, not a layer
-      const target = relative(ROOT, resolve(ROOT, dirname(file.path), ref.specifier)).split(sep).join('/');
+      const target = relative(ROOT, resolve(ROOT, dirname(file.path), ref.specifier))
+        .split(sep)
+        .join('/');
       if (target.startsWith('..')) continue;
       const to = folderOf(target);
       const rule = ruleBroken(from, to, ref.typeOnly);
@@ -126,7 +147,7 @@ describe('the layer checker', () => {
       "type T = import('../db/type-query.ts').T;",
       "import 'side-effect';",
       "// import { z } from '../db/commented.ts';",
-      "const s = \"import { y } from '../db/in-a-string.ts'\";",
+      'const s = "import { y } from \'../db/in-a-string.ts\'";',
     ].join('\n');
     expect(importsOf(text).map((r) => [r.specifier, r.typeOnly, r.line])).toEqual([
       ['../db/a.ts', false, 1],
@@ -145,14 +166,26 @@ describe('the layer checker', () => {
   it('flags imports up the layers, across the peers, of workflows/, and from workflows beyond their reach; allows the rest', () => {
     const files: SourceFile[] = [
       { path: 'domain/a.ts', text: "import type { X } from '../contracts/x.ts';\nimport { y } from './y.ts';" },
-      { path: 'db/a.ts', text: "import { s } from '../services/s.ts';\nimport { d } from '../domain/d.ts';\nimport { p } from '../platform/p.ts';" },
+      {
+        path: 'db/a.ts',
+        text: "import { s } from '../services/s.ts';\nimport { d } from '../domain/d.ts';\nimport { p } from '../platform/p.ts';",
+      },
       { path: 'services/a.ts', text: "export { r } from '../activities/r.ts';\nimport { q } from '../db/q.ts';" },
       { path: 'activities/a.ts', text: "const m = import('../services/m.ts');" },
       { path: 'api/a.ts', text: "import { w } from '../workflows/w.ts';\nimport { s } from '../services/s.ts';" },
       { path: 'db/b.ts', text: "import type { W } from '../workflows/w.ts';" },
-      { path: 'workers/a.ts', text: "import { w } from '../workflows/w.ts';\nimport { a } from '../activities/index.ts';" },
-      { path: 'workflows/a.ts', text: "import type { A } from '../activities/a.ts';\nimport { c } from '../contracts/c.ts';\nimport { d } from '../domain/d.ts';\nimport { b } from './b.ts';" },
-      { path: 'workflows/b.ts', text: "import { a } from '../activities/a.ts';\nimport type { S } from '../services/s.ts';\nimport { p } from '../platform/p.ts';" },
+      {
+        path: 'workers/a.ts',
+        text: "import { w } from '../workflows/w.ts';\nimport { a } from '../activities/index.ts';",
+      },
+      {
+        path: 'workflows/a.ts',
+        text: "import type { A } from '../activities/a.ts';\nimport { c } from '../contracts/c.ts';\nimport { d } from '../domain/d.ts';\nimport { b } from './b.ts';",
+      },
+      {
+        path: 'workflows/b.ts',
+        text: "import { a } from '../activities/a.ts';\nimport type { S } from '../services/s.ts';\nimport { p } from '../platform/p.ts';",
+      },
       { path: 'platform/a.ts', text: "import { t } from '../test/support/t.ts';\nimport { z } from 'zod';" },
       { path: 'test/a.ts', text: "import { w } from '../workflows/w.ts';\nimport { s } from '../services/s.ts';" },
     ];

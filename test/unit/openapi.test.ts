@@ -23,7 +23,7 @@ describe('OpenAPI document', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('closes every request body to unknown fields, as the validator does (provider webhooks carry the provider\'s whole event)', () => {
+  it("closes every request body to unknown fields, as the validator does (provider webhooks carry the provider's whole event)", () => {
     const ours = routes.filter((r) => r.body && !r.path.startsWith('/webhooks/'));
     expect(ours.length).toBeGreaterThan(10);
     for (const route of ours) {

@@ -35,7 +35,11 @@ describe('the worker relaunching with its memory settings', () => {
   ].join('\n');
   const run = (env: Record<string, string | undefined>) => {
     const { NODE_OPTIONS: _n, MALLOC_ARENA_MAX: _m, ...rest } = process.env;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: { ...rest, ...env } as NodeJS.ProcessEnv, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      env: { ...rest, ...env } as NodeJS.ProcessEnv,
+      encoding: 'utf8',
+    });
     return JSON.parse(out.trim().split('\n').pop()!) as { execArgv: string[]; arenas: string | null };
   };
 

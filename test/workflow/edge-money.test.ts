@@ -15,11 +15,20 @@ import { signUp } from '../../services/signups.ts';
 import { approve, createPartner } from '../../services/partners.ts';
 import { edgeLifecycleInput } from '../../contracts/edge-lifecycle.ts';
 import { referralLifecycle } from '../../workflows/referral-lifecycle.ts';
-import { activatedSignal, paymentSignal, phaseChangedSignal, refundSignal, stateQuery, verdictSignal } from '../../contracts/edge-lifecycle.ts';
+import {
+  activatedSignal,
+  paymentSignal,
+  phaseChangedSignal,
+  refundSignal,
+  stateQuery,
+  verdictSignal,
+} from '../../contracts/edge-lifecycle.ts';
 import { timeSkippingSuite, timeSkippingWorker, uniqueTaskQueue } from '../support/temporal.ts';
 
 // A fresh test server per test (see referral-lifecycle.test.ts), and the program back in beta.
-const suite = timeSkippingSuite((database) => database.db.query(sql.unsafe`UPDATE program SET phase = 'beta', phase_changed_at = NULL`));
+const suite = timeSkippingSuite((database) =>
+  database.db.query(sql.unsafe`UPDATE program SET phase = 'beta', phase_changed_at = NULL`),
+);
 
 type Edge = { input: EdgeLifecycleInput; referrerId: string; tenantId: string };
 let n = 0;
@@ -27,14 +36,23 @@ const stamp = () => `${Date.now().toString(36)}-${++n}`;
 const signupDeps = () => ({ db: suite.database.db, activationWindowDays: 30, flavors: DEFAULT_FLAVORS });
 
 /** An approved partner's affiliate edge (intentional), with the partner's terms. */
-async function partnerEdge(terms: { salesCommissionBps: number; creditCommissionBps: number; recurring: boolean; recurringMonths?: number }): Promise<Edge> {
+async function partnerEdge(terms: {
+  salesCommissionBps: number;
+  creditCommissionBps: number;
+  recurring: boolean;
+  recurringMonths?: number;
+}): Promise<Edge> {
   const owner = await signUp(signupDeps(), { email: `partner-${stamp()}@example.com` });
   const deps = { db: suite.database.db, publicBaseUrl: 'http://localhost' };
   const partner = await createPartner(deps, { tenantId: owner.user.tenant_id, ...terms });
   await approve(deps, owner.user.tenant_id, 'test-admin');
   const { edge } = await signUp(signupDeps(), { email: `customer-${stamp()}@example.com`, ref: partner.referral_code });
   expect(edge!.kind).toBe('intentional');
-  return { input: edgeLifecycleInput(edge!, owner.user.tenant_id), referrerId: owner.user.id, tenantId: owner.user.tenant_id };
+  return {
+    input: edgeLifecycleInput(edge!, owner.user.tenant_id),
+    referrerId: owner.user.id,
+    tenantId: owner.user.tenant_id,
+  };
 }
 
 /** A plain referral link in beta: a beta auto-enrolled edge. */
@@ -48,20 +66,52 @@ async function betaEdge(): Promise<Edge> {
 const nowOnServer = async () => new Date(Number(await suite.env.currentTimeMs()));
 
 /** Records a payment as the API does, and delivers its message as the relay would. */
-async function pay(handle: WorkflowHandle, edge: Edge, paymentId: string, amountCents: number, paidAt?: Date): Promise<void> {
-  const recorded = await insertPayment(suite.database.db, { id: paymentId, userId: edge.input.refereeId, amountCents, currency: 'USD', paidAt: paidAt ?? (await nowOnServer()) });
+async function pay(
+  handle: WorkflowHandle,
+  edge: Edge,
+  paymentId: string,
+  amountCents: number,
+  paidAt?: Date,
+): Promise<void> {
+  const recorded = await insertPayment(suite.database.db, {
+    id: paymentId,
+    userId: edge.input.refereeId,
+    amountCents,
+    currency: 'USD',
+    paidAt: paidAt ?? (await nowOnServer()),
+  });
   expect(recorded?.row.edge_id).toBe(edge.input.edgeId);
-  await handle.signal(paymentSignal, { eventId: `payment:${paymentId}`, paymentId, amountCents, currency: 'USD', paidAt: recorded!.row.paid_at.toISOString() });
+  await handle.signal(paymentSignal, {
+    eventId: `payment:${paymentId}`,
+    paymentId,
+    amountCents,
+    currency: 'USD',
+    paidAt: recorded!.row.paid_at.toISOString(),
+  });
 }
 
 async function refund(handle: WorkflowHandle, refundId: string, paymentId: string, amountCents: number): Promise<void> {
-  const outcome = await insertRefund(suite.database.db, { id: refundId, paymentId, amountCents, refundedAt: await nowOnServer() });
+  const outcome = await insertRefund(suite.database.db, {
+    id: refundId,
+    paymentId,
+    amountCents,
+    refundedAt: await nowOnServer(),
+  });
   expect(outcome.kind).toBe('created');
-  await handle.signal(refundSignal, { eventId: `refund:${refundId}`, refundId, paymentId, amountCents, refundedAt: (await nowOnServer()).toISOString() });
+  await handle.signal(refundSignal, {
+    eventId: `refund:${refundId}`,
+    refundId,
+    paymentId,
+    amountCents,
+    refundedAt: (await nowOnServer()).toISOString(),
+  });
 }
 
 async function activate(handle: WorkflowHandle, edge: Edge): Promise<void> {
-  await handle.signal(activatedSignal, { eventId: `activation:${edge.input.refereeId}`, activatedAt: (await nowOnServer()).toISOString() });
+  await handle.signal(activatedSignal, {
+    eventId: `activation:${edge.input.refereeId}`,
+    activatedAt: (await nowOnServer()).toISOString(),
+  });
 }
 
 const balances = async (edge: Edge) => ({
@@ -79,17 +129,28 @@ const DAY = 86_400_000;
 /** What ops read on each timer the workflow started, in order (the UI shows nothing else of a timer). */
 async function timerSummaries(workflowId: string): Promise<string[]> {
   const history = await suite.env.client.workflow.getHandle(workflowId).fetchHistory();
-  return history.events!.filter((e) => e.timerStartedEventAttributes).map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
+  return history
+    .events!.filter((e) => e.timerStartedEventAttributes)
+    .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
 }
 
 describe('an edge earning commission', () => {
   it('a 12-month recurring affiliate edge: 12 monthly payments, a refund in month 5, exact cents in the ledger', async () => {
-    const edge = await partnerEdge({ salesCommissionBps: 2_000, creditCommissionBps: 500, recurring: true, recurringMonths: 12 });
+    const edge = await partnerEdge({
+      salesCommissionBps: 2_000,
+      creditCommissionBps: 500,
+      recurring: true,
+      recurringMonths: 12,
+    });
     const taskQueue = uniqueTaskQueue('money');
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     const result = await worker.runUntil(async () => {
-      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, {
+        workflowId,
+        taskQueue,
+        args: [edge.input],
+      });
       await suite.env.sleep('2 days');
       await activate(handle, edge);
       await suite.env.sleep('1 day');
@@ -103,7 +164,13 @@ describe('an edge earning commission', () => {
         if (month === 5) {
           await suite.env.sleep('3 days');
           await refund(handle, `${workflowId}-r5`, `${workflowId}-m5`, 2_000);
-          await handle.signal(refundSignal, { eventId: `refund:${workflowId}-r5`, refundId: `${workflowId}-r5`, paymentId: `${workflowId}-m5`, amountCents: 2_000, refundedAt: first.toISOString() });
+          await handle.signal(refundSignal, {
+            eventId: `refund:${workflowId}-r5`,
+            refundId: `${workflowId}-r5`,
+            paymentId: `${workflowId}-m5`,
+            amountCents: 2_000,
+            refundedAt: first.toISOString(),
+          });
         }
         if (month === 6) expect((await handle.query(stateQuery)).state).toBe('earning');
       }
@@ -113,7 +180,11 @@ describe('an edge earning commission', () => {
       await pay(handle, edge, `${workflowId}-m13`, 4_999, late);
       await suite.env.sleep('1 hour');
       const view = await handle.query(stateQuery);
-      expect(view).toMatchObject({ state: 'completed', waitingFor: 'refund_window', payments: { earning: 12, notEligible: 1 } });
+      expect(view).toMatchObject({
+        state: 'completed',
+        waitingFor: 'refund_window',
+        payments: { earning: 12, notEligible: 1 },
+      });
       return handle.result();
     });
 
@@ -121,18 +192,31 @@ describe('an edge earning commission', () => {
     // 2,000 leaves 2,999 paid: floor(2,999 x 20%) = 599 and 149 credits kept, so it takes back 400 and 100.
     const cash = 12 * 999 - 400;
     const credits = 12 * 249 - 100;
-    expect(result).toMatchObject({ state: 'completed', waitingFor: null, earned: { cashCents: cash, credits, pendingCents: 0, payableCents: cash } });
+    expect(result).toMatchObject({
+      state: 'completed',
+      waitingFor: null,
+      earned: { cashCents: cash, credits, pendingCents: 0, payableCents: cash },
+    });
     expect(await balances(edge)).toEqual({ pending: 0, payable: cash, credits });
     const transactions = await transactionsOf(edge.input.edgeId);
     expect(transactions.filter((t) => t.kind === 'commission')).toHaveLength(12);
     expect(transactions.filter((t) => t.kind === 'commission_release')).toHaveLength(12);
-    expect(transactions.filter((t) => t.kind === 'clawback').map((t) => t.idempotency_key)).toEqual([`clawback:${workflowId}-r5`]);
-    expect(await findPayment(suite.database.db, `${workflowId}-m13`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'outside_window' });
+    expect(transactions.filter((t) => t.kind === 'clawback').map((t) => t.idempotency_key)).toEqual([
+      `clawback:${workflowId}-r5`,
+    ]);
+    expect(await findPayment(suite.database.db, `${workflowId}-m13`)).toMatchObject({
+      commission_status: 'not_eligible',
+      commission_reason: 'outside_window',
+    });
     expect(await findPayment(suite.database.db, `${workflowId}-m1`)).toMatchObject({ commission_status: 'earned' });
     // The workflow closed once the refund window (180 days) after its last earning payment had passed.
     const { closeTime } = await suite.env.client.workflow.getHandle(workflowId).describe();
     expect(closeTime!.getTime() - new Date(result.firstPaymentAt!).getTime()).toBeGreaterThanOrEqual((330 + 180) * DAY);
-    const edgeRow = await suite.database.db.one(sql.type(z.object({ completed_at: z.date().nullable() }))`SELECT completed_at FROM edges WHERE id = ${edge.input.edgeId}`);
+    const edgeRow = await suite.database.db.one(
+      sql.type(
+        z.object({ completed_at: z.date().nullable() }),
+      )`SELECT completed_at FROM edges WHERE id = ${edge.input.edgeId}`,
+    );
     expect(edgeRow.completed_at).not.toBeNull();
     const summaries = await timerSummaries(workflowId);
     expect(summaries[0]).toBe('activation window ends');
@@ -146,24 +230,45 @@ describe('an edge earning commission', () => {
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     await worker.runUntil(async () => {
-      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, {
+        workflowId,
+        taskQueue,
+        args: [edge.input],
+      });
       await activate(handle, edge);
       await suite.env.sleep('1 day');
       await pay(handle, edge, `${workflowId}-beta`, 10_000);
       await suite.env.sleep('40 days');
-      expect(await findPayment(suite.database.db, `${workflowId}-beta`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'beta_phase' });
-      expect(await handle.query(stateQuery)).toMatchObject({ state: 'awaiting_first_payment', earned: { cashCents: 0 } });
+      expect(await findPayment(suite.database.db, `${workflowId}-beta`)).toMatchObject({
+        commission_status: 'not_eligible',
+        commission_reason: 'beta_phase',
+      });
+      expect(await handle.query(stateQuery)).toMatchObject({
+        state: 'awaiting_first_payment',
+        earned: { cashCents: 0 },
+      });
 
       // The launch flip: the phase is read where a payment is priced, so a payment that arrives
       // before the workflow hears of the flip is already priced at the public tier.
       await suite.database.db.query(sql.unsafe`UPDATE program SET phase = 'public', phase_changed_at = now()`);
       await pay(handle, edge, `${workflowId}-first`, 10_001);
-      await handle.signal(phaseChangedSignal, { eventId: 'phase:public', phase: 'public', changedAt: (await nowOnServer()).toISOString() });
+      await handle.signal(phaseChangedSignal, {
+        eventId: 'phase:public',
+        phase: 'public',
+        changedAt: (await nowOnServer()).toISOString(),
+      });
       await suite.env.sleep('1 day');
-      expect(await handle.query(stateQuery)).toMatchObject({ state: 'completed', phase: 'public', earned: { cashCents: 1_000, pendingCents: 1_000 } });
+      expect(await handle.query(stateQuery)).toMatchObject({
+        state: 'completed',
+        phase: 'public',
+        earned: { cashCents: 1_000, pendingCents: 1_000 },
+      });
       await pay(handle, edge, `${workflowId}-second`, 10_000);
       await suite.env.sleep('1 day');
-      expect(await findPayment(suite.database.db, `${workflowId}-second`)).toMatchObject({ commission_status: 'not_eligible', commission_reason: 'outside_window' });
+      expect(await findPayment(suite.database.db, `${workflowId}-second`)).toMatchObject({
+        commission_status: 'not_eligible',
+        commission_reason: 'outside_window',
+      });
 
       // The retention gate (60 days) holds beta commission longer than the 30-day holding period.
       await suite.env.sleep('35 days');
@@ -177,12 +282,21 @@ describe('an edge earning commission', () => {
   });
 
   it('a hold pays nothing until cleared; a void reverses everything the edge kept', async () => {
-    const edge = await partnerEdge({ salesCommissionBps: 3_000, creditCommissionBps: 0, recurring: true, recurringMonths: 6 });
+    const edge = await partnerEdge({
+      salesCommissionBps: 3_000,
+      creditCommissionBps: 0,
+      recurring: true,
+      recurringMonths: 6,
+    });
     const taskQueue = uniqueTaskQueue('money');
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     const result = await worker.runUntil(async () => {
-      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, {
+        workflowId,
+        taskQueue,
+        args: [edge.input],
+      });
       await activate(handle, edge);
       await pay(handle, edge, `${workflowId}-1`, 10_000);
       await suite.env.sleep('1 day');
@@ -190,11 +304,20 @@ describe('an edge earning commission', () => {
       await pay(handle, edge, `${workflowId}-2`, 10_000);
       await suite.env.sleep('40 days');
       // Held: the second payment waits unpriced and the first one's commission stays pending.
-      expect(await handle.query(stateQuery)).toMatchObject({ state: 'held', waitingFor: 'clearance', hold: { reason: 'ip overlap' }, earned: { pendingCents: 3_000, payableCents: 0 } });
+      expect(await handle.query(stateQuery)).toMatchObject({
+        state: 'held',
+        waitingFor: 'clearance',
+        hold: { reason: 'ip overlap' },
+        earned: { pendingCents: 3_000, payableCents: 0 },
+      });
       expect(await findPayment(suite.database.db, `${workflowId}-2`)).toMatchObject({ commission_status: 'pending' });
       await handle.signal(verdictSignal, { eventId: 'verdict:v2', verdict: 'clear', reason: 'reviewed' });
       await suite.env.sleep('1 day');
-      expect(await handle.query(stateQuery)).toMatchObject({ state: 'earning', hold: null, earned: { cashCents: 6_000, pendingCents: 3_000, payableCents: 3_000 } });
+      expect(await handle.query(stateQuery)).toMatchObject({
+        state: 'earning',
+        hold: null,
+        earned: { cashCents: 6_000, pendingCents: 3_000, payableCents: 3_000 },
+      });
       await handle.signal(verdictSignal, { eventId: 'verdict:v1', verdict: 'hold', reason: 'repeat of an old id' });
       expect((await handle.query(stateQuery)).state).toBe('earning');
       await handle.signal(verdictSignal, { eventId: 'verdict:v3', verdict: 'void', reason: 'fraud ring' });
@@ -212,13 +335,29 @@ describe('an edge earning commission', () => {
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const workflowId = `edge:${edge.input.refereeId}`;
     const view = await worker.runUntil(async () => {
-      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId, taskQueue, args: [edge.input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, {
+        workflowId,
+        taskQueue,
+        args: [edge.input],
+      });
       await activate(handle, edge);
       const paymentId = `${workflowId}-p`;
-      const recorded = await insertPayment(suite.database.db, { id: paymentId, userId: edge.input.refereeId, amountCents: 9_999, currency: 'USD', paidAt: await nowOnServer() });
+      const recorded = await insertPayment(suite.database.db, {
+        id: paymentId,
+        userId: edge.input.refereeId,
+        amountCents: 9_999,
+        currency: 'USD',
+        paidAt: await nowOnServer(),
+      });
       // The relay delivers messages concurrently: the first refund's message overtakes the payment's.
       await refund(handle, `${workflowId}-r1`, paymentId, 3_333);
-      await handle.signal(paymentSignal, { eventId: `payment:${paymentId}`, paymentId, amountCents: 9_999, currency: 'USD', paidAt: recorded!.row.paid_at.toISOString() });
+      await handle.signal(paymentSignal, {
+        eventId: `payment:${paymentId}`,
+        paymentId,
+        amountCents: 9_999,
+        currency: 'USD',
+        paidAt: recorded!.row.paid_at.toISOString(),
+      });
       await suite.env.sleep('1 day');
       await refund(handle, `${workflowId}-r2`, paymentId, 3_333);
       await suite.env.sleep('40 days');
@@ -247,7 +386,12 @@ describe('history stays bounded', () => {
   }
 
   async function weeklyYear(historyLimit?: number) {
-    const edge = await partnerEdge({ salesCommissionBps: 2_000, creditCommissionBps: 500, recurring: true, recurringMonths: 12 });
+    const edge = await partnerEdge({
+      salesCommissionBps: 2_000,
+      creditCommissionBps: 500,
+      recurring: true,
+      recurringMonths: 12,
+    });
     const input = { ...edge.input, ...(historyLimit ? { historyLimit } : {}) };
     const taskQueue = uniqueTaskQueue('history');
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
@@ -258,7 +402,14 @@ describe('history stays bounded', () => {
       for (let week = 1; week <= 52; week++) {
         await pay(handle, edge, `${workflowId}-w${week}`, 1_250);
         // Repeats of events already handled, possibly in an earlier run, change nothing.
-        if (week % 10 === 0) await handle.signal(paymentSignal, { eventId: `payment:${workflowId}-w1`, paymentId: `${workflowId}-w1`, amountCents: 1_250, currency: 'USD', paidAt: (await nowOnServer()).toISOString() });
+        if (week % 10 === 0)
+          await handle.signal(paymentSignal, {
+            eventId: `payment:${workflowId}-w1`,
+            paymentId: `${workflowId}-w1`,
+            amountCents: 1_250,
+            currency: 'USD',
+            paidAt: (await nowOnServer()).toISOString(),
+          });
         await suite.env.sleep('7 days');
       }
       await suite.env.sleep('40 days');
@@ -273,7 +424,9 @@ describe('history stays bounded', () => {
     // 52 payments of 1,250: 250 cents and 62 credits each.
     expect(view).toMatchObject({ payments: { earning: 52 }, earned: { cashCents: 52 * 250, credits: 52 * 62 } });
     expect(await balances(edge)).toEqual({ pending: 0, payable: 52 * 250, credits: 52 * 62 });
-    console.log(`weekly payments for a year: ${all.length} run(s), events per run ${all.map((r) => r.events).join(', ')}`);
+    console.log(
+      `weekly payments for a year: ${all.length} run(s), events per run ${all.map((r) => r.events).join(', ')}`,
+    );
   });
 
   it('continues as new with the processed event ids, so a repeat after the hand-over still changes nothing', async () => {

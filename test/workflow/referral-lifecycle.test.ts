@@ -39,7 +39,11 @@ describe('referral lifecycle', () => {
     const taskQueue = uniqueTaskQueue('lifecycle');
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const result = await worker.runUntil(
-      suite.env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
+      suite.env.client.workflow.execute(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [input],
+      }),
     );
     expect(result.state).toBe('expired');
     expect(result.waitingFor).toBeNull();
@@ -56,16 +60,30 @@ describe('referral lifecycle', () => {
     const taskQueue = uniqueTaskQueue('lifecycle');
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const view = await worker.runUntil(async () => {
-      const handle = await suite.env.client.workflow.start(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] });
+      const handle = await suite.env.client.workflow.start(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [input],
+      });
       expect((await handle.query(stateQuery)).state).toBe('awaiting_activation');
       await suite.env.sleep('10 days');
-      await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-11T00:00:00.000Z' });
-      await handle.signal(activatedSignal, { eventId: `activation:${input.refereeId}`, activatedAt: '2026-01-12T00:00:00.000Z' });
+      await handle.signal(activatedSignal, {
+        eventId: `activation:${input.refereeId}`,
+        activatedAt: '2026-01-11T00:00:00.000Z',
+      });
+      await handle.signal(activatedSignal, {
+        eventId: `activation:${input.refereeId}`,
+        activatedAt: '2026-01-12T00:00:00.000Z',
+      });
       // Past the activation deadline nothing expires any more: the edge waits for its first payment.
       await suite.env.sleep('40 days');
       return handle.query(stateQuery);
     });
-    expect(view).toMatchObject({ state: 'awaiting_first_payment', activatedAt: '2026-01-11T00:00:00.000Z', waitingFor: 'first_payment' });
+    expect(view).toMatchObject({
+      state: 'awaiting_first_payment',
+      activatedAt: '2026-01-11T00:00:00.000Z',
+      waitingFor: 'first_payment',
+    });
     const row = await stamps(input.edgeId);
     expect(row.vested_at?.toISOString()).toBe('2026-01-11T00:00:00.000Z');
     expect(row.expired_at).toBeNull();
@@ -76,7 +94,11 @@ describe('referral lifecycle', () => {
     const taskQueue = uniqueTaskQueue('lifecycle');
     const worker = await timeSkippingWorker(suite.env, suite.database.db, taskQueue);
     const result = await worker.runUntil(
-      suite.env.client.workflow.execute(referralLifecycle, { workflowId: `edge:${input.refereeId}`, taskQueue, args: [input] }),
+      suite.env.client.workflow.execute(referralLifecycle, {
+        workflowId: `edge:${input.refereeId}`,
+        taskQueue,
+        args: [input],
+      }),
     );
     expect(result.state).toBe('expired');
     const days = await daysRun(`edge:${input.refereeId}`);

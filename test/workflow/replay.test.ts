@@ -10,29 +10,37 @@ import { HISTORIES_DIR, quietRuntime } from '../support/temporal.ts';
 
 quietRuntime();
 
-const fixtures = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+const fixtures = readdirSync(HISTORIES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('replay of recorded histories', () => {
   it('has a history for each recorded path', () => {
-    expect(fixtures).toEqual(expect.arrayContaining([
-      'referral-lifecycle-expired.json',
-      'referral-lifecycle-vested.json', // recorded before payments existed: the lifecycle ended at vesting
-      'referral-lifecycle-expired-with-payment.json',
-      'referral-lifecycle-earning.json',
-      'referral-lifecycle-held-voided.json',
-      'referral-lifecycle-continued-as-new.json',
-      'wave-release.json', // a run of the retired every-minute Schedule: one round
-      'wave-release-loop-continued-as-new.json',
-      'launch-flip-continued-as-new.json',
-      'launch-flip.json',
-      'payout-cycle.json',
-      'payout-cycle-skipped.json',
-    ]));
+    expect(fixtures).toEqual(
+      expect.arrayContaining([
+        'referral-lifecycle-expired.json',
+        'referral-lifecycle-vested.json', // recorded before payments existed: the lifecycle ended at vesting
+        'referral-lifecycle-expired-with-payment.json',
+        'referral-lifecycle-earning.json',
+        'referral-lifecycle-held-voided.json',
+        'referral-lifecycle-continued-as-new.json',
+        'wave-release.json', // a run of the retired every-minute Schedule: one round
+        'wave-release-loop-continued-as-new.json',
+        'launch-flip-continued-as-new.json',
+        'launch-flip.json',
+        'payout-cycle.json',
+        'payout-cycle-skipped.json',
+      ]),
+    );
   });
 
   it.each(fixtures)('replays %s without nondeterminism', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')));
     const { workflowBundle, workflowsPath } = workerOptions();
-    await Worker.runReplayHistory({ ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath! }), replayName: file }, history, file);
+    await Worker.runReplayHistory(
+      { ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath! }), replayName: file },
+      history,
+      file,
+    );
   });
 });
