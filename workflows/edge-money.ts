@@ -1,0 +1,80 @@
+// The money steps of an edge's workflow: each posts through the commission activities (one ledger
+// transaction each, idempotent by its business key) what the rules in domain/edge-earnings.ts
+// answer, and keeps the new state once it is posted.
+import { commissionWindowEnd, type NotEligibleReason } from '../domain/commission.ts';
+import { applyRefund, pendingReleases, recordPricedPayment, release, voidAll } from '../domain/edge-earnings.ts';
+import type { PaymentEvent, RefundEvent } from '../domain/lifecycle.ts';
+import type { PricedCommission } from '../activities/commission.ts';
+import { commission } from './edge-activities.ts';
+import type { EdgeState } from './edge-state.ts';
+
+export function edgeMoney(edge: EdgeState, edgeId: string) {
+  const { s, view } = edge;
+
+  /** A priced payment in the edge's state; the first that earns opens the commission window. */
+  function recordPricing(payment: PaymentEvent, priced: PricedCommission): void {
+    edge.keep(recordPricedPayment(edge.earnings(), payment, priced.status === 'earned' ? priced : null, Date.now()));
+    if (priced.status === 'not_eligible') return void (view.payments.notEligible += 1);
+    view.payments.earning += 1;
+    s.lastEarningAt = new Date(Date.now()).toISOString();
+    if (view.firstPaymentAt !== null) return;
+    view.firstPaymentAt = payment.paidAt;
+    const end = commissionWindowEnd(priced.terms, new Date(payment.paidAt));
+    view.commissionWindowEndsAt = end?.toISOString() ?? null;
+    if (end === null || end.getTime() <= Date.now()) edge.enter('completed', 'refund_window');
+    else edge.enter('earning', 'payments');
+  }
+
+  return {
+    /** Prices every payment waiting, in arrival order, in one activity. */
+    async priceWaitingPayments(): Promise<void> {
+      const batch = s.payments.splice(0);
+      if (batch.length === 0) return;
+      const results = await commission.pricePayments({
+        edgeId,
+        firstPaymentAt: view.firstPaymentAt,
+        payments: batch.map((p) => ({ paymentId: p.paymentId, amountCents: p.amountCents, paidAt: p.paidAt })),
+      });
+      batch.forEach((payment, i) => recordPricing(payment, results[i]!));
+    },
+
+    /** Refunds whose payment this edge has priced, in arrival order; others wait for their payment. */
+    async takeBackRefunds(): Promise<void> {
+      const waiting: RefundEvent[] = [];
+      for (const refund of s.refunds) {
+        const change = applyRefund(edge.earnings(), refund);
+        if (change === null) {
+          waiting.push(refund);
+          continue;
+        }
+        if (change.post) await commission.clawBackCommission({ ...change.post, edgeId });
+        edge.keep(change.next);
+      }
+      s.refunds = waiting;
+    },
+
+    /** Commission past its holding period becomes payable. */
+    async releaseDueCommissions(): Promise<void> {
+      for (const { paymentId } of pendingReleases(edge.earnings())) {
+        const change = release(edge.earnings(), paymentId, Date.now());
+        if (change === null) continue;
+        await commission.releaseCommission({ ...change.post, edgeId });
+        edge.keep(change.next);
+      }
+    },
+
+    /** A void: everything the payments still keep is taken back. */
+    async takeBackEverything(): Promise<void> {
+      const { posts, next } = voidAll(edge.earnings());
+      for (const post of posts) await commission.clawBackCommission({ ...post, edgeId });
+      edge.keep(next);
+    },
+
+    /** Payments that reached an edge that will never price them (it expired or was voided). */
+    async markWaitingPaymentsNotEligible(reason: NotEligibleReason): Promise<void> {
+      if (s.payments.length > 0)
+        await commission.markPaymentsNotEligible({ paymentIds: s.payments.map((p) => p.paymentId), reason });
+      s.payments = [];
+    },
+  };
+}
