@@ -14,9 +14,9 @@ import {
 } from '../domain/commission.ts';
 import {
   clawbackPosting,
+  type ClawbackOf,
   commissionPosting,
   releasePosting,
-  type Amounts,
   type Beneficiary,
   type LedgerPosting,
 } from '../domain/ledger-postings.ts';
@@ -117,15 +117,7 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
     },
 
     /** Takes back what a refund (clawback:<refundId>) or a void (void:<paymentId>) reverses. */
-    async clawBackCommission(input: {
-      key: string;
-      kind: 'clawback' | 'void';
-      paymentId: string;
-      edgeId: string;
-      to: Beneficiary;
-      amounts: Amounts;
-      released: boolean;
-    }): Promise<void> {
+    async clawBackCommission(input: ClawbackOf): Promise<void> {
       const posting = clawbackPosting(input);
       if (posting) await postTransaction(db, posting);
     },

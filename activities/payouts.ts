@@ -9,6 +9,7 @@ import type { DatabasePool } from 'slonik';
 import type Stripe from 'stripe';
 import { classifyTransferFailure, decidePayout, payoutId, periodsOf, type TransferFailure } from '../domain/payouts.ts';
 import type { PayoutFrequency } from '../domain/partner-settings.ts';
+import { NO_CYCLE_TOTALS, type CycleTotals } from '../contracts/payout-cycle.ts';
 import { payoutPosting } from '../domain/ledger-postings.ts';
 import { postTransactions } from '../db/ledger.ts';
 import {
@@ -36,15 +37,16 @@ export type PayoutDeps = {
 };
 export type PayoutActivities = ReturnType<typeof createPayoutActivities>;
 
-export type PageResult = {
-  seen: number;
-  last: string | null;
-  paid: number;
-  paidCents: number;
-  failed: number;
-  awaitingManual: number;
-  rolledForward: number;
-  skipped: number;
+/** A page paid: its totals, and the last partner on it (the next page starts after it). */
+export type PageResult = CycleTotals & { last: string | null };
+
+/** One page of a cycle: the partners due at `at`, after `after`, at most `limit`. */
+export type PageRequest = {
+  cycleId: string;
+  frequencies: PayoutFrequency[];
+  at: string;
+  after: string | null;
+  limit: number;
 };
 
 /** The cycle is gone (its row deleted by hand): no retry brings it back. */
@@ -114,13 +116,7 @@ export function createPayoutActivities(deps: PayoutDeps) {
         throw cycleMissing(input.cycleId);
     },
 
-    async payPage(input: {
-      cycleId: string;
-      frequencies: PayoutFrequency[];
-      at: string;
-      after: string | null;
-      limit: number;
-    }): Promise<PageResult> {
+    async payPage(input: PageRequest): Promise<PageResult> {
       // The heartbeat says this worker is alive: a dead one is noticed within the heartbeat
       // timeout and the page runs again elsewhere, resuming the payouts it wrote.
       const context = Context.current();
@@ -133,13 +129,7 @@ export function createPayoutActivities(deps: PayoutDeps) {
     },
   };
 
-  async function payPage(input: {
-    cycleId: string;
-    frequencies: PayoutFrequency[];
-    at: string;
-    after: string | null;
-    limit: number;
-  }): Promise<PageResult> {
+  async function payPage(input: PageRequest): Promise<PageResult> {
     // Payouts and outcomes reference their cycle: without it no write of this page can succeed.
     if (!(await findCycle(deps.db, input.cycleId))) throw cycleMissing(input.cycleId);
     const partners = await partnerPage(deps.db, {
@@ -147,16 +137,7 @@ export function createPayoutActivities(deps: PayoutDeps) {
       after: input.after,
       limit: input.limit,
     });
-    const result: PageResult = {
-      seen: partners.length,
-      last: partners.at(-1)?.tenantId ?? null,
-      paid: 0,
-      paidCents: 0,
-      failed: 0,
-      awaitingManual: 0,
-      rolledForward: 0,
-      skipped: 0,
-    };
+    const result: PageResult = { ...NO_CYCLE_TOTALS, seen: partners.length, last: partners.at(-1)?.tenantId ?? null };
     if (partners.length === 0) return result;
 
     const items: CycleItem[] = [];

@@ -27,6 +27,15 @@ export type CycleTotals = {
   rolledForward: number;
   skipped: number;
 };
+export const NO_CYCLE_TOTALS: Readonly<CycleTotals> = {
+  seen: 0,
+  paid: 0,
+  paidCents: 0,
+  failed: 0,
+  awaitingManual: 0,
+  rolledForward: 0,
+  skipped: 0,
+};
 export type CycleProgress = {
   cycleId: string;
   status: 'running' | 'completed' | 'skipped';

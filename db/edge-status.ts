@@ -2,22 +2,13 @@
 // tenant), its fraud verdicts, its payments, and what its ledger transactions posted to given accounts.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { EDGE_KINDS, EDGE_SOURCES, PROGRAM_PHASES } from '../domain/edge.ts';
 import type { AccountRef } from '../domain/ledger-postings.ts';
+import { edgeRow } from './edges.ts';
 import { verdictRow, type VerdictRow } from './verdicts.ts';
 import type { Db } from './pool.ts';
 
-const edgeStatusRow = z.object({
-  id: z.uuid(),
-  referrer_id: z.uuid(),
+const edgeStatusRow = edgeRow.extend({
   referrer_tenant_id: z.uuid(),
-  referee_id: z.uuid(),
-  source: z.enum(EDGE_SOURCES),
-  kind: z.enum(EDGE_KINDS),
-  phase_at_write: z.enum(PROGRAM_PHASES),
-  code: z.string().nullable(),
-  activation_window_days: z.number(),
-  created_at: z.date(),
   /** The referee's first activation, which the workflow is told about. */
   activated_at: z.date().nullable(),
   vested_at: z.date().nullable(),

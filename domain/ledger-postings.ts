@@ -111,7 +111,7 @@ export function releasePosting(p: {
  * Takes back commission: from pending while the payment's commission is held, else from payable
  * (which may go negative: later payouts net it off). `reason` names the refund or the void.
  */
-export function clawbackPosting(p: {
+export type ClawbackOf = {
   key: string;
   kind: 'clawback' | 'void';
   paymentId: string;
@@ -119,7 +119,9 @@ export function clawbackPosting(p: {
   to: Beneficiary;
   amounts: Amounts;
   released: boolean;
-}): LedgerPosting | null {
+};
+
+export function clawbackPosting(p: ClawbackOf): LedgerPosting | null {
   const from = partnerEarnings(p.to.tenantId, p.released ? 'payable' : 'pending');
   return posting(p.key, p.kind, { paymentId: p.paymentId, edgeId: p.edgeId }, [
     ...move(from, commissionExpense, p.amounts.cash),

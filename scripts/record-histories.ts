@@ -15,17 +15,19 @@ import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { referralLifecycle } from '../workflows/referral-lifecycle.ts';
 import {
   activatedSignal,
+  edgeWorkflowId,
   paymentSignal,
   phaseChangedSignal,
   refundSignal,
   verdictSignal,
 } from '../contracts/edge-lifecycle.ts';
-import { waveReleaseStart, wavesChangedSignal } from '../contracts/wave-release.ts';
+import { WAVE_RELEASE_TYPE, waveReleaseStart, wavesChangedSignal } from '../contracts/wave-release.ts';
+import { LAUNCH_FLIP_TYPE, launchFlipWorkflowId } from '../contracts/launch-flip.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
-import { payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
+import { NO_CYCLE_TOTALS, payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
@@ -77,14 +79,8 @@ const payoutActivities: PayoutActivities = {
     cycleId.startsWith('busy-') ? { opened: false, runningCycleId: 'manual-running' } : { opened: true },
   payPage: async ({ after }) =>
     PAYOUT_PAGES[after === null ? 0 : PAYOUT_PAGES.findIndex((p) => p.last === after) + 1] ?? {
-      seen: 0,
+      ...NO_CYCLE_TOTALS,
       last: null,
-      paid: 0,
-      paidCents: 0,
-      failed: 0,
-      awaitingManual: 0,
-      rolledForward: 0,
-      skipped: 0,
     },
   closePayoutCycle: async () => {},
 };
@@ -163,12 +159,20 @@ const activation = async (env: TestWorkflowEnvironment, input: EdgeLifecycleInpu
 
 // Fixtures recorded by earlier code and kept to prove workflows started then still replay (never
 // re-recorded): referral-lifecycle-vested.json (the lifecycle ended at vesting before payments).
+/** An edge's workflow started as the relay starts it (its id from the contract), for a recording. */
+const startEdge = (env: TestWorkflowEnvironment, taskQueue: string, input: EdgeLifecycleInput) =>
+  env.client.workflow.start(referralLifecycle, {
+    workflowId: edgeWorkflowId(input.refereeId),
+    taskQueue,
+    args: [input],
+  });
+
 const paths: Path[] = [
   {
     name: 'referral-lifecycle-expired',
     run: async (env, taskQueue, input) => {
       await env.client.workflow.execute(referralLifecycle, {
-        workflowId: `edge:${input.refereeId}`,
+        workflowId: edgeWorkflowId(input.refereeId),
         taskQueue,
         args: [input],
       });
@@ -177,11 +181,7 @@ const paths: Path[] = [
   {
     name: 'referral-lifecycle-expired-with-payment',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, {
-        workflowId: `edge:${input.refereeId}`,
-        taskQueue,
-        args: [input],
-      });
+      const handle = await startEdge(env, taskQueue, input);
       await env.sleep('2 days');
       await handle.signal(paymentSignal, await payment(env, 'early', 5_000));
       await handle.result();
@@ -190,11 +190,7 @@ const paths: Path[] = [
   {
     name: 'referral-lifecycle-earning',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, {
-        workflowId: `edge:${input.refereeId}`,
-        taskQueue,
-        args: [input],
-      });
+      const handle = await startEdge(env, taskQueue, input);
       await env.sleep('3 days');
       await handle.signal(activatedSignal, await activation(env, input));
       await env.sleep('1 day');
@@ -219,11 +215,7 @@ const paths: Path[] = [
   {
     name: 'referral-lifecycle-held-voided',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, {
-        workflowId: `edge:${input.refereeId}`,
-        taskQueue,
-        args: [input],
-      });
+      const handle = await startEdge(env, taskQueue, input);
       await handle.signal(activatedSignal, await activation(env, input));
       await handle.signal(paymentSignal, await payment(env, 'p1', 10_000));
       await env.sleep('1 day');
@@ -240,11 +232,7 @@ const paths: Path[] = [
     // The first run of an edge that continued as new (a low history limit makes it hand over early).
     name: 'referral-lifecycle-continued-as-new',
     run: async (env, taskQueue, input) => {
-      const handle = await env.client.workflow.start(referralLifecycle, {
-        workflowId: `edge:${input.refereeId}`,
-        taskQueue,
-        args: [{ ...input, historyLimit: 40 }],
-      });
+      const handle = await startEdge(env, taskQueue, { ...input, historyLimit: 40 });
       await handle.signal(activatedSignal, await activation(env, input));
       for (let week = 1; week <= 8; week++) {
         await handle.signal(paymentSignal, await payment(env, `w${week}`, 1_250));
@@ -259,33 +247,34 @@ const paths: Path[] = [
     // The first run of a launch flip (pages of two, two pages per run: it continues as new).
     name: 'launch-flip-continued-as-new',
     run: async (env, taskQueue) => {
-      const handle = await env.client.workflow.start('launchFlip', {
-        workflowId: 'launch-flip',
+      const handle = await env.client.workflow.start(LAUNCH_FLIP_TYPE, {
+        workflowId: launchFlipWorkflowId('record'),
         taskQueue,
         args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }],
       });
       await handle.result();
-      return { workflowId: 'launch-flip', runId: handle.firstExecutionRunId };
+      return { workflowId: launchFlipWorkflowId('record'), runId: handle.firstExecutionRunId };
     },
   },
   {
     // The last run of a launch flip: its last page, then the flip recorded finished.
     name: 'launch-flip',
     run: async (env, taskQueue) => {
-      const handle = await env.client.workflow.start('launchFlip', {
-        workflowId: 'launch-flip',
+      const handle = await env.client.workflow.start(LAUNCH_FLIP_TYPE, {
+        workflowId: launchFlipWorkflowId('record'),
         taskQueue,
         args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }],
       });
       await handle.result();
-      return { workflowId: 'launch-flip' };
+      return { workflowId: launchFlipWorkflowId('record') };
     },
   },
   {
     // A run the retired `waves-release` Schedule started: no input, one round.
     name: 'wave-release',
     run: async (env, taskQueue) => {
-      await env.client.workflow.execute('waveRelease', { workflowId: 'wave-release', taskQueue, args: [] });
+      // The retired Schedule's runs had ids of their own form (`wave-release-<time>`) and no input.
+      await env.client.workflow.execute(WAVE_RELEASE_TYPE, { workflowId: 'wave-release', taskQueue, args: [] });
       return { workflowId: 'wave-release' };
     },
   },
@@ -372,7 +361,7 @@ for (const path of paths.filter((p) => only.length === 0 || only.includes(p.name
     };
     const ran = await worker.runUntil(path.run(env, taskQueue, input));
     const { workflowId, runId } =
-      typeof ran === 'object' ? ran : { workflowId: `edge:${input.refereeId}`, runId: ran || undefined };
+      typeof ran === 'object' ? ran : { workflowId: edgeWorkflowId(input.refereeId), runId: ran || undefined };
     const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     writeFileSync(join(HISTORIES_DIR, `${path.name}.json`), historyToJSON(history) + '\n');
     console.log(`recorded ${path.name} (${history.events?.length} events)`);

@@ -117,13 +117,8 @@ export async function recordVerdict(
   deps: PaymentDeps,
   input: { verdictId: string; edgeId: string; verdict: Verdict; reason: string; decidedBy: string },
 ): Promise<{ verdict: VerdictRow; created: boolean }> {
-  const written = await insertVerdict(deps.db, {
-    id: input.verdictId,
-    edgeId: input.edgeId,
-    verdict: input.verdict,
-    reason: input.reason,
-    decidedBy: input.decidedBy,
-  });
+  const { verdictId, ...verdict } = input;
+  const written = await insertVerdict(deps.db, { id: verdictId, ...verdict });
   if (!written) throw notFound('edge_not_found', `No edge ${input.edgeId}.`, 'edgeId');
   const { row, created } = written;
   if (!created && (row.edge_id !== input.edgeId || row.verdict !== input.verdict))

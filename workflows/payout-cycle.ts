@@ -5,6 +5,7 @@
 import * as wf from '@temporalio/workflow';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
 import {
+  NO_CYCLE_TOTALS,
   cycleIdOf,
   progressQuery,
   type CycleProgress,
@@ -25,15 +26,7 @@ const payouts = wf.proxyActivities<PayoutActivities>({
 export async function payoutCycle(input: PayoutCycleInput): Promise<CycleProgress> {
   const cycleId = input.cycleId ?? cycleIdOf(wf.workflowInfo().workflowId);
   const at = input.at ?? new Date(Date.now()).toISOString();
-  const totals: CycleTotals = input.totals ?? {
-    seen: 0,
-    paid: 0,
-    paidCents: 0,
-    failed: 0,
-    awaitingManual: 0,
-    rolledForward: 0,
-    skipped: 0,
-  };
+  const totals: CycleTotals = input.totals ?? { ...NO_CYCLE_TOTALS };
   const progress: CycleProgress = { cycleId, status: 'running', totals };
   wf.setHandler(progressQuery, () => progress);
 
