@@ -7,7 +7,7 @@ import { createPayoutActivities } from './payouts.ts';
 import { createWaveActivities } from './waves.ts';
 import { createLaunchActivities, LAUNCH_SIGNAL_CONCURRENCY } from './launch.ts';
 import type { Client } from '@temporalio/client';
-import type { WavePlanSettings } from '../domain/waitlist.ts';
+import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
 
 // `temporal` and `taskQueue`: the client activities that signal workflows (the launch flip) use, and the queue they

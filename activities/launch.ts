@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
-import { betaReferrerTerms, LAUNCH_APPROVER, publicPhaseEvent } from '../domain/launch.ts';
+import { betaReferrerTerms, publicPhaseEvent } from '../domain/launch.ts';
 import {
   betaEdgePage,
   betaEdgesUpTo,
@@ -22,7 +22,7 @@ import {
 import { edgeLifecycleStarts } from '../db/edges.ts';
 import { signalIfRunning, signalWithStart } from '../platform/workflow-delivery.ts';
 import { edgeWorkflowId, phaseChangedSignal } from '../contracts/edge-lifecycle.ts';
-import type { LaunchTotals } from '../contracts/launch-flip.ts';
+import { LAUNCH_APPROVER, type LaunchTotals } from '../contracts/launch-flip.ts';
 
 export type LaunchDeps = {
   db: DatabasePool;
@@ -34,7 +34,6 @@ export type LaunchDeps = {
 export type LaunchActivities = ReturnType<typeof createLaunchActivities>;
 
 /** Where the flip stands, as the record says. */
-export type { LaunchTotals } from '../contracts/launch-flip.ts';
 export type LaunchPage = LaunchTotals & { done: boolean; last: string | null; told: number };
 
 /** Signals in flight at once per page. */

@@ -2,7 +2,7 @@
 // wave sized so nobody waits past the target, and read when the next wave opens. Each is idempotent
 // (a released wave admits no one more; the plan is recomputed from the list as it is).
 import type { DatabasePool } from 'slonik';
-import { DEFAULT_WAVE_PLAN, type WavePlanSettings } from '../domain/waitlist.ts';
+import { DEFAULT_WAVE_PLAN, type WavePlanSettings } from '../domain/waves.ts';
 import {
   nextWave,
   planWaves,

@@ -26,6 +26,7 @@ import { partnerRoutes } from './routes/partners.ts';
 import { referralRoutes } from './routes/referrals.ts';
 import { userRoutes } from './routes/users.ts';
 import { waitlistRoutes } from './routes/waitlist.ts';
+import { waveRoutes } from './routes/waves.ts';
 import { launchRoutes } from './routes/launch.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { referrerFromQuery } from './referrer-cookie.ts';
@@ -60,7 +61,8 @@ export function apiRoutes(
     ...partnerRoutes({ db, publicBaseUrl }),
     ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
     ...userRoutes({ db }),
-    ...waitlistRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
+    ...waitlistRoutes({ db }),
+    ...waveRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
     ...launchRoutes({ db, taskQueue: config.temporal.taskQueue }),
   ];
 }

@@ -17,7 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { waitFor } from '../scripts/ports.ts';
-import { edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
+import { activatedSignal, edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import type { ActivationEvent } from '../domain/lifecycle.ts';
 import type { BenchStack } from './run.ts';
@@ -218,7 +218,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
       started++;
       if (activates(i)) {
         const event: ActivationEvent = { eventId: randomUUID(), activatedAt: now.toISOString() };
-        await client.workflow.getHandle(workflowId).signal('activated', event);
+        await client.workflow.getHandle(workflowId).signal(activatedSignal, event);
       }
     });
     const startup = await Promise.race([starts, workerExited]);

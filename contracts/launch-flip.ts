@@ -19,6 +19,9 @@ export function launchFlipWorkflowId(taskQueue: string): string {
   return taskQueue === DEFAULT_TASK_QUEUE ? 'launch-flip' : `launch-flip:${taskQueue}`;
 }
 
+/** Who approved the partners the flip enrolls, as their `approvedBy` says: the flip itself. */
+export const LAUNCH_APPROVER = 'launch-flip';
+
 /** Where the flip stands, as the record says. */
 export type LaunchTotals = { total: number; converted: number; skipped: number; partnersEnrolled: number };
 

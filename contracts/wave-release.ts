@@ -3,7 +3,7 @@
 // running as long as the deployment. Its type name, id, message, input, summaries, and the name of
 // the Schedule it replaces.
 import { defineSignal } from '@temporalio/workflow';
-import type { WakeUp } from '../domain/waitlist.ts';
+import type { WakeUp } from '../domain/waves.ts';
 import type { WorkflowStart } from './workflow-start.ts';
 
 export const WAVE_RELEASE_TYPE = 'waveRelease';

@@ -3,7 +3,8 @@
 // the stamp without its consequences. Shared by the vesting activity and any use case that stamps.
 import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
 import { milestonePosting, type LedgerPosting } from '../domain/ledger-postings.ts';
-import { creditsOf, entitlementsOf, hasWaveSkip, rungsReached, waitlistScore } from '../domain/waitlist.ts';
+import { creditsOf, entitlementsOf, hasWaveSkip, rungsReached } from '../domain/milestones.ts';
+import { waitlistScore } from '../domain/waitlist.ts';
 import { postTransactions } from './ledger.ts';
 import {
   insertEntitlements,

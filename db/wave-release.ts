@@ -3,7 +3,8 @@
 // waves whose time has come, keep the planned wave sized so nobody waits past the target, and say
 // when the next wave opens.
 import type { DatabasePool } from 'slonik';
-import { ADMISSION_MAIL, planWave, plannedSeats, type WavePlanSettings } from '../domain/waitlist.ts';
+import { ADMISSION_MAIL } from '../domain/waitlist.ts';
+import { planWave, plannedSeats, type WavePlanSettings } from '../domain/waves.ts';
 import {
   admitWave,
   dueWaveIds,

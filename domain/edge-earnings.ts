@@ -5,11 +5,10 @@
 // What holds after any sequence of changes: pending + payable is the cash the payments still keep
 // (keptOn), cash is that too, and credits are the credits they keep; a payment refunded in full
 // keeps zero.
+import { DAY_MS } from './time.ts';
 import { clawbackFor, keptOn, type CommissionTerms, type Earned } from './commission.ts';
 import type { Beneficiary } from './ledger-postings.ts';
 import { REFUND_WINDOW_DAYS } from './lifecycle.ts';
-
-const DAY_MS = 86_400_000;
 
 /** A payment this edge has priced, and what has happened to its commission since. */
 export type PricedPayment = {

@@ -5,9 +5,6 @@
 import { phaseEventId, type PhaseChangedEvent } from './lifecycle.ts';
 import { DEFAULT_PARTNER_TERMS, type PartnerTerms } from './partner-settings.ts';
 
-/** Who approved the partners the flip enrolls. */
-export const LAUNCH_APPROVER = 'launch-flip';
-
 /** The message each beta edge's workflow receives; the same id every time, so a repeat is a no-op. */
 export function publicPhaseEvent(changedAt: string): PhaseChangedEvent {
   return { eventId: phaseEventId('public'), phase: 'public', changedAt };

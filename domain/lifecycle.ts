@@ -1,4 +1,5 @@
 // The states one edge moves through, as ops see them in the Temporal UI (LifecycleState).
+import { DAY_MS } from './time.ts';
 import type { EdgeKind, EdgeSource, ProgramPhase } from './edge.ts';
 
 export const LIFECYCLE_STATES = [
@@ -14,8 +15,6 @@ export const LIFECYCLE_STATES = [
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
 export const DEFAULT_ACTIVATION_WINDOW_DAYS = 30;
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function activationDeadline(writtenAt: Date, windowDays: number): Date {
   return new Date(writtenAt.getTime() + windowDays * DAY_MS);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
 import type { StripeSettings } from './stripe.ts';
-import type { WavePlanSettings } from '../domain/waitlist.ts';
+import type { WavePlanSettings } from '../domain/waves.ts';
 
 export const API_KEY_ROLES = ['admin', 'finance', 'server', 'partner'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];

@@ -10,7 +10,6 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import type { EdgeLifecycleInput } from '../domain/lifecycle.ts';
-import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import { referralLifecycle } from '../workflows/referral-lifecycle.ts';
 import {
@@ -23,113 +22,12 @@ import {
 } from '../contracts/edge-lifecycle.ts';
 import { WAVE_RELEASE_TYPE, waveReleaseStart, wavesChangedSignal } from '../contracts/wave-release.ts';
 import { LAUNCH_FLIP_TYPE, launchFlipWorkflowId } from '../contracts/launch-flip.ts';
-import type { CommissionActivities } from '../activities/commission.ts';
-import type { WaveActivities } from '../activities/waves.ts';
-import type { LaunchActivities } from '../activities/launch.ts';
-import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
-import { NO_CYCLE_TOTALS, payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
-import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
+import { payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
+import { recordingActivities } from './recording-activities.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
 
 const HISTORIES_DIR = join(import.meta.dirname, '..', 'test', 'workflow', 'histories');
-
-// Activities' side effects are not part of a history, only their results. These stand-ins answer
-// as the real ones would for an affiliate edge at 20% cash and 5% credits, recurring 2 months.
-const TERMS = { salesBps: 2_000, creditBps: 500, recurringMonths: 2 };
-// The launch flip's stand-ins: five pages of two edges, one partner enrolled.
-const LAUNCH_PAGES = [1, 2, 3, 4, 5].map((i) => `00000000-0000-4000-8000-00000000000${i}`);
-const launchTotals = (pages: number) => ({ total: 10, converted: 2 * pages, skipped: 0, partnersEnrolled: 1 });
-// The payout cycle's stand-ins: pages of two partners by tenant id (one paid by Stripe, one rolled
-// forward), then a last page of one awaiting a manual payout; a cycle named `busy-*` finds another running.
-const PAYOUT_PAGES: PageResult[] = [
-  {
-    seen: 2,
-    last: '00000000-0000-4000-8000-000000000011',
-    paid: 1,
-    paidCents: 12_345,
-    failed: 0,
-    awaitingManual: 0,
-    rolledForward: 1,
-    skipped: 0,
-  },
-  {
-    seen: 2,
-    last: '00000000-0000-4000-8000-000000000012',
-    paid: 1,
-    paidCents: 6_000,
-    failed: 0,
-    awaitingManual: 0,
-    rolledForward: 1,
-    skipped: 0,
-  },
-  {
-    seen: 1,
-    last: '00000000-0000-4000-8000-000000000013',
-    paid: 0,
-    paidCents: 0,
-    failed: 0,
-    awaitingManual: 1,
-    rolledForward: 0,
-    skipped: 0,
-  },
-];
-const payoutActivities: PayoutActivities = {
-  openPayoutCycle: async ({ cycleId }) =>
-    cycleId.startsWith('busy-') ? { opened: false, runningCycleId: 'manual-running' } : { opened: true },
-  payPage: async ({ after }) =>
-    PAYOUT_PAGES[after === null ? 0 : PAYOUT_PAGES.findIndex((p) => p.last === after) + 1] ?? {
-      ...NO_CYCLE_TOTALS,
-      last: null,
-    },
-  closePayoutCycle: async () => {},
-};
-const activities: EdgeProgressActivities & CommissionActivities & WaveActivities & LaunchActivities & PayoutActivities =
-  {
-    ...payoutActivities,
-    enrollLaunchPartners: async () => launchTotals(0),
-    tellLaunchPage: async ({ after }) => {
-      const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;
-      if (page === LAUNCH_PAGES.length) return { ...launchTotals(page), done: true, last: after, told: 0 };
-      return { ...launchTotals(page + 1), done: false, last: LAUNCH_PAGES[page]!, told: 2 };
-    },
-    finishLaunchFlip: async () => launchTotals(LAUNCH_PAGES.length),
-    releaseDueWaves: async () => [
-      { waveId: 'wave', name: 'Wave 1', admittedNow: 200, admittedCount: 200, seatCap: 200 },
-    ],
-    planWaves: async () => ({ planned: false, reason: 'not_due_yet' }),
-    nextWave: async () => null,
-    recordEdgeVested: async () => {},
-    recordEdgeExpired: async () => {},
-    recordEdgeCompleted: async () => {},
-    recordEdgeVoided: async () => {},
-    pricePayments: async (input) => {
-      let first = input.firstPaymentAt;
-      return input.payments.map((payment) => {
-        const pricing = pricePayment({
-          kind: 'intentional',
-          phase: 'beta',
-          partner: {
-            salesCommissionBps: TERMS.salesBps,
-            creditCommissionBps: TERMS.creditBps,
-            recurring: true,
-            recurringMonths: TERMS.recurringMonths,
-          },
-          selfPurchase: false,
-          amountCents: payment.amountCents,
-          paidAt: new Date(payment.paidAt),
-          firstPaymentAt: first ? new Date(first) : null,
-          settings: DEFAULT_COMMISSION_SETTINGS,
-        });
-        if (pricing.status !== 'earned') return pricing;
-        first ??= payment.paidAt;
-        return { ...pricing, beneficiary: { tenantId: 'tenant', referrerUserId: 'referrer' } };
-      });
-    },
-    releaseCommission: async () => {},
-    clawBackCommission: async () => {},
-    markPaymentsNotEligible: async () => {},
-  };
 
 type Path = {
   name: string;
@@ -345,7 +243,7 @@ for (const path of paths.filter((p) => only.length === 0 || only.includes(p.name
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
-      activities,
+      activities: recordingActivities,
       bundlerOptions: { logger: new DefaultLogger('ERROR') } as never,
     });
     const input: EdgeLifecycleInput = {

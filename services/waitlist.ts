@@ -12,7 +12,8 @@ import {
   referralCounts,
   type EntitlementRow,
 } from '../db/waitlist.ts';
-import { LADDER, nextRung, waitlistMessages, waitlistScore, type Message, type Score } from '../domain/waitlist.ts';
+import { LADDER, nextRung } from '../domain/milestones.ts';
+import { waitlistMessages, waitlistScore, type Message, type Score } from '../domain/waitlist.ts';
 import { notFound } from './errors.ts';
 
 export type WaitlistView = {

@@ -18,10 +18,10 @@ import {
   type WaveRow,
 } from '../db/waves.ts';
 import { admitWaveNow } from '../db/wave-release.ts';
-import { bucketOf, forecast, WAIT_BUCKETS, type Forecast } from '../domain/waitlist.ts';
+import { bucketOf, forecast, WAIT_BUCKETS, type Forecast } from '../domain/waves.ts';
 import { invalid, notFound } from './errors.ts';
 
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../domain/time.ts';
 
 /** How the API reaches the deployment's wave release (its key is the task queue, as the worker starts it). */
 export type WaveReleaseLink = { temporal: Client; taskQueue: string; log: Logger };

@@ -5,7 +5,7 @@
 //   many rounds. One run and one timer while nothing is due, where a Schedule made a run a minute.
 import * as wf from '@temporalio/workflow';
 import type { PlanOutcome, ReleaseSummary, WaveActivities } from '../activities/waves.ts';
-import { nextWakeUp } from '../domain/waitlist.ts';
+import { nextWakeUp } from '../domain/waves.ts';
 import { wakeUpSummary, wavesChangedSignal, type WaveReleaseInput } from '../contracts/wave-release.ts';
 
 const ROUNDS_PER_RUN = 200;

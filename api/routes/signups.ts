@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isEmail } from '../../domain/email.ts';
+import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { signUp, type SignupDeps } from '../../services/signups.ts';
 import { SESSION_COOKIE, type Authenticator } from '../auth.ts';
 import { rememberedReferral } from '../referrer-cookie.ts';
@@ -41,8 +42,7 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
       path: '/v1/signups',
       operationId: 'createSignup',
       summary: 'Sign up a user, with whoever brought them',
-      description:
-        "Creates the user and, when a referrer is named (ref, invite code, or the cookies a referral link set), the one permanent edge referrer -> referee. The edge's lifecycle workflow `edge:<refereeId>` starts right after the response.",
+      description: `Creates the user and, when a referrer is named (ref, invite code, or the cookies a referral link set), the one permanent edge referrer -> referee. The edge's lifecycle workflow \`${edgeWorkflowId('<refereeId>')}\` starts right after the response.`,
       tags: ['signups'],
       access: { public: true },
       rateLimitGroup: 'signups',

@@ -1,22 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import {
-  compareStanding,
-  creditsOf,
-  entitlementsOf,
-  forecast,
-  hasWaveSkip,
-  LADDER,
-  nextRung,
-  nextWakeUp,
-  planWave,
-  plannedSeats,
-  rungsReached,
-  waitlistMessages,
-  waitlistScore,
-  WAIT_BUCKETS,
-  bucketOf,
-} from '../../domain/waitlist.ts';
+import { compareStanding, waitlistMessages, waitlistScore } from '../../domain/waitlist.ts';
+import { creditsOf, entitlementsOf, hasWaveSkip, LADDER, nextRung, rungsReached } from '../../domain/milestones.ts';
+import { forecast, nextWakeUp, planWave, plannedSeats, WAIT_BUCKETS, bucketOf } from '../../domain/waves.ts';
 
 const DAY = 86_400_000;
 

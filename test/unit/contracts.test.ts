@@ -1,0 +1,89 @@
+// Each workflow type's names are spelled in its contract only: the worker registers the workflow
+// functions under the contract's type names, ids keep the `type:key` form ops search by, and no
+// other source file writes a type name, an id prefix, a signal or query name, or a search attribute
+// name as a literal of its own.
+import { describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as workflows from '../../workflows/index.ts';
+import * as edge from '../../contracts/edge-lifecycle.ts';
+import * as launch from '../../contracts/launch-flip.ts';
+import * as payout from '../../contracts/payout-cycle.ts';
+import * as waves from '../../contracts/wave-release.ts';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SOURCE_FOLDERS = ['domain', 'platform', 'db', 'services', 'activities', 'workflows', 'api', 'workers'];
+
+function sources(): { path: string; code: string }[] {
+  return SOURCE_FOLDERS.flatMap((folder) =>
+    readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => {
+        const path = join(folder, f);
+        // Comments may name what they explain; only code counts.
+        const code = readFileSync(join(ROOT, path), 'utf8')
+          .split('\n')
+          .filter((line) => !/^\s*(\/\/|\*|\/\*\*)/.test(line))
+          .join('\n');
+        return { path, code };
+      }),
+  );
+}
+
+/** Literal strings (quoted or the start of a template) equal to `name`, or starting with it when it is a prefix. */
+function spells(code: string, name: string, prefix: boolean): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const end = prefix ? '' : `['"\`]`;
+  return new RegExp(`['"\`]${escaped}${end}`).test(code);
+}
+
+describe('workflow contracts', () => {
+  it('name the workflow functions the worker registers', () => {
+    expect(workflows.referralLifecycle.name).toBe(edge.EDGE_LIFECYCLE_TYPE);
+    expect(workflows.launchFlip.name).toBe(launch.LAUNCH_FLIP_TYPE);
+    expect(workflows.payoutCycle.name).toBe(payout.PAYOUT_CYCLE_TYPE);
+    expect(workflows.waveRelease.name).toBe(waves.WAVE_RELEASE_TYPE);
+    expect(Object.keys(workflows).sort()).toEqual(['launchFlip', 'payoutCycle', 'referralLifecycle', 'waveRelease']);
+  });
+
+  it('build ids of the form type:key, and read a cycle id back from its workflow id', () => {
+    expect(edge.edgeWorkflowId('u1')).toBe('edge:u1');
+    expect(payout.payoutCycleWorkflowId('manual-1')).toBe('payout-cycle:manual-1');
+    expect(payout.cycleIdOf(payout.payoutCycleWorkflowId('monthly-2027-01-01T06:00:00Z'))).toBe(
+      'monthly-2027-01-01T06:00:00Z',
+    );
+    expect(waves.waveReleaseWorkflowId('referral-graph')).toBe('wave-release:referral-graph');
+    expect(launch.launchFlipWorkflowId('referral-graph')).toBe('launch-flip');
+    expect(launch.launchFlipWorkflowId('q1')).toBe('launch-flip:q1');
+  });
+
+  it('are the only source files that spell those names', () => {
+    const names: { name: string; prefix: boolean }[] = [
+      ...[edge.EDGE_LIFECYCLE_TYPE, launch.LAUNCH_FLIP_TYPE, payout.PAYOUT_CYCLE_TYPE, waves.WAVE_RELEASE_TYPE].map(
+        (name) => ({ name, prefix: false }),
+      ),
+      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip'].map((name) => ({ name, prefix: true })),
+      ...[
+        edge.activatedSignal,
+        edge.paymentSignal,
+        edge.refundSignal,
+        edge.verdictSignal,
+        edge.phaseChangedSignal,
+        waves.wavesChangedSignal,
+        edge.stateQuery,
+      ].map((d) => ({ name: d.name, prefix: false })),
+      ...CUSTOM_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, prefix: false })),
+    ];
+    const found = sources().flatMap(({ path, code }) =>
+      names.filter(({ name, prefix }) => spells(code, name, prefix)).map(({ name }) => `${path}: ${name}`),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('the check finds a name spelled outside its contract', () => {
+    expect(spells("await handle.signal('payment', event)", 'payment', false)).toBe(true);
+    expect(spells('const id = `edge:${refereeId}`', 'edge:', true)).toBe(true);
+    expect(spells("const kind = 'payments'", 'payment', false)).toBe(false);
+  });
+});
