@@ -16,10 +16,14 @@ import {
   type LaunchTotals,
 } from '../contracts/launch-flip.ts';
 
+// A page's failures are transient (PostgreSQL or Temporal away, a worker gone: the heartbeat
+// notices within 10 s), and the flip is already effective for pricing: giving up would leave edges
+// untold for good, so attempts are unbounded and the interval bounded at 30 s. What no retry can fix
+// (no launch recorded, no Temporal client) fails by name (LaunchNotRecorded, NoTemporalClient).
 const launch = wf.proxyActivities<LaunchActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: Infinity },
 });
 
 export async function launchFlip(input: LaunchFlipInput): Promise<LaunchTotals> {

@@ -15,7 +15,7 @@ const MIN_WAIT_MS = 1_000;
 // Retried without end: a database outage delays the release, it must not end the workflow.
 const waves = wf.proxyActivities<WaveActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: Infinity },
 });
 
 // As the one-round runs of the retired Schedule had them: they gave up, the next tick came.
