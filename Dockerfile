@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY platform ./platform
 COPY domain ./domain
+COPY contracts ./contracts
 COPY workflows ./workflows
 COPY activities ./activities
 COPY services ./services
