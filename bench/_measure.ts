@@ -3,6 +3,20 @@
 
 export type Measured = { count: number; seconds: number; perSecond: number; p50: number; p99: number; errors: number };
 
+/** The figures of a finished run: its rate over the whole run, latency percentiles, errors. */
+function measured(count: number, started: number, latencies: number[], errors: number): Measured {
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    count,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors,
+  };
+}
+
 export async function measure(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Measured> {
   const latencies: number[] = [];
   let next = 0;
@@ -22,16 +36,7 @@ export async function measure(count: number, concurrency: number, op: (i: number
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    count,
-    seconds,
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    errors,
-  };
+  return measured(count, started, latencies, errors);
 }
 
 /** `count` operations issued at `perSecond`, whatever their latency (an open-loop load). */
@@ -53,16 +58,7 @@ export async function pace(count: number, perSecond: number, op: (i: number) => 
     );
   }
   await Promise.all(pending);
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    count,
-    seconds,
-    perSecond: latencies.length / seconds,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    errors,
-  };
+  return measured(count, started, latencies, errors);
 }
 
 export function percentile(sorted: readonly number[], q: number): number {

@@ -19,7 +19,9 @@ import { DEFAULT_COMMISSION_SETTINGS, isSelfPurchase, pricePayment } from '../do
 import { launchProgram } from '../services/launch.ts';
 import { recordActivation } from '../services/activations.ts';
 import { recordPayment } from '../services/payments.ts';
-import { EDGE_SUBJECT, edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
+import { EDGE_SUBJECT, type EdgeLifecycleInput } from '../contracts/edge-lifecycle.ts';
+import type { WorkflowStart } from '../contracts/workflow-start.ts';
+import { betaEdgeStart } from './support/beta-edge.ts';
 import { waitFor } from '../scripts/ports.ts';
 import type { BenchStack } from './run.ts';
 import { flag, fmt, measure } from './_measure.ts';
@@ -55,20 +57,13 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     INSERT INTO users (id, tenant_id, email, inbox, referral_code) SELECT id, id, id || '@referrers.bench', id || '@referrers.bench', 'r' || substr(md5(id::text), 1, 11) FROM t`,
     [referrerIds],
   );
-  const starts: ReturnType<typeof edgeLifecycleStart>[] = [];
+  const starts: WorkflowStart[] = [];
   const writtenAt = new Date();
   for (let from = 0; from < edges; from += BATCH) {
-    const rows = Array.from({ length: Math.min(BATCH, edges - from) }, (_, i) => ({
-      id: randomUUID(),
-      referrer_id: referrerIds[(from + i) % referrers]!,
-      referee_id: randomUUID(),
-      kind: 'beta_auto' as const,
-      source: 'link' as const,
-      phase_at_write: 'beta' as const,
-      created_at: writtenAt,
-      activation_window_days: 30,
-    }));
-    const batch = rows.map((r) => edgeLifecycleStart(edgeLifecycleInput(r, null)));
+    const batch = Array.from({ length: Math.min(BATCH, edges - from) }, (_, i) =>
+      betaEdgeStart({ referrer_id: referrerIds[(from + i) % referrers]!, created_at: writtenAt }),
+    );
+    const edgesOf = batch.map((s) => s.args[0] as EdgeLifecycleInput);
     starts.push(...batch);
     await pool.query(
       `
@@ -78,7 +73,13 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
                  SELECT x.id, x.referrer, x.referee, 'link', 'beta_auto', 'beta', 30, $4 FROM unnest($1::uuid[], $3::uuid[], $2::uuid[]) AS x(id, referrer, referee) JOIN u ON u.id = x.referee RETURNING id)
       INSERT INTO workflow_outbox (subject, subject_id, started_at, outcome)
       SELECT $5, e.id, now(), 'delivered' FROM e`,
-      [rows.map((r) => r.id), rows.map((r) => r.referee_id), rows.map((r) => r.referrer_id), writtenAt, EDGE_SUBJECT],
+      [
+        edgesOf.map((e) => e.edgeId),
+        edgesOf.map((e) => e.refereeId),
+        edgesOf.map((e) => e.referrerId),
+        writtenAt,
+        EDGE_SUBJECT,
+      ],
     );
   }
   say(`${fmt(edges)} beta edges of ${fmt(referrers)} referrers written (${since()})`);

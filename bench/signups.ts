@@ -10,8 +10,7 @@ import { freePort, waitFor } from '../scripts/ports.ts';
 import { startLocalTemporal } from '../scripts/local-temporal.ts';
 import { ensureTemporalCli } from '../scripts/provision.ts';
 import type { BenchStack } from './run.ts';
-import { randomUUID } from 'node:crypto';
-import { edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
+import { betaEdgeStart } from './support/beta-edge.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 import { flag, fmt, measure, pace, percentile } from './_measure.ts';
 import { start, stop, systemEnv } from './_process.ts';
@@ -91,21 +90,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   //     trivial starts, bare starts carrying an edge's arguments and search attributes, then the
   //     relay process alone draining a backlog of `count` signups into its own fresh server (the
   //     workflows wait for a worker). Every rate is the server's: its StartTimes, first to last.
-  const payload = edgeLifecycleStart(
-    edgeLifecycleInput(
-      {
-        id: randomUUID(),
-        referrer_id: randomUUID(),
-        referee_id: randomUUID(),
-        kind: 'beta_auto',
-        source: 'link',
-        phase_at_write: 'beta',
-        created_at: new Date(),
-        activation_window_days: 30,
-      },
-      null,
-    ),
-  );
+  const payload = betaEdgeStart();
   const edgeStartOptions = {
     args: payload.args,
     typedSearchAttributes: payload.searchAttributes,

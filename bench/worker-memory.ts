@@ -17,7 +17,8 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { waitFor } from '../scripts/ports.ts';
-import { activatedSignal, edgeLifecycleInput, edgeLifecycleStart } from '../contracts/edge-lifecycle.ts';
+import { activatedSignal } from '../contracts/edge-lifecycle.ts';
+import { betaEdgeStart } from './support/beta-edge.ts';
 import { WORKFLOWS_PATH } from '../workers/worker-options.ts';
 import type { ActivationEvent } from '../domain/lifecycle.ts';
 import type { BenchStack } from './run.ts';
@@ -193,20 +194,16 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     const ids: string[] = new Array(count);
     const starts = measure(count, concurrency, async (i) => {
       const now = new Date();
-      const input = edgeLifecycleInput(
-        {
-          id: randomUUID(),
-          referrer_id: randomUUID(),
-          referee_id: randomUUID(),
-          kind: 'beta_auto',
-          source: 'link',
-          phase_at_write: 'beta',
-          created_at: now,
-          activation_window_days: activationWindowDays,
-        },
-        null,
-      );
-      const { workflowId, workflowType, args: wfArgs, searchAttributes, summary } = edgeLifecycleStart(input);
+      const {
+        workflowId,
+        workflowType,
+        args: wfArgs,
+        searchAttributes,
+        summary,
+      } = betaEdgeStart({
+        created_at: now,
+        activation_window_days: activationWindowDays,
+      });
       ids[i] = workflowId;
       await client.workflow.start(workflowType, {
         workflowId,
