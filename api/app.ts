@@ -1,5 +1,6 @@
-// The Express app: request ids and logs, JSON parsing with a size limit, auth, the routes, and one
-// error mapper. Routes translate HTTP to services; no business rule lives here.
+// The Express app: request ids and logs (credentials redacted), security headers, input no route
+// could take refused once for all, JSON parsing with a size limit, auth, shared rate limits, the
+// routes, 405s and one error mapper. Routes translate HTTP to services; no business rule lives here.
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Client } from '@temporalio/client';
@@ -8,9 +9,9 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import { sql, type DatabasePool } from 'slonik';
 import type { Config } from '../platform/env.ts';
-import type { Logger } from '../platform/logger.ts';
+import { redactRequest, redactResponse, type Logger } from '../platform/logger.ts';
 import { checkTemporal } from '../platform/temporal.ts';
-import { createAuthenticator } from './auth.ts';
+import { createAuthenticator, purposeKey, type Authenticator } from './auth.ts';
 import { errorHandler, notFoundRoute } from './errors.ts';
 import { openApiDocument, REFERENCE_INIT, REFERENCE_PAGE } from './openapi.ts';
 import { mountRoutes, type RouteDef } from './route.ts';
@@ -29,17 +30,25 @@ import { waitlistRoutes } from './routes/waitlist.ts';
 import { waveRoutes } from './routes/waves.ts';
 import { launchRoutes } from './routes/launch.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { referrerFromQuery } from './referrer-cookie.ts';
+import { referrerFromQuery, SECURE_COOKIES_SETTING } from './referrer-cookie.ts';
+import { methodNotAllowed, refuseNulInBody, refuseUnreadablePath, securityHeaders } from './request-guards.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 
 export type AppDeps = { config: Config; db: DatabasePool; temporal: Client; log: Logger };
 
 export const BODY_LIMIT = '100kb';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function apiRoutes(
-  { config, db, temporal, log }: AppDeps,
-  auth = createAuthenticator(config.apiKeys, config.sessionSecret),
-): RouteDef[] {
+/** The authenticator of the app: API keys, and user tokens checked against PostgreSQL. */
+export function appAuthenticator({ config, db }: Pick<AppDeps, 'config' | 'db'>): Authenticator {
+  return createAuthenticator(config.apiKeys, config.sessionSecret, {
+    db,
+    publicBaseUrl: config.publicBaseUrl,
+    allowedOrigins: config.allowedOrigins,
+  });
+}
+
+export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuthenticator({ config, db })): RouteDef[] {
   const { activationWindowDays, flavors, publicBaseUrl } = config;
   return [
     ...healthRoutes([
@@ -47,6 +56,7 @@ export function apiRoutes(
       { name: 'temporal', check: () => checkTemporal(temporal) },
     ]),
     ...signupRoutes({ db, activationWindowDays, flavors }, auth),
+    ...sessionRoutes(auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
     ...paymentRoutes({ db }),
     ...edgeRoutes({ db, temporal, log }),
@@ -68,15 +78,20 @@ export function apiRoutes(
 }
 
 export function createApp(deps: AppDeps): express.Express {
-  const auth = createAuthenticator(deps.config.apiKeys, deps.config.sessionSecret);
+  const { config } = deps;
+  const auth = appAuthenticator(deps);
   const routes = apiRoutes(deps, auth);
   const document = openApiDocument(routes, { title: 'Referral graph API', version: '1' });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Forwarded addresses count only from the proxies TRUST_PROXY names (off by default): req.ip is
+  // what rate limits and fraud signals key on, and a client must not choose it.
+  app.set('trust proxy', config.trustProxy);
+  app.set(SECURE_COOKIES_SETTING, config.publicBaseUrl.startsWith('https:'));
   app.use(
     pinoHttp({
       logger: deps.log,
+      serializers: { req: redactRequest, res: redactResponse },
       genReqId: (req, res) => {
         const incoming = req.headers['x-request-id'];
         const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -86,6 +101,8 @@ export function createApp(deps: AppDeps): express.Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
+  app.use(securityHeaders(config.publicBaseUrl));
+  app.use(refuseUnreadablePath);
   // Webhook signatures are over the exact bytes received: keep them for the webhook routes.
   app.use(
     express.json({
@@ -97,7 +114,9 @@ export function createApp(deps: AppDeps): express.Express {
       },
     }),
   );
-  app.use(cookieParser(deps.config.sessionSecret));
+  app.use(refuseNulInBody);
+  // Signed cookies get a key of their own: the referrer cookie signs text the visitor chooses.
+  app.use(cookieParser(purposeKey(config.sessionSecret, 'signed-cookie').toString('base64')));
   app.use(referrerFromQuery);
 
   app.get('/openapi.json', (_req, res) => void res.json(document));
@@ -107,8 +126,23 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/docs', (_req, res) => void res.type('html').send(REFERENCE_PAGE));
 
   const router = express.Router();
-  mountRoutes(router, routes, { auth, db: deps.db, limiter: createRateLimiter(deps.config.rateLimitPerMinute) });
+  mountRoutes(router, routes, {
+    auth,
+    db: deps.db,
+    limiter: createRateLimiter(deps.db),
+    limits: {
+      perAddress: config.rateLimitPerMinute,
+      perUser: config.rateLimitUserPerMinute,
+      perKey: config.rateLimitKeyPerMinute,
+    },
+  });
   app.use(router);
+  app.use(
+    methodNotAllowed([
+      ...routes.map((r) => ({ path: r.path, methods: [r.method] })),
+      ...['/openapi.json', '/docs', '/docs/init.js', '/docs/assets/*'].map((path) => ({ path, methods: ['get'] })),
+    ]),
+  );
   app.use(notFoundRoute);
   app.use(errorHandler);
   return app;

@@ -96,7 +96,31 @@ const BODY_PARSER_ERRORS: Record<string, [number, string, string]> = {
   'entity.too.large': [413, 'body_too_large', 'The request body is larger than the limit.'],
   'encoding.unsupported': [415, 'unsupported_encoding', 'The request body encoding is not supported.'],
   'charset.unsupported': [415, 'unsupported_charset', 'The request body charset is not supported; send UTF-8.'],
+  'request.aborted': [400, 'body_incomplete', 'The request body ended before it was complete.'],
+  'request.size.invalid': [400, 'body_length_mismatch', 'The request body does not match its Content-Length.'],
 };
+
+/**
+ * Errors Express's body parser and router raise for a request they cannot read (http-errors with a
+ * 4xx status and `expose`): a body that does not decompress, a path with a broken %-escape.
+ */
+function unreadableRequest(err: object): ApiError | null {
+  const status = 'status' in err && typeof err.status === 'number' ? err.status : 0;
+  if (!('expose' in err) || err.expose !== true || status < 400 || status > 499) return null;
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : '';
+  if (/^(Z_|ERR_BROTLI|ERR__ERROR|ERR_ZSTD)/.test(code))
+    return new ApiError(
+      400,
+      'invalid_request_error',
+      'body_encoding_invalid',
+      'The request body could not be decompressed; check Content-Encoding.',
+    );
+  if (err instanceof URIError) return badPath();
+  return new ApiError(status, 'invalid_request_error', 'request_unreadable', 'The request could not be read.');
+}
+
+export const badPath = () =>
+  new ApiError(400, 'invalid_request_error', 'path_invalid', 'The path is not valid: a broken %-escape or a NUL.');
 
 /** The API error a thrown error means; null for an unexpected one (a 500). */
 export function toApiError(err: unknown): ApiError | null {
@@ -109,7 +133,7 @@ export function toApiError(err: unknown): ApiError | null {
     const [status, code, message] = BODY_PARSER_ERRORS[err.type]!;
     return new ApiError(status, 'invalid_request_error', code, message);
   }
-  return null;
+  return err && typeof err === 'object' ? unreadableRequest(err) : null;
 }
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {

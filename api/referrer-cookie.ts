@@ -1,6 +1,8 @@
 // The long-lived referrer cookie and the per-listing share token, set by the server (signed,
 // HttpOnly, SameSite=Lax) from /r/{code} or any request with ?ref=, and read at signup, so
 // attribution survives an auth hop and a return days later. The first referrer seen is kept.
+// Signed with a key of their own (api/auth.ts purposeKey 'signed-cookie'), never the session key:
+// the value is whatever the visitor put in the link. Secure when the public URL is https.
 import type { Request, RequestHandler, Response } from 'express';
 
 export const REFERRER_COOKIE = 'ref';
@@ -9,11 +11,14 @@ const NINETY_DAYS_MS = 90 * 24 * 60 * 60 * 1000;
 const THIRTY_DAYS_MS = 30 * 24 * 60 * 60 * 1000;
 const TOKEN = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** The app setting that makes every cookie Secure (set when PUBLIC_BASE_URL is https). */
+export const SECURE_COOKIES_SETTING = 'secure cookies';
+
 const options = (req: Request, maxAge: number) => ({
   signed: true,
   httpOnly: true,
   sameSite: 'lax' as const,
-  secure: req.secure,
+  secure: req.secure || req.app.get(SECURE_COOKIES_SETTING) === true,
   maxAge,
   path: '/',
 });

@@ -7,7 +7,7 @@ import type { DatabasePool } from 'slonik';
 import { claimIdempotencyKey, releaseKey, storeAnswer } from '../db/idempotency.ts';
 import { authorize, principalLabel, type Access, type Authenticator, type Principal } from './auth.ts';
 import { ApiError, fromZodError, toApiError } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import { addressBucket, principalBucket, type RateLimiter, type RateLimits } from './rate-limit.ts';
 
 export type HttpMethod = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -36,8 +36,16 @@ export type RouteDef<P = unknown, Q = unknown, B = unknown> = {
   body?: z.ZodType<B>;
   /** Honours Idempotency-Key: the same key and body replays the first answer; another body is a 409. */
   idempotent?: boolean;
-  /** Public routes are limited per IP; routes of one group share a budget. */
+  /**
+   * What the idempotency store keeps of a successful reply, and so what a replay answers. A reply
+   * that hands out a credential (a session token) drops it here: a credential is handed out once
+   * and never stored.
+   */
+  replayBody?: (body: unknown) => unknown;
+  /** Public routes with a group are limited per client address; routes of one group share a budget. */
   rateLimitGroup?: string;
+  /** A provider webhook: the header carrying the provider's signature over the raw body (required). */
+  signatureHeader?: string;
   /** Documented responses; a reply whose status has a schema is checked against it. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   handle(input: RouteInput<P, Q, B>): Promise<Reply>;
@@ -58,16 +66,30 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, location: 'b
   return result.data;
 }
 
-export type MountDeps = { auth: Authenticator; db: DatabasePool; limiter: RateLimiter };
+export type MountDeps = { auth: Authenticator; db: DatabasePool; limiter: RateLimiter; limits: RateLimits };
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function mountRoutes(router: Router, routes: readonly RouteDef[], { auth, db, limiter }: MountDeps): void {
+export function mountRoutes(
+  router: Router,
+  routes: readonly RouteDef[],
+  { auth, db, limiter, limits }: MountDeps,
+): void {
   for (const route of routes) {
+    const isPublic = 'public' in route.access;
     router[route.method](expressPath(route.path), async (req, res) => {
-      if (route.rateLimitGroup) limiter.take(req.ip ?? 'unknown', route.rateLimitGroup);
-      const principal = await auth.principalOf(req);
+      if (isPublic && route.rateLimitGroup)
+        await limiter.take(addressBucket(limits, req.ip ?? 'unknown', route.rateLimitGroup));
+      const principal = await auth.principalOf(req, { public: isPublic });
       authorize(route.access, principal);
+      if (!isPublic && principal) await limiter.take(principalBucket(limits, principal));
+      if (route.signatureHeader && !req.get(route.signatureHeader))
+        throw new ApiError(
+          400,
+          'invalid_request_error',
+          'signature_missing',
+          `The ${route.signatureHeader} header is missing.`,
+        );
       if (route.body && !req.is('application/json')) {
         throw new ApiError(
           415,
@@ -153,7 +175,7 @@ async function idempotently(
   }
   try {
     const reply = await run();
-    await storeAnswer(db, scope, key, reply.status, reply.body);
+    await storeAnswer(db, scope, key, reply.status, route.replayBody ? route.replayBody(reply.body) : reply.body);
     return reply;
   } catch (err) {
     const apiError = toApiError(err);

@@ -105,13 +105,14 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
 
     // The waiting user's view, for users spread through the rest of the list (sessions are signed tokens).
     const rest = (
-      await pool.query<{ id: string }>(`SELECT id FROM users WHERE status = 'waitlisted' ORDER BY random() LIMIT $1`, [
-        views,
-      ])
-    ).rows.map((r) => r.id);
+      await pool.query<{ id: string; tenant_id: string }>(
+        `SELECT id, tenant_id FROM users WHERE status = 'waitlisted' ORDER BY random() LIMIT $1`,
+        [views],
+      )
+    ).rows;
     const auth = createAuthenticator([], SESSION_SECRET);
     const tokens = await Promise.all(
-      rest.map(async (id) => (await auth.issueSession({ userId: id, tenantId: id })).token),
+      rest.map(async (u) => (await auth.issueSession({ userId: u.id, tenantId: u.tenant_id })).token),
     );
     const view = await measure(rest.length, 8, async (i) => void (await call('/v1/waitlist/me', { key: tokens[i]! })));
 

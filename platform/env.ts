@@ -1,5 +1,6 @@
 // Configuration is read once, at start-up, into a typed object. A bad or missing variable stops
 // start-up with a message naming it.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
@@ -57,6 +58,78 @@ const apiKeys = z.string().transform((raw, ctx) => {
   }
 });
 
+/** Express's trust-proxy value: which hops may tell us the client's address (X-Forwarded-For). */
+export type TrustProxy = false | number | string[];
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: a hop count, or addresses and CIDRs (and Express's loopback, linklocal, uniquelocal),
+ * comma separated. Unset, empty, `false` or `0`: forwarded addresses are ignored. `true` is refused:
+ * trusting every hop lets any client choose its own address.
+ */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'false' || value === 'off' || value === '0') return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 32) throw new Error('a hop count must be at most 32');
+    return hops;
+  }
+  if (value === 'true' || value === '*')
+    throw new Error(
+      '"true" would trust every hop (any client could choose its address); name the proxies or a hop count',
+    );
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    if (PROXY_PRESETS.has(entry)) continue;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    const prefixOk =
+      prefix === undefined ||
+      (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max) ||
+      (family === 4 && isIP(prefix) === 4);
+    if (!family || rest.length > 0 || !prefixOk)
+      throw new Error(`"${entry}" is not an address, a CIDR or one of ${[...PROXY_PRESETS].join(', ')}`);
+  }
+  return entries;
+}
+
+/** ALLOWED_ORIGINS: origins (scheme://host[:port]) besides PUBLIC_BASE_URL's, comma separated. */
+export function parseOrigins(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        throw new Error(`"${entry}" is not an origin (scheme://host[:port])`);
+      }
+      if (!/^https?:$/.test(url.protocol) || url.origin !== entry.replace(/\/+$/, ''))
+        throw new Error(`"${entry}" is not an origin (scheme://host[:port], no path)`);
+      return url.origin;
+    });
+}
+
+const fromParser = <T>(parse: (raw: string | undefined) => T) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      try {
+        return parse(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+
 const postgresUrl = z
   .string()
   .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// or postgresql:// URL');
@@ -82,6 +155,11 @@ export const configSchema = z.object({
     .optional(),
   MAIL_FROM: z.string().min(3).default('Referral Graph <invites@localhost>'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  RATE_LIMIT_USER_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  RATE_LIMIT_KEY_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  TRUST_PROXY: fromParser(parseTrustProxy),
+  ALLOWED_ORIGINS: fromParser(parseOrigins),
+  MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   INVITE_FLAVORS: z.string().optional(),
   HOLDING_PERIOD_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   BETA_RETENTION_GATE_DAYS: z.coerce.number().int().min(0).max(365).default(60),
@@ -144,7 +222,16 @@ export type Config = {
   publicBaseUrl: string;
   smtpUrl: string | null;
   mailFrom: string;
+  /** Requests per client address per minute on each public route group. */
   rateLimitPerMinute: number;
+  /** Requests per signed-in user, and per API key, per minute across signed-in routes. */
+  rateLimitUserPerMinute: number;
+  rateLimitKeyPerMinute: number;
+  trustProxy: TrustProxy;
+  /** Origins a cookie-authenticated write may come from: PUBLIC_BASE_URL's and ALLOWED_ORIGINS. */
+  allowedOrigins: string[];
+  /** Attempts at sending one mail before it is recorded as failed. */
+  mailMaxAttempts: number;
   flavors: FlavorTable;
   commission: CommissionSettings;
   stripe: StripeSettings;
@@ -171,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   if (c.WAVE_LEAD_DAYS >= c.WAITLIST_TARGET_WAIT_DAYS)
     throw new ConfigError('invalid configuration: WAVE_LEAD_DAYS: must be less than WAITLIST_TARGET_WAIT_DAYS');
+  const publicBaseUrl = c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`;
   return {
     databaseUrl: c.DATABASE_URL,
     temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
@@ -181,10 +269,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     activationWindowDays: c.ACTIVATION_WINDOW_DAYS,
     pgPoolSize: c.PG_POOL_SIZE,
     starterConcurrency: c.WORKFLOW_STARTER_CONCURRENCY,
-    publicBaseUrl: c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`,
+    publicBaseUrl,
     smtpUrl: c.SMTP_URL ?? null,
     mailFrom: c.MAIL_FROM,
     rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+    // Defaults scale with RATE_LIMIT_PER_MINUTE, so a run that raises it (the benches) raises all three.
+    rateLimitUserPerMinute: c.RATE_LIMIT_USER_PER_MINUTE ?? 5 * c.RATE_LIMIT_PER_MINUTE,
+    rateLimitKeyPerMinute: c.RATE_LIMIT_KEY_PER_MINUTE ?? 100 * c.RATE_LIMIT_PER_MINUTE,
+    trustProxy: c.TRUST_PROXY,
+    allowedOrigins: [...new Set([new URL(publicBaseUrl).origin, ...c.ALLOWED_ORIGINS])],
+    mailMaxAttempts: c.MAIL_MAX_ATTEMPTS,
     flavors: parseFlavors(c.INVITE_FLAVORS),
     stripe: {
       secretKey: c.STRIPE_SECRET_KEY ?? null,

@@ -2,6 +2,7 @@
 // rule reads current.
 import type { DatabasePool } from 'slonik';
 import type Stripe from 'stripe';
+import { z } from 'zod';
 import { recordStripeEvent, setStripeAccountStatus } from '../db/payouts.ts';
 import { invalid } from './errors.ts';
 
@@ -14,6 +15,15 @@ export function connectStatus(
     return account.requirements.disabled_reason.startsWith('rejected') ? 'disabled' : 'restricted';
   return account.details_submitted ? 'restricted' : 'pending';
 }
+
+/** What an event must hold for us to act on it; a signed event without it is refused (400), not a 500. */
+const eventShape = z.object({ id: z.string().min(1).max(255), type: z.string().min(1).max(255) });
+const accountShape = z.object({
+  id: z.string().min(1).max(255),
+  payouts_enabled: z.boolean().nullish(),
+  details_submitted: z.boolean().nullish(),
+  requirements: z.object({ disabled_reason: z.string().nullish() }).nullish(),
+});
 
 export type WebhookDeps = { db: DatabasePool; stripe: Stripe | null; webhookSecret: string | null };
 
@@ -35,11 +45,15 @@ export async function handleStripeWebhook(
   } catch (err) {
     throw invalid('signature_invalid', `The Stripe signature does not verify: ${(err as Error).message}`);
   }
+  const shape = eventShape.safeParse(event);
+  const account = event.type === 'account.updated' ? accountShape.safeParse(event.data?.object) : null;
+  if (!shape.success || (account && !account.success))
+    throw invalid('event_malformed', 'The Stripe event is signed but does not have the shape of a Stripe event.');
   return deps.db.transaction(async (tx) => {
     if (!(await recordStripeEvent(tx, event.id, event.type))) return { eventId: event.id, duplicate: true };
-    if (event.type === 'account.updated') {
-      const account = event.data.object as Stripe.Account;
-      await setStripeAccountStatus(tx, account.id, connectStatus(account));
+    if (account?.success) {
+      const checked = event.data.object as Stripe.Account;
+      await setStripeAccountStatus(tx, checked.id, connectStatus(checked));
     }
     return { eventId: event.id, duplicate: false };
   });

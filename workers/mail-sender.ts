@@ -1,11 +1,16 @@
 // Sends the mails the outbox holds over SMTP, with a lease per mail so a crashed sender's mails
 // are picked up by the next. Delivery is at least once; the Message-ID is the outbox id, so the
 // rare resend (a crash after the SMTP server accepted, before the mark) is the same message and
-// mail systems drop it as a duplicate.
+// mail systems drop it as a duplicate. A mail is tried at most `maxAttempts` times (MAIL_MAX_ATTEMPTS),
+// and not at all when its address is not one we mail or the SMTP server refuses it for good (5xx):
+// then it is marked failed, with the reason, instead of being retried forever.
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { DatabasePool } from 'slonik';
 import { claimPendingMails, markMailFailed, markMailSent, type MailRow } from '../db/mail.ts';
+import { isEmail } from '../domain/email.ts';
+
+export const DEFAULT_MAIL_MAX_ATTEMPTS = 10;
 
 export type MailSenderOptions = {
   db: DatabasePool;
@@ -15,6 +20,16 @@ export type MailSenderOptions = {
   log: Logger;
   pollIntervalMs?: number;
   leaseMs?: number;
+  /** Attempts before a mail is given up on (default DEFAULT_MAIL_MAX_ATTEMPTS). */
+  maxAttempts?: number;
+  /** The retry delay, doubled per attempt up to 10 minutes (default 5 s: 10 s after the first). */
+  retryBaseMs?: number;
+};
+
+/** An SMTP answer that will not change on a retry: 5xx (no such mailbox, address refused). */
+const refusedForGood = (err: unknown) => {
+  const code = (err as { responseCode?: unknown }).responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
 };
 
 export function messageIdFor(mailId: string, domain: string): string {
@@ -25,11 +40,18 @@ export function startMailSender(options: MailSenderOptions): { stop(): Promise<v
   const { db, transport, from, log } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const leaseMs = options.leaseMs ?? 60_000;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAIL_MAX_ATTEMPTS;
+  const retryBaseMs = options.retryBaseMs ?? 5_000;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
 
   async function send(mail: MailRow): Promise<void> {
+    if (!isEmail(mail.to_address)) {
+      log.warn({ mailId: mail.id }, 'not sending mail: the address is not one we mail; marked failed');
+      await markMailFailed(db, mail.id, 'address_refused: not an address we mail', null).catch(() => {});
+      return;
+    }
     try {
       await transport.sendMail({
         from,
@@ -40,12 +62,16 @@ export function startMailSender(options: MailSenderOptions): { stop(): Promise<v
       });
       await markMailSent(db, mail.id);
     } catch (err) {
-      log.warn({ err, mailId: mail.id }, 'sending mail failed; will retry');
+      const giveUp = mail.attempts >= maxAttempts || refusedForGood(err);
+      log.warn(
+        { err, mailId: mail.id, attempts: mail.attempts },
+        giveUp ? 'sending mail failed; giving up, marked failed' : 'sending mail failed; will retry',
+      );
       await markMailFailed(
         db,
         mail.id,
         String((err as Error).message ?? err),
-        Math.min(600_000, 5_000 * 2 ** Math.min(mail.attempts, 7)),
+        giveUp ? null : Math.min(600_000, retryBaseMs * 2 ** Math.min(mail.attempts, 7)),
       ).catch(() => {});
     }
   }

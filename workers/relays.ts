@@ -29,6 +29,7 @@ async function main(): Promise<void> {
         from: config.mailFrom,
         messageIdDomain: new URL(config.publicBaseUrl).hostname,
         log,
+        maxAttempts: config.mailMaxAttempts,
       })
     : undefined;
   if (!mailSender) log.warn('SMTP_URL is not set: invite mails stay queued in mail_outbox until it is');

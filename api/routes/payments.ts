@@ -28,7 +28,11 @@ const paymentRequest = z.strictObject({
   ),
   userId: z.uuid().describe('The user who paid (the referee of an edge, if anyone referred them).'),
   amountCents: cents,
-  currency: z.literal('USD').default('USD'),
+  currency: z
+    .enum(['USD', 'usd'])
+    .default('USD')
+    .transform(() => 'USD' as const)
+    .describe('ISO 4217, either case (Stripe sends `usd`); stored upper-case.'),
   paidAt: past.optional().describe('When it was paid; now if omitted.'),
 });
 const refundRequest = z.strictObject({

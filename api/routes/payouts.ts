@@ -209,6 +209,7 @@ export function payoutRoutes(deps: PayoutServiceDeps & WebhookDeps) {
         'Checked against the Stripe-Signature header; each event id is handled once (a repeat answers duplicate: true).',
       tags: ['webhooks'],
       access: { public: true },
+      signatureHeader: 'Stripe-Signature',
       body: z.looseObject({ id: z.string(), type: z.string() }),
       responses: {
         200: {

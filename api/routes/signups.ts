@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isEmail } from '../../domain/email.ts';
 import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { signUp, type SignupDeps } from '../../services/signups.ts';
-import { SESSION_COOKIE, type Authenticator } from '../auth.ts';
+import type { Authenticator } from '../auth.ts';
 import { rememberedReferral } from '../referrer-cookie.ts';
 import { defineRoute } from '../route.ts';
 import { edgeView, redemptionView, toEdgeView, toRedemptionView, toUserView, userView } from '../views.ts';
@@ -32,7 +32,10 @@ const signupResponse = z.object({
   redemption: redemptionView.nullable(),
   session: z
     .object({ token: z.string(), expiresAt: z.iso.datetime() })
-    .describe('A bearer token for the new user; also set as the session cookie.'),
+    .nullable()
+    .describe(
+      'A bearer token for the new user; also set as the session cookie. null on an Idempotency-Key replay: a token is handed out once and never stored.',
+    ),
 });
 
 export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
@@ -47,6 +50,7 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
       access: { public: true },
       rateLimitGroup: 'signups',
       idempotent: true,
+      replayBody: (reply) => ({ ...(reply as object), session: null }),
       body: signupRequest,
       responses: { 201: { description: 'Created', schema: signupResponse } },
       handle: async ({ body, req, res }) => {
@@ -58,13 +62,7 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
           refFromCookie: body.ref === undefined && remembered.ref !== undefined,
         });
         const session = await auth.issueSession({ userId: user.id, tenantId: user.tenant_id });
-        res.cookie(SESSION_COOKIE, session.token, {
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: req.secure,
-          expires: session.expiresAt,
-          path: '/',
-        });
+        auth.setSessionCookie(req, res, session);
         return {
           status: 201,
           body: {

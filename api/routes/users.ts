@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EDGE_KINDS, EDGE_SOURCES } from '../../domain/edge.ts';
+import { maskEmail } from '../../domain/email.ts';
 import { listDownline } from '../../services/downline.ts';
 import { notFound } from '../../services/errors.ts';
 import type { DatabasePool } from '../../db/pool.ts';
@@ -20,7 +21,11 @@ const downlineResponse = z.object({
   data: z.array(
     z.object({
       userId: z.uuid(),
-      email: z.string(),
+      email: z
+        .string()
+        .describe(
+          'Masked (`j***@g***.com`) beyond depth 1 when the user reads their own downline: whom they did not bring is not theirs to see.',
+        ),
       referrerId: z.uuid(),
       depth: z.number().int(),
       edge: z.object({
@@ -52,12 +57,13 @@ export function userRoutes({ db }: { db: DatabasePool }) {
         const allowed = principal?.type === 'user' ? principal.userId === params.id : principal?.role === 'admin';
         if (!allowed) throw notFound('user_not_found', `No user ${params.id}.`);
         const page = await listDownline(db, params.id, query);
+        const masked = principal?.type === 'user';
         return {
           status: 200,
           body: {
             data: page.data.map((r) => ({
               userId: r.user_id,
-              email: r.email,
+              email: masked && r.depth > 1 ? maskEmail(r.email) : r.email,
               referrerId: r.referrer_id,
               depth: r.depth,
               edge: {

@@ -211,6 +211,26 @@ const cases = (): Case[] => [
     call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }),
     expect: only({ user: 200, admin: 200 }),
   },
+  // Sessions: a user signs out or rotates the token they call with (a fresh user's, so the shared
+  // user's token stays valid for the other cases).
+  {
+    route: 'POST /v1/sessions/sign-out',
+    call: async (key) =>
+      api.request('/v1/sessions/sign-out', {
+        method: 'POST',
+        key: key === user.token ? (await signup(api)).token : key,
+      }),
+    expect: only({ user: 204 }),
+  },
+  {
+    route: 'POST /v1/sessions/refresh',
+    call: async (key) =>
+      api.request('/v1/sessions/refresh', {
+        method: 'POST',
+        key: key === user.token ? (await signup(api)).token : key,
+      }),
+    expect: only({ user: 201 }),
+  },
   // The launch flip, admin's alone. Last: admin's POST flips this file's program to public (202; the
   // flip's workflow waits in the outbox, no relay runs here).
   {

@@ -60,7 +60,7 @@ describe('health', () => {
 describe('errors', () => {
   const cases: [string, () => Promise<{ status: number; body: any }>, number, string][] = [
     ['an unknown route', () => api.request('/v1/nothing-here'), 404, 'route_not_found'],
-    ['a known path with the wrong method', () => api.request('/v1/signups'), 404, 'route_not_found'],
+    ['a known path with the wrong method', () => api.request('/v1/signups'), 405, 'method_not_allowed'],
     [
       'bad JSON',
       () =>

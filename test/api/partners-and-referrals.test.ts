@@ -180,7 +180,8 @@ describe('track', () => {
     });
     const later = await api.request('/v1/referrals/track', {
       json: { ref: second.id },
-      headers: { cookie: `session=${user.token}` },
+      // A cookie-authenticated write comes from the app's own pages (Origin: PUBLIC_BASE_URL).
+      headers: { cookie: `session=${user.token}`, origin: 'https://refer.example.com' },
     });
     expect(later.status).toBe(200);
     expect(later.body).toMatchObject({

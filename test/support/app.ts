@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../platform/env.ts';
-import { createLogger } from '../../platform/logger.ts';
+import { createLogger, type Logger } from '../../platform/logger.ts';
 import { createApp } from '../../api/app.ts';
 import type { DatabasePool } from '../../db/pool.ts';
 
@@ -39,8 +39,14 @@ export type TestApi = {
   ): Promise<{ status: number; body: any; headers: Headers }>;
 };
 
-export async function startTestApi(deps: { config: Config; db: DatabasePool; temporal: Client }): Promise<TestApi> {
-  const app = createApp({ ...deps, log: createLogger('silent', 'api-test') });
+export async function startTestApi(deps: {
+  config: Config;
+  db: DatabasePool;
+  temporal: Client;
+  /** Where the app logs (default: nowhere). */
+  log?: Logger;
+}): Promise<TestApi> {
+  const app = createApp({ ...deps, log: deps.log ?? createLogger('silent', 'api-test') });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
