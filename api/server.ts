@@ -1,5 +1,6 @@
 // The API process; with API_PROCESSES > 1, a primary that forks that many API processes sharing
-// the port (node:cluster), so the API uses more than one core. Rate limits are per process.
+// the port (node:cluster), so the API uses more than one core. Rate limits are shared by all of
+// them (counters in PostgreSQL).
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { loadConfig, ConfigError } from '../platform/env.ts';
