@@ -31,11 +31,20 @@ function sources(): { path: string; code: string }[] {
   );
 }
 
+const escape = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Literal strings (quoted or the start of a template) equal to `name`, or starting with it when it is a prefix. */
 function spells(code: string, name: string, prefix: boolean): boolean {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const end = prefix ? '' : `['"\`]`;
-  return new RegExp(`['"\`]${escaped}${end}`).test(code);
+  return new RegExp(`['"\`]${escape(name)}${end}`).test(code);
+}
+
+/**
+ * A signal or query name used as one: passed to a signal, query or define call, or given as a signal name. Signal
+ * names are plain words ('payment', 'refund'), so the same word in other roles (a fraud stage) is not a use.
+ */
+function spellsAsMessage(code: string, name: string): boolean {
+  return new RegExp(`(signal|query)\\w*\\s*(<[^>]*>)?\\s*[(:=,]\\s*['"\`]${escape(name)}['"\`]`, 'i').test(code);
 }
 
 describe('workflow contracts', () => {
@@ -64,20 +73,21 @@ describe('workflow contracts', () => {
         (name) => ({ name, prefix: false }),
       ),
       ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip'].map((name) => ({ name, prefix: true })),
-      ...[
-        edge.activatedSignal,
-        edge.paymentSignal,
-        edge.refundSignal,
-        edge.verdictSignal,
-        edge.phaseChangedSignal,
-        waves.wavesChangedSignal,
-        edge.stateQuery,
-      ].map((d) => ({ name: d.name, prefix: false })),
-      ...CUSTOM_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, prefix: false })),
     ];
-    const found = sources().flatMap(({ path, code }) =>
-      names.filter(({ name, prefix }) => spells(code, name, prefix)).map(({ name }) => `${path}: ${name}`),
-    );
+    const messages = [
+      edge.activatedSignal,
+      edge.paymentSignal,
+      edge.refundSignal,
+      edge.verdictSignal,
+      edge.phaseChangedSignal,
+      waves.wavesChangedSignal,
+      edge.stateQuery,
+    ].map((d) => d.name);
+    names.push(...CUSTOM_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, prefix: false })));
+    const found = sources().flatMap(({ path, code }) => [
+      ...names.filter(({ name, prefix }) => spells(code, name, prefix)).map(({ name }) => `${path}: ${name}`),
+      ...messages.filter((name) => spellsAsMessage(code, name)).map((name) => `${path}: ${name}`),
+    ]);
     expect(found).toEqual([]);
   });
 
@@ -85,5 +95,9 @@ describe('workflow contracts', () => {
     expect(spells("await handle.signal('payment', event)", 'payment', false)).toBe(true);
     expect(spells('const id = `edge:${refereeId}`', 'edge:', true)).toBe(true);
     expect(spells("const kind = 'payments'", 'payment', false)).toBe(false);
+    expect(spellsAsMessage("await handle.signal('payment', event)", 'payment')).toBe(true);
+    expect(spellsAsMessage("wf.defineSignal<[PaymentEvent]>('payment')", 'payment')).toBe(true);
+    expect(spellsAsMessage("{ signalName: 'refund' }", 'refund')).toBe(true);
+    expect(spellsAsMessage("export type FraudStage = 'edge_write' | 'payment'", 'payment')).toBe(false);
   });
 });
