@@ -2,8 +2,10 @@
 //   written -> waiting for activation (expires at the end of the window) -> vested
 //   -> waiting for the first payment -> earning commission on each payment while the recurring
 //   window lasts -> completed (kept open for the refund window, then closed).
-// Refunds, fraud verdicts (hold, clear, void) and phase changes can arrive at any point. Every
-// event carries an id; a repeat changes nothing, also after continue-as-new (the ids travel along).
+// Refunds, fraud verdicts (hold, clear, void) and phase changes can arrive at any point. The fraud
+// rules screen the edge where it is written, when its referee activates and before each payment is
+// priced; a held edge neither vests nor earns until it is cleared. Every event carries an id; a
+// repeat changes nothing, also after continue-as-new (the ids travel along).
 // Money moves only through activities, each one ledger transaction with a business key; the
 // amounts come from the pure rules in domain/edge-earnings.ts over this workflow's state
 // (workflows/edge-state.ts, workflows/edge-money.ts).
