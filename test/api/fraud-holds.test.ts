@@ -61,6 +61,9 @@ const heldAt = (edgeId: string) =>
   database.db.oneFirst(
     sql.type(z.object({ held_at: z.date().nullable() }))`SELECT held_at FROM edges WHERE id = ${edgeId}`,
   );
+/** The edge's workflow's result, once the relay has started it and it has ended. */
+const endOf = (refereeId: string) =>
+  eventually(() => worker.client.workflow.getHandle(`edge:${refereeId}`).result(), 60_000);
 const workflowState = (refereeId: string) => worker.client.workflow.getHandle(`edge:${refereeId}`).query(stateQuery);
 
 describe('the holds list', () => {
@@ -165,7 +168,7 @@ describe('clearing and voiding a hold', () => {
       resolutionId: `review:void:${holdId}`,
       resolutionReason: 'the same card paid for both accounts',
     });
-    const ended = await worker.client.workflow.getHandle(`edge:${referee.id}`).result();
+    const ended = await endOf(referee.id);
     expect(ended).toMatchObject({ state: 'voided' });
     expect((await admin(`/v1/edges/${edgeId}`)).body.voidedAt).not.toBeNull();
 
@@ -294,7 +297,7 @@ describe('archive authority', () => {
       takeBack: { asOf: expect.any(String), cashCents: 1_000, pendingCents: 1_000, payableCents: 0, credits: 250 },
     });
 
-    const ended = await worker.client.workflow.getHandle(`edge:${customer.id}`).result();
+    const ended = await endOf(customer.id);
     expect(ended).toMatchObject({ state: 'voided', earned: { cashCents: 0, credits: 0, pendingCents: 0 } });
     const payment = await api.request(`/v1/payments/${paymentId}`, { key: TEST_KEYS.server });
     expect(payment.body.commission).toMatchObject({ cashCents: 0, credits: 0 });
@@ -326,7 +329,7 @@ describe('archive authority', () => {
         })
       ).status,
     ).toBe(201);
-    await worker.client.workflow.getHandle(`edge:${referee.id}`).result();
+    await endOf(referee.id);
     const before = await verdictCount();
     const voided = await admin(`/v1/admin/edges/${edgeId}/archive`, { reason: 'too late' });
     expect(voided.status).toBe(409);
