@@ -3,6 +3,7 @@ import type { DatabasePool } from 'slonik';
 import { DEFAULT_COMMISSION_SETTINGS, type CommissionSettings } from '../domain/commission.ts';
 import { createCommissionActivities } from './commission.ts';
 import { createEdgeProgressActivities } from './edge-progress.ts';
+import { createFraudActivities } from './fraud.ts';
 import { createPayoutActivities } from './payouts.ts';
 import { createWaveActivities } from './waves.ts';
 import { createLaunchActivities, LAUNCH_SIGNAL_CONCURRENCY } from './launch.ts';
@@ -26,6 +27,7 @@ export type ActivityDependencies = {
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEdgeProgressActivities(deps),
+    ...createFraudActivities({ db: deps.db }),
     ...createCommissionActivities({ db: deps.db, settings: deps.commission ?? DEFAULT_COMMISSION_SETTINGS }),
     ...createPayoutActivities({
       db: deps.db,

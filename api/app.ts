@@ -17,6 +17,7 @@ import { openApiDocument, REFERENCE_INIT, REFERENCE_PAGE } from './openapi.ts';
 import { mountRoutes, type RouteDef } from './route.ts';
 import { activationRoutes } from './routes/activations.ts';
 import { edgeRoutes } from './routes/edges.ts';
+import { fraudRoutes } from './routes/fraud.ts';
 import { paymentRoutes } from './routes/payments.ts';
 import { payoutRoutes } from './routes/payouts.ts';
 import { createStripe } from '../platform/stripe.ts';
@@ -74,6 +75,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
     ...waitlistRoutes({ db }),
     ...waveRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
     ...launchRoutes({ db, taskQueue: config.temporal.taskQueue }),
+    ...fraudRoutes({ db }),
   ];
 }
 

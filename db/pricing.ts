@@ -98,6 +98,6 @@ export async function markPaymentsNotEligible(db: Db, paymentIds: readonly strin
   if (paymentIds.length === 0) return;
   await db.query(sql.unsafe`
     UPDATE payments SET commission_status = 'not_eligible', commission_reason = ${reason}, priced_at = now(),
-      pricing = jsonb_build_object('status', 'not_eligible', 'reason', ${reason})
+      pricing = jsonb_build_object('status', 'not_eligible', 'reason', ${reason}::text)
     WHERE id = ANY(${sql.array([...paymentIds], 'text')}) AND pricing IS NULL`);
 }

@@ -127,6 +127,55 @@ const paths: Path[] = [
     },
   },
   {
+    // Screened by the fraud rules (fraud-screen-v1): held when its referee activates, vested at the
+    // clearance; a payment held before it is priced, priced at the clearance; the screen's hold
+    // message arriving later is a repeat; voided at the end.
+    name: 'referral-lifecycle-screened',
+    run: async (env, taskQueue, input) => {
+      const handle = await startEdge(env, taskQueue, input);
+      await env.sleep('1 day');
+      await handle.signal(activatedSignal, await activation(env, input));
+      await env.sleep('2 days');
+      await handle.signal(verdictSignal, { eventId: 'verdict:c1', verdict: 'clear', reason: 'reviewed' });
+      await handle.signal(paymentSignal, await payment(env, 'p1', 10_000));
+      await env.sleep('1 day');
+      await handle.signal(paymentSignal, await payment(env, 'held', 10_000));
+      await env.sleep('5 days');
+      await handle.signal(verdictSignal, {
+        eventId: `verdict:fraud:payment:${input.edgeId}:held`,
+        verdict: 'hold',
+        reason: 'stand-in rule',
+      });
+      await handle.signal(verdictSignal, { eventId: 'verdict:c2', verdict: 'clear', reason: 'reviewed' });
+      await env.sleep('40 days');
+      await handle.signal(verdictSignal, { eventId: 'verdict:v1', verdict: 'void', reason: 'archived' });
+      await handle.result();
+    },
+  },
+  {
+    // Held before its referee activates (fraud-screen-v1), then expired: the window still ends it.
+    name: 'referral-lifecycle-held-expired',
+    run: async (env, taskQueue, input) => {
+      const handle = await startEdge(env, taskQueue, input);
+      await env.sleep('1 day');
+      await handle.signal(verdictSignal, { eventId: 'verdict:h1', verdict: 'hold', reason: 'review' });
+      await handle.result();
+    },
+  },
+  {
+    // Held before its referee activates (fraud-screen-v1), activated, then voided unvested.
+    name: 'referral-lifecycle-held-activated-voided',
+    run: async (env, taskQueue, input) => {
+      const handle = await startEdge(env, taskQueue, input);
+      await handle.signal(verdictSignal, { eventId: 'verdict:h1', verdict: 'hold', reason: 'review' });
+      await env.sleep('1 day');
+      await handle.signal(activatedSignal, await activation(env, input));
+      await env.sleep('3 days');
+      await handle.signal(verdictSignal, { eventId: 'verdict:v1', verdict: 'void', reason: 'fraud' });
+      await handle.result();
+    },
+  },
+  {
     // The first run of an edge that continued as new (a low history limit makes it hand over early).
     name: 'referral-lifecycle-continued-as-new',
     run: async (env, taskQueue, input) => {

@@ -2,6 +2,7 @@
 // history, only their results, so these answer as the real ones would, without PostgreSQL or Stripe.
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
+import type { FraudActivities, ScreenResult } from '../activities/fraud.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
@@ -57,12 +58,26 @@ const payoutActivities: PayoutActivities = {
     },
   closePayoutCycle: async () => {},
 };
+// The fraud rules' stand-in holds an edge when its referee activates and a payment whose id is
+// `held`, with the verdict id the real screening writes; it allows everything else.
+const screenEdge: FraudActivities['screenEdge'] = async ({ edgeId, stage, subject }): Promise<ScreenResult> =>
+  stage === 'activation' || subject === 'held'
+    ? {
+        decision: 'hold',
+        score: 100,
+        reason: 'stand-in rule',
+        rules: ['stand_in'],
+        verdictId: `fraud:${stage}:${edgeId}:${subject ?? ''}`,
+      }
+    : { decision: 'allow', score: 0, reason: 'nothing found', rules: [], verdictId: null };
 export const recordingActivities: EdgeProgressActivities &
+  FraudActivities &
   CommissionActivities &
   WaveActivities &
   LaunchActivities &
   PayoutActivities = {
   ...payoutActivities,
+  screenEdge,
   enrollLaunchPartners: async () => launchTotals(0),
   tellLaunchPage: async ({ after }) => {
     const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;

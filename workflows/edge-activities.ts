@@ -5,6 +5,7 @@
 import * as wf from '@temporalio/workflow';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
+import type { FraudActivities } from '../activities/fraud.ts';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: Infinity } as const;
 
@@ -15,3 +16,10 @@ export const edgeProgress = wf.proxyActivities<EdgeProgressActivities>({ startTo
 // activity task round trip through the server per payment (half the history events). One that
 // dies with its worker runs again when the workflow task is retried, idempotent by its key.
 export const commission = wf.proxyLocalActivities<CommissionActivities>({ startToCloseTimeout: '10 seconds', retry });
+
+/**
+ * The fraud rules of a stage run over the edge (edge write, activation, each payment): a few reads
+ * and the rule verdicts stored, a local activity like the commission's; a hold or a block comes
+ * back with the verdict it wrote, which the workflow applies at once.
+ */
+export const fraud = wf.proxyLocalActivities<FraudActivities>({ startToCloseTimeout: '10 seconds', retry });

@@ -37,6 +37,8 @@ export type EdgeCarriedState = {
   priced: Record<string, PricedPayment>;
   voidReason: string | null;
   lastEarningAt: string | null;
+  /** Payments the fraud rules have screened that still wait to be priced (absent in runs that never screened). */
+  screened?: string[];
 };
 
 function freshState(input: EdgeLifecycleInput): EdgeCarriedState {
@@ -149,6 +151,16 @@ export function edgeState(input: EdgeLifecycleInput, carried?: EdgeCarriedState)
       const closes = closesAt(earnings(), s.lastEarningAt);
       if (s.stage === 'completed' && closes !== null) due.push({ at: closes, summary: 'refund window closes' });
       return due.reduce<Due | null>((first, d) => (first === null || d.at < first.at ? d : first), null);
+    },
+    /** The first waiting payment the fraud rules have not screened yet, if any. */
+    unscreenedPayment(): PaymentEvent | undefined {
+      const screened = new Set(s.screened ?? []);
+      return s.payments.find((p) => !screened.has(p.paymentId));
+    },
+    /** A payment screened; only payments still waiting are remembered (a priced one is never screened again). */
+    screenedPayment(paymentId: string): void {
+      const waiting = new Set(s.payments.map((p) => p.paymentId));
+      s.screened = [...(s.screened ?? []), paymentId].filter((id) => waiting.has(id));
     },
     carried: (): EdgeCarriedState => ({ ...s, seen: [...seen] }),
   };

@@ -157,6 +157,24 @@ const cases = (): Case[] => [
       }),
     expect: only({ admin: 404 }),
   },
+  // Fraud review: admin only; the hold and the edge named do not exist.
+  {
+    route: 'GET /v1/admin/fraud/holds',
+    call: (key) => api.request('/v1/admin/fraud/holds', { key }),
+    expect: only({ admin: 200 }),
+  },
+  ...(['clear', 'void'] as const).map((decision) => ({
+    route: `POST /v1/admin/fraud/holds/{id}/${decision}`,
+    call: (key: string | undefined) =>
+      api.request(`/v1/admin/fraud/holds/none/${decision}`, { json: { reason: 'r' }, key }),
+    expect: only({ admin: 404 }),
+  })),
+  {
+    route: 'POST /v1/admin/edges/{id}/archive',
+    call: (key) =>
+      api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000000/archive', { json: { reason: 'r' }, key }),
+    expect: only({ admin: 404 }),
+  },
   // Finance: previews (and cycles), payouts marked paid by hand; admin may read a cycle.
   {
     route: 'POST /v1/payout-cycles',

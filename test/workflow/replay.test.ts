@@ -24,6 +24,9 @@ describe('replay of recorded histories', () => {
         'referral-lifecycle-earning.json',
         'referral-lifecycle-held-voided.json',
         'referral-lifecycle-continued-as-new.json',
+        'referral-lifecycle-screened.json', // fraud-screen-v1: held at activation, a payment held before pricing
+        'referral-lifecycle-held-expired.json',
+        'referral-lifecycle-held-activated-voided.json',
         'wave-release.json', // a run of the retired every-minute Schedule: one round
         'wave-release-loop-continued-as-new.json',
         'launch-flip-continued-as-new.json',
