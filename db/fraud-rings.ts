@@ -28,8 +28,8 @@ const edgeRow = z.object({
 
 /**
  * The graph as the ring scan reads it, answering exactly as it would over every sighting: the devices and cards seen
- * on more than one account (a value seen on one account ties nobody), the IP addresses and networks both accounts of
- * a referral were seen with (weak values count only there), and every edge, in pages of `pageSize` by id.
+ * on more than one account (a value seen on one account ties nobody), the IP addresses both accounts of a referral
+ * were seen with (an address counts only there), and every edge, in pages of `pageSize` by id.
  */
 export async function readRingGraph(db: Db, { pageSize = 25_000 }: { pageSize?: number } = {}): Promise<RingGraph> {
   const sightings: RingSighting[] = [];

@@ -1,8 +1,9 @@
 // Rings over the graph: accounts tied together by shared devices and payment instruments (strong
-// links) and by referral edges, found as connected components and scored per component. Shared IP
-// addresses and networks are weak: they add to a component's score but never join accounts, so a
-// household or an office behind one address is never a ring on its own. Pure: the scan reads the
-// graph (db/fraud-rings.ts) and records what this answers.
+// links) and by the referrals between such groups of accounts, found as connected components and
+// scored per component. A shared IP address is weak: it joins a referral's two accounts only when one of them
+// is tied to others by a device or card, and never makes a ring on its own (a household or an office
+// behind one address is no ring); a shared network (a carrier's, an office's) joins nothing. Pure:
+// the scan reads the graph (db/fraud-rings.ts) and records what this answers.
 import type { FraudRule, FraudVerdict } from './rule.ts';
 
 export const RING_RULE = 'ring';
@@ -10,8 +11,11 @@ export const RING_RULE = 'ring';
 export type SignalKind = 'device' | 'ip' | 'network' | 'card';
 /** Who else used this device or this card is, most likely, the same person. */
 export const STRONG_SIGNALS = ['device', 'card'] as const satisfies readonly SignalKind[];
-/** Who else came from this address or network may be a housemate, a colleague or a stranger on the same carrier. */
-export const WEAK_SIGNALS = ['ip', 'network'] as const satisfies readonly SignalKind[];
+/**
+ * Who else came from this address may be a housemate, a colleague or a stranger behind the same carrier NAT: it joins
+ * a referral to a ring only beside a strong tie. (Who else is on this network is too many to mean anything here.)
+ */
+export const WEAK_SIGNALS = ['ip'] as const satisfies readonly SignalKind[];
 const isStrong = (kind: SignalKind) => kind === 'device' || kind === 'card';
 
 export type RingSighting = { accountId: string; kind: SignalKind; value: string };
@@ -39,16 +43,24 @@ export type RingSettings = {
   minLinkedReferrals: number;
   /** Gate: accounts in the component's largest group tied by shared devices or cards (two couples are not a ring). */
   minGroupAccounts: number;
+  /**
+   * Referrals it takes between two groups tied by shared devices or cards to join them: households that share a
+   * tablet and happen to refer one another once stay apart; two phones referring back and forth join.
+   */
+  minReferralsBetweenGroups: number;
   /** Points per referral inside one group of accounts tied by shared devices or cards (a self-referral). */
   selfReferralPoints: number;
   /** Points per referral between two such groups. */
   crossReferralPoints: number;
   /** Points per account that shares a device or card with another account of the component. */
   sharingAccountPoints: number;
-  /** Points per referral whose two accounts share only an IP address or network, up to `weakPointsCap`. */
+  /** Points per other referral inside between accounts seen on one IP address, up to `weakPointsCap`. */
   weakReferralPoints: number;
   weakPointsCap: number;
-  /** Points for the share of the component's referrals that vested but never brought a payment (all of them: these). */
+  /**
+   * Points for the share of the component's referrals that vested but never brought a payment (all of them: these):
+   * accounts made to collect rewards, where a family's referrals buy.
+   */
   unpaidPoints: number;
   /** A device or card seen on more accounts than this joins none of them: a placeholder id, not a person. */
   maxAccountsPerValue: number;
@@ -61,12 +73,13 @@ export const DEFAULT_RING_SETTINGS: Readonly<RingSettings> = {
   holdScore: 100,
   minLinkedReferrals: 3,
   minGroupAccounts: 3,
-  selfReferralPoints: 30,
+  minReferralsBetweenGroups: 2,
+  selfReferralPoints: 20,
   crossReferralPoints: 15,
   sharingAccountPoints: 5,
   weakReferralPoints: 5,
   weakPointsCap: 20,
-  unpaidPoints: 20,
+  unpaidPoints: 50,
   maxAccountsPerValue: 200,
   evidenceMembers: 25,
   evidenceValues: 10,
@@ -89,7 +102,7 @@ export type RingFigures = {
   sharingAccounts: number;
   /** Accounts in the largest group tied by shared devices or cards. */
   largestGroup: number;
-  /** Referrals whose two accounts share only an IP address or a network. */
+  /** Other referrals inside whose two accounts were seen on one IP address (one of them joined through it). */
   weakReferrals: number;
   /** Referrals that vested and never brought a payment. */
   vestedUnpaid: number;
@@ -205,10 +218,11 @@ type Building = Omit<RingFigures, 'key' | 'score' | 'ring' | 'members' | 'shared
 };
 
 /**
- * Finds the components and their verdicts. Accounts are joined by a device or card they share (at most
- * `maxAccountsPerValue` of them) and by a referral edge that touches an account sharing one; a referral between two
- * accounts that share nothing strong with anybody is ordinary and joins nothing. A referral is inside a component
- * when both its accounts are.
+ * Finds the components and their verdicts. Accounts are joined into groups by a device or card they share (one seen
+ * on more than `maxAccountsPerValue` accounts joins nobody); two groups are joined by `minReferralsBetweenGroups`
+ * referrals between them; an account is joined to a group by a referral to or from it when both were seen on one IP
+ * address. Any other referral joins nothing: an influencer referring families who share a tablet is not their ring.
+ * A referral is inside a component when both its accounts are.
  */
 export function findRings(graph: RingGraph, settings: RingSettings = DEFAULT_RING_SETTINGS): RingScan {
   const index = new Map<string, number>();
@@ -232,7 +246,7 @@ export function findRings(graph: RingGraph, settings: RingSettings = DEFAULT_RIN
       let group = strong.get(key);
       if (!group) strong.set(key, (group = { kind: s.kind, value: s.value, members: new Set() }));
       group.members.add(a);
-    } else {
+    } else if (s.kind === 'ip') {
       let values = weak.get(a);
       if (!values) weak.set(a, (values = new Set()));
       values.add(key);
@@ -262,8 +276,19 @@ export function findRings(graph: RingGraph, settings: RingSettings = DEFAULT_RIN
   }
   const groupSize = (i: number) => sizes[i]!;
 
-  // Referrals touching such a group join it.
-  for (const { r, e } of edges) if (groupSize(r) > 1 || groupSize(e) > 1) uf.union(r, e);
+  // Referrals join: inside a group (nothing to join), between two groups with enough of them, and
+  // from a group to an account seen on the same address.
+  const between = new Map<string, number>();
+  for (const { r, e } of edges) {
+    const tied = (groupSize(r) > 1 ? 1 : 0) + (groupSize(e) > 1 ? 1 : 0);
+    if (tied === 1 && sharesAny(weak.get(r), weak.get(e))) uf.union(r, e);
+    if (tied < 2 || group[r] === group[e]) continue;
+    const [a, b] = group[r]! < group[e]! ? [group[r]!, group[e]!] : [group[e]!, group[r]!];
+    const pair = `${a}:${b}`;
+    const n = (between.get(pair) ?? 0) + 1;
+    between.set(pair, n);
+    if (n === settings.minReferralsBetweenGroups) uf.union(a, b);
+  }
 
   const building = new Map<number, Building>();
   const component = (root: number): Building => {

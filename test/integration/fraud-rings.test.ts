@@ -80,8 +80,20 @@ describe('the ring scan', () => {
     // A ring: seven accounts on one phone referring each other; one of its edges already voided,
     // one already held by a reviewer.
     ring.push(...(await accounts('ring', 7)));
-    for (const id of ring) await seen(id, 'device', 'phone-ring');
+    for (const id of ring) {
+      await seen(id, 'device', 'phone-ring');
+      await seen(id, 'ip', '203.0.113.50');
+    }
     for (let i = 1; i < 5; i++) ringEdges.push(await edge(ring[i - 1]!, ring[i]!));
+    // One more of theirs on a fresh phone, from the ring's address; and an honest account a ring
+    // member referred, from elsewhere.
+    const [fresh, outsider] = await accounts('ring-referred', 2);
+    await seen(fresh!, 'device', 'fresh-phone');
+    await seen(fresh!, 'ip', '203.0.113.50');
+    await seen(outsider!, 'device', 'own-phone');
+    await seen(outsider!, 'ip', '192.0.2.99');
+    ringEdges.push(await edge(ring[2]!, fresh!));
+    honestEdges.push(await edge(ring[1]!, outsider!));
     voidedRingEdge = await edge(ring[4]!, ring[5]!, { voided: true });
     heldRingEdge = await edge(ring[0]!, ring[6]!);
     await insertVerdict(db(), {
@@ -129,9 +141,9 @@ describe('the ring scan', () => {
       scanId: 'scan-1',
       components: 3, // the ring, the chain, and the family card
       rings: 2,
-      ringEdges: 5 + 4, // the voided edge earns nothing: no verdict
-      verdictsRecorded: 5 + 4 + 2,
-      held: 8,
+      ringEdges: 6 + 4, // the voided edge earns nothing: no verdict
+      verdictsRecorded: 6 + 4 + 2,
+      held: 9,
       alreadyHeldOrVoided: 1,
       clearedBefore: 0,
       ignoredValues: 0,
@@ -152,13 +164,22 @@ describe('the ring scan', () => {
     }
     const ringHold = holds.find((h) => h.edge_id === ringEdges[0])!;
     expect(ringHold.evidence).toMatchObject({
-      accounts: 7,
+      accounts: 8,
       sharingAccounts: 7,
+      weakReferrals: 1,
       sharedValues: [{ kind: 'device', value: 'phone-ring', accounts: 7 }],
     });
-    expect([...(ringHold.evidence!.members as string[])].sort()).toEqual([...ring].sort());
+    const fresh = (await holdsOn([ringEdges[4]!]))[0]!;
+    const members = ringHold.evidence!.members as string[];
+    expect([...members].sort()).toEqual(
+      [
+        ...ring,
+        ...(await db().anyFirst(sql.type(z.object({ id: z.string() }))`
+        SELECT referee_id::text AS id FROM edges WHERE id = ${fresh.edge_id}`)),
+      ].sort(),
+    );
     // Each hold tells the edge's workflow through the outbox.
-    expect(await messagesFor([...ringEdges, ...chainEdges])).toBe(8);
+    expect(await messagesFor([...ringEdges, ...chainEdges])).toBe(9);
 
     expect((await holdsOn([heldRingEdge, voidedRingEdge])).map((h) => h.id)).toEqual([`manual-${heldRingEdge}`]);
     expect(await holdsOn(honestEdges)).toEqual([]);
@@ -177,9 +198,15 @@ describe('the ring scan', () => {
   it('run again, writes nothing', async () => {
     const before = await ruleVerdictCount();
     const outcome = await scan('scan-2');
-    expect(outcome).toMatchObject({ rings: 2, verdictsRecorded: 0, held: 0, alreadyHeldOrVoided: 9, clearedBefore: 0 });
+    expect(outcome).toMatchObject({
+      rings: 2,
+      verdictsRecorded: 0,
+      held: 0,
+      alreadyHeldOrVoided: 10,
+      clearedBefore: 0,
+    });
     expect(await ruleVerdictCount()).toBe(before);
-    expect(await holdsOn([...ringEdges, ...chainEdges])).toHaveLength(8);
+    expect(await holdsOn([...ringEdges, ...chainEdges])).toHaveLength(9);
   });
 
   it('does not hold again an edge a reviewer cleared, until the ring gains an account on its devices', async () => {
@@ -192,7 +219,7 @@ describe('the ring scan', () => {
       reason: 'a family, checked',
       decidedBy: 'admin-key:test',
     });
-    expect(await scan('scan-3')).toMatchObject({ held: 0, clearedBefore: 1, alreadyHeldOrVoided: 8 });
+    expect(await scan('scan-3')).toMatchObject({ held: 0, clearedBefore: 1, alreadyHeldOrVoided: 9 });
     expect((await holdsOn([cleared])).map((h) => h.verdict)).toEqual(['hold', 'clear']);
 
     // One more account on the ring's phone, referred by a ring member: the ring grew.
@@ -201,9 +228,9 @@ describe('the ring scan', () => {
     const newEdge = await edge(ring[3]!, newcomer!, { vested: false });
     expect(await scan('scan-4')).toMatchObject({
       held: 2, // the cleared edge, under the grown ring, and the new one
-      alreadyHeldOrVoided: 4 + 4,
+      alreadyHeldOrVoided: 5 + 4,
       clearedBefore: 0,
-      verdictsRecorded: 6, // the grown ring's verdicts on its six earning edges; the chain and family card unchanged
+      verdictsRecorded: 7, // the grown ring's verdicts on its seven earning edges; the chain and family card unchanged
     });
     const keys = await keyOf(cleared);
     expect(keys).toHaveLength(2);

@@ -49,8 +49,8 @@ describe('rings', () => {
       ring: true,
       sharedValues: [{ kind: 'device', value: 'phone-1', accounts: 5 }],
     });
-    // 4 self-referrals x 30 + 5 sharing accounts x 5 + 3/4 of 20 for the unpaid ones
-    expect(c!.score).toBe(120 + 25 + 15);
+    // 4 self-referrals x 20 + 5 sharing accounts x 5 + 3/4 of 50 for the unpaid ones
+    expect(c!.score).toBe(80 + 25 + 38);
     expect(scan.verdicts.map((v) => [v.edgeId, v.verdict.decision])).toEqual([
       ['e-r1', 'hold'],
       ['e-r2', 'hold'],
@@ -58,9 +58,9 @@ describe('rings', () => {
       ['e-r4', 'hold'],
     ]);
     const [v] = scan.verdicts;
-    expect(v!.verdict).toMatchObject({ rule: 'ring', score: 160 });
+    expect(v!.verdict).toMatchObject({ rule: 'ring', score: 143 });
     expect(v!.verdict.reason).toBe(
-      'ring: 5 accounts, 5 sharing devices or cards, 4 of 4 referrals between them (score 160)',
+      'ring: 5 accounts, 5 sharing devices or cards, 4 of 4 referrals between them (score 143)',
     );
     expect(v!.verdict.evidence).toMatchObject({ component: 'r0.5', members: ring, holdScore: 100 });
   });
@@ -105,16 +105,39 @@ describe('rings', () => {
     expect(scan.components[0]).toMatchObject({ selfReferrals: 2, ring: false });
   });
 
-  it('three couples, each on its own card, brought by one friend are no ring', () => {
+  it('three couples, each on its own card and referring one another once, are three components and no ring', () => {
     const sightings = ['a', 'b', 'c'].flatMap((c) => [
       see(`${c}1`, 'card', `card-${c}`),
       see(`${c}2`, 'card', `card-${c}`),
     ]);
-    const edges = ['a', 'b', 'c'].flatMap((c) => [edge('friend', `${c}1`), edge(`${c}1`, `${c}2`)]);
+    const edges = [...['a', 'b', 'c'].map((c) => edge(`${c}1`, `${c}2`)), edge('a1', 'b1'), edge('b2', 'c1')];
     const scan = findRings({ sightings, edges });
-    expect(scan.components).toHaveLength(1);
-    expect(scan.components[0]).toMatchObject({ accounts: 7, selfReferrals: 3, largestGroup: 2, ring: false });
+    expect(scan.components.map((c) => [c.accounts, c.selfReferrals, c.ring])).toEqual([
+      [2, 1, false],
+      [2, 1, false],
+      [2, 1, false],
+    ]);
     expect(held({ sightings, edges })).toEqual([]);
+  });
+
+  it('joins two groups once two referrals run between them', () => {
+    const sightings = ['a', 'b'].flatMap((f) => [1, 2, 3].map((m) => see(`${f}${m}`, 'device', `tablet-${f}`)));
+    const once = [edge('a1', 'a2'), edge('b1', 'b2'), edge('a1', 'b3')];
+    expect(findRings({ sightings, edges: once }).components.map((c) => c.accounts)).toEqual([3, 3]);
+    const twice = [...once, edge('b1', 'a3')];
+    expect(findRings({ sightings, edges: twice }).components).toMatchObject([
+      { accounts: 6, selfReferrals: 2, crossReferrals: 2, largestGroup: 3 },
+    ]);
+  });
+
+  it('an influencer who referred members of many families sharing a tablet is in none of their components', () => {
+    const sightings = ['a', 'b', 'c', 'd'].flatMap((f) =>
+      [1, 2, 3, 4].map((m) => see(`${f}${m}`, 'device', `tablet-${f}`)),
+    );
+    const edges = ['a', 'b', 'c', 'd'].flatMap((f) => [1, 2, 3, 4].map((m) => edge('influencer', `${f}${m}`)));
+    const scan = findRings({ sightings, edges });
+    expect(scan.components).toEqual([]);
+    expect(scan.verdicts).toEqual([]);
   });
 
   it('holds two devices of three accounts each referring across', () => {
@@ -137,18 +160,26 @@ describe('rings', () => {
     expect(scan.verdicts).toEqual([]);
   });
 
-  it('gives no verdict to an edge that no longer earns, and holds the honest referee a ring member brought', () => {
+  it("gives no verdict to an edge that no longer earns; holds a ring member's referral from the ring's address, not one from elsewhere", () => {
     const ring = accounts('r', 5);
-    const sightings = [...ring.map((id) => see(id, 'device', 'phone-1')), see('honest', 'device', 'own-phone')];
+    const sightings = [
+      ...ring.flatMap((id) => [see(id, 'device', 'phone-1'), see(id, 'ip', '203.0.113.5')]),
+      see('fresh', 'device', 'fresh-phone'),
+      see('fresh', 'ip', '203.0.113.5'),
+      see('honest', 'device', 'own-phone'),
+      see('honest', 'ip', '192.0.2.77'),
+    ];
     const edges = [
       edge('r0', 'r1'),
       edge('r1', 'r2'),
       edge('r2', 'r3'),
       edge('r3', 'r4', { earning: false }),
+      edge('r4', 'fresh'), // the ring's own address, a fresh phone: one of theirs
       edge('r4', 'honest', { paid: true }),
-      edge('honest', 'friend', { paid: true }),
+      edge('fresh', 'friend', { paid: true }),
     ];
-    expect(held({ sightings, edges })).toEqual(['e-honest', 'e-r1', 'e-r2', 'e-r3']);
+    expect(held({ sightings, edges })).toEqual(['e-fresh', 'e-r1', 'e-r2', 'e-r3']);
+    expect(findRings({ sightings, edges }).components[0]).toMatchObject({ accounts: 6, weakReferrals: 1 });
   });
 
   it("keeps a ring's key when an honest referee joins it, and changes it when an account on its devices joins", () => {
@@ -168,8 +199,8 @@ describe('rings', () => {
     const sightings = ring.slice(0, 30).map((id) => see(id, 'device', 'phone-1'));
     const edges = ring.slice(1).map((id, i) => edge(ring[i]!, id));
     const [v] = findRings({ sightings, edges }, { ...DEFAULT_RING_SETTINGS, evidenceMembers: 3 }).verdicts;
-    // r30 joins through r29's referral; r30 -> r31 and on are ordinary referrals
-    expect(v!.verdict.evidence).toMatchObject({ accounts: 31, members: ['r0', 'r1', 'r10'], membersListed: 3 });
+    // r29 -> r30 and on are ordinary referrals (r30 and on share nothing)
+    expect(v!.verdict.evidence).toMatchObject({ accounts: 30, members: ['r0', 'r1', 'r10'], membersListed: 3 });
   });
 });
 
@@ -230,9 +261,21 @@ function naiveComponents(g: RingGraph, maxAccountsPerValue: number): string[][] 
   for (const members of byValue.values())
     if (members.size >= 2 && members.size <= maxAccountsPerValue)
       for (const a of members) for (const b of members) if (a < b) link(a, b);
-  const strongNeighbours = new Set(links.keys());
-  for (const e of g.edges)
-    if (strongNeighbours.has(e.referrerId) || strongNeighbours.has(e.refereeId)) link(e.referrerId, e.refereeId);
+  const groups = naiveGroups(g, maxAccountsPerValue);
+  const ips = (id: string) =>
+    new Set(g.sightings.filter((s) => s.accountId === id && s.kind === 'ip').map((s) => s.value));
+  const sameAddress = (a: string, b: string) => [...ips(a)].some((v) => ips(b).has(v));
+  const between = new Map<string, number>();
+  for (const e of g.edges) {
+    const [r, f] = [groups.get(e.referrerId)?.id, groups.get(e.refereeId)?.id];
+    if (r && f && r !== f) between.set([r, f].sort().join(' '), (between.get([r, f].sort().join(' ')) ?? 0) + 1);
+  }
+  for (const e of g.edges) {
+    const [r, f] = [groups.get(e.referrerId)?.id, groups.get(e.refereeId)?.id];
+    if (r && f && r !== f && between.get([r, f].sort().join(' '))! >= 2) link(e.referrerId, e.refereeId);
+    if ((r === undefined) !== (f === undefined) && sameAddress(e.referrerId, e.refereeId))
+      link(e.referrerId, e.refereeId);
+  }
   const seen = new Set<string>();
   const out: string[][] = [];
   for (const start of links.keys()) {
