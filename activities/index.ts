@@ -7,6 +7,8 @@ import { createFraudActivities } from './fraud.ts';
 import { createPayoutActivities } from './payouts.ts';
 import { createWaveActivities } from './waves.ts';
 import { createLaunchActivities, LAUNCH_SIGNAL_CONCURRENCY } from './launch.ts';
+import { createFraudRingActivities } from './fraud-rings.ts';
+import type { RingSettings } from '../domain/fraud/rings.ts';
 import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
@@ -22,6 +24,8 @@ export type ActivityDependencies = {
   wavePlan?: WavePlanSettings;
   temporal?: Client;
   taskQueue?: string;
+  /** The ring scan's thresholds (domain/fraud/rings.ts DEFAULT_RING_SETTINGS unless given). */
+  rings?: RingSettings;
 };
 
 export function createActivities(deps: ActivityDependencies) {
@@ -43,5 +47,6 @@ export function createActivities(deps: ActivityDependencies) {
       betaAutoBps: (deps.commission ?? DEFAULT_COMMISSION_SETTINGS).betaAutoBps,
       concurrency: LAUNCH_SIGNAL_CONCURRENCY,
     }),
+    ...createFraudRingActivities({ db: deps.db, ...(deps.rings ? { settings: deps.rings } : {}) }),
   };
 }

@@ -178,6 +178,7 @@ export const configSchema = z.object({
   WAVE_LEAD_DAYS: z.coerce.number().int().min(0).max(90).default(2),
   WAVE_RELEASE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
   FORECAST_OBSERVATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  FRAUD_RING_SCAN_EVERY_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
 });
 
 const flavorSettings = z.strictObject({
@@ -236,6 +237,8 @@ export type Config = {
   commission: CommissionSettings;
   stripe: StripeSettings;
   waves: WaveSettings;
+  /** How often the fraud ring scan runs (its Schedule's interval). */
+  fraudRings: { scanEveryMinutes: number };
 };
 
 /** How waves are planned and released, and how long a cohort is watched for the forecast. */
@@ -294,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       releaseEveryMinutes: c.WAVE_RELEASE_EVERY_MINUTES,
       forecastObservationDays: c.FORECAST_OBSERVATION_DAYS,
     },
+    fraudRings: { scanEveryMinutes: c.FRAUD_RING_SCAN_EVERY_MINUTES },
     commission: {
       holdingPeriodDays: c.HOLDING_PERIOD_DAYS,
       betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS,

@@ -23,6 +23,7 @@ import {
 import { WAVE_RELEASE_TYPE, waveReleaseStart, wavesChangedSignal } from '../contracts/wave-release.ts';
 import { LAUNCH_FLIP_TYPE, launchFlipWorkflowId } from '../contracts/launch-flip.ts';
 import { payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
+import { fraudRingScanStart } from '../contracts/fraud-ring-scan.ts';
 import { recordingActivities } from './recording-activities.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
@@ -253,6 +254,21 @@ const paths: Path[] = [
       const { runId } = await handle.describe();
       if (runId === handle.firstExecutionRunId) throw new Error('expected the wave release to have continued as new');
       return { workflowId: start.workflowId, runId: handle.firstExecutionRunId };
+    },
+  },
+  {
+    // A scan its Schedule started (the Schedule appends the time to the id): one activity.
+    name: 'fraud-ring-scan',
+    run: async (env, taskQueue) => {
+      const start = fraudRingScanStart('record', { everyMinutes: 60 });
+      const workflowId = `${start.workflowId}-2027-03-01T06:00:00Z`;
+      await env.client.workflow.execute(start.workflowType, {
+        workflowId,
+        taskQueue,
+        args: start.args,
+        staticSummary: start.summary,
+      });
+      return { workflowId };
     },
   },
 ];

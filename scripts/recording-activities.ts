@@ -6,6 +6,7 @@ import type { FraudActivities, ScreenResult } from '../activities/fraud.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
+import type { FraudRingActivities } from '../activities/fraud-rings.ts';
 import { NO_CYCLE_TOTALS } from '../contracts/payout-cycle.ts';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
 
@@ -75,9 +76,27 @@ export const recordingActivities: EdgeProgressActivities &
   CommissionActivities &
   WaveActivities &
   LaunchActivities &
-  PayoutActivities = {
+  PayoutActivities &
+  FraudRingActivities = {
   ...payoutActivities,
   screenEdge,
+  // A scan that found one ring of five accounts and held its four edges.
+  scanFraudRings: async ({ scanId }) => ({
+    scanId,
+    accounts: 5,
+    referrals: 4,
+    components: 1,
+    rings: 1,
+    ringEdges: 4,
+    verdictsRecorded: 4,
+    held: 4,
+    alreadyHeldOrVoided: 0,
+    clearedBefore: 0,
+    ignoredValues: 0,
+    readMs: 3,
+    findMs: 1,
+    recordMs: 5,
+  }),
   enrollLaunchPartners: async () => launchTotals(0),
   tellLaunchPage: async ({ after }) => {
     const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;

@@ -11,6 +11,7 @@ import { buildWorkflowBundle } from './workflow-bundle.ts';
 import { createStripe } from '../platform/stripe.ts';
 import { ensurePayoutSchedules } from './payout-schedules.ts';
 import { ensureWaveRelease } from './wave-schedule.ts';
+import { ensureFraudRingSchedule } from './fraud-ring-schedule.ts';
 
 async function main(): Promise<void> {
   relaunchWithWorkerMemorySettings(); // V8 and malloc settings that bound the worker's memory (replaces the process once)
@@ -50,6 +51,11 @@ async function main(): Promise<void> {
 
   const created = await ensurePayoutSchedules(client, config.temporal.taskQueue);
   if (created.length) log.info({ schedules: created }, 'schedules created');
+  const rings = await ensureFraudRingSchedule(client, {
+    taskQueue: config.temporal.taskQueue,
+    everyMinutes: config.fraudRings.scanEveryMinutes,
+  });
+  if (rings.outcome !== 'unchanged') log.info(rings, 'fraud ring scan schedule');
   const waves = await ensureWaveRelease(client, {
     taskQueue: config.temporal.taskQueue,
     planEveryMinutes: config.waves.releaseEveryMinutes,

@@ -10,6 +10,7 @@ import * as edge from '../../contracts/edge-lifecycle.ts';
 import * as launch from '../../contracts/launch-flip.ts';
 import * as payout from '../../contracts/payout-cycle.ts';
 import * as waves from '../../contracts/wave-release.ts';
+import * as rings from '../../contracts/fraud-ring-scan.ts';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -53,7 +54,14 @@ describe('workflow contracts', () => {
     expect(workflows.launchFlip.name).toBe(launch.LAUNCH_FLIP_TYPE);
     expect(workflows.payoutCycle.name).toBe(payout.PAYOUT_CYCLE_TYPE);
     expect(workflows.waveRelease.name).toBe(waves.WAVE_RELEASE_TYPE);
-    expect(Object.keys(workflows).sort()).toEqual(['launchFlip', 'payoutCycle', 'referralLifecycle', 'waveRelease']);
+    expect(workflows.fraudRingScan.name).toBe(rings.FRAUD_RING_SCAN_TYPE);
+    expect(Object.keys(workflows).sort()).toEqual([
+      'fraudRingScan',
+      'launchFlip',
+      'payoutCycle',
+      'referralLifecycle',
+      'waveRelease',
+    ]);
   });
 
   it('build ids of the form type:key, and read a cycle id back from its workflow id', () => {
@@ -65,14 +73,22 @@ describe('workflow contracts', () => {
     expect(waves.waveReleaseWorkflowId('referral-graph')).toBe('wave-release:referral-graph');
     expect(launch.launchFlipWorkflowId('referral-graph')).toBe('launch-flip');
     expect(launch.launchFlipWorkflowId('q1')).toBe('launch-flip:q1');
+    expect(rings.fraudRingScanWorkflowId('referral-graph')).toBe('fraud-ring-scan:referral-graph');
   });
 
   it('are the only source files that spell those names', () => {
     const names: { name: string; prefix: boolean }[] = [
-      ...[edge.EDGE_LIFECYCLE_TYPE, launch.LAUNCH_FLIP_TYPE, payout.PAYOUT_CYCLE_TYPE, waves.WAVE_RELEASE_TYPE].map(
-        (name) => ({ name, prefix: false }),
-      ),
-      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip'].map((name) => ({ name, prefix: true })),
+      ...[
+        edge.EDGE_LIFECYCLE_TYPE,
+        launch.LAUNCH_FLIP_TYPE,
+        payout.PAYOUT_CYCLE_TYPE,
+        waves.WAVE_RELEASE_TYPE,
+        rings.FRAUD_RING_SCAN_TYPE,
+      ].map((name) => ({ name, prefix: false })),
+      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip', 'fraud-ring-scan'].map((name) => ({
+        name,
+        prefix: true,
+      })),
     ];
     const messages = [
       edge.activatedSignal,

@@ -19,6 +19,8 @@ describe('configuration', () => {
     expect(config.activationWindowDays).toBe(30);
     expect(config.starterConcurrency).toBe(64);
     expect(loadConfig({ ...valid, WORKFLOW_STARTER_CONCURRENCY: '8' }).starterConcurrency).toBe(8);
+    expect(config.fraudRings).toEqual({ scanEveryMinutes: 60 });
+    expect(loadConfig({ ...valid, FRAUD_RING_SCAN_EVERY_MINUTES: '15' }).fraudRings.scanEveryMinutes).toBe(15);
   });
 
   it.each([
@@ -33,6 +35,7 @@ describe('configuration', () => {
     [{ TEMPORAL_ADDRESS: 'no-port' }, /TEMPORAL_ADDRESS: must be host:port/],
     [{ WORKFLOW_STARTER_CONCURRENCY: '0' }, /WORKFLOW_STARTER_CONCURRENCY:/],
     [{ WORKFLOW_STARTER_CONCURRENCY: '1000' }, /WORKFLOW_STARTER_CONCURRENCY:/],
+    [{ FRAUD_RING_SCAN_EVERY_MINUTES: '0' }, /FRAUD_RING_SCAN_EVERY_MINUTES:/],
   ])('stops on %j, naming the variable', (patch, message) => {
     const env = { ...valid, ...patch } as Record<string, string | undefined>;
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];

@@ -33,6 +33,7 @@ describe('replay of recorded histories', () => {
         'launch-flip.json',
         'payout-cycle.json',
         'payout-cycle-skipped.json',
+        'fraud-ring-scan.json',
       ]),
     );
   });
