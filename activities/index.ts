@@ -6,6 +6,8 @@ import { createEdgeProgressActivities } from './edge-progress.ts';
 import { createPayoutActivities } from './payouts.ts';
 import { createWaveActivities } from './waves.ts';
 import { createLaunchActivities, LAUNCH_SIGNAL_CONCURRENCY } from './launch.ts';
+import { createFraudActivities } from './fraud.ts';
+import type { FraudSettings } from '../domain/fraud/settings.ts';
 import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
@@ -21,6 +23,7 @@ export type ActivityDependencies = {
   wavePlan?: WavePlanSettings;
   temporal?: Client;
   taskQueue?: string;
+  fraud?: FraudSettings;
 };
 
 export function createActivities(deps: ActivityDependencies) {
@@ -41,5 +44,6 @@ export function createActivities(deps: ActivityDependencies) {
       betaAutoBps: (deps.commission ?? DEFAULT_COMMISSION_SETTINGS).betaAutoBps,
       concurrency: LAUNCH_SIGNAL_CONCURRENCY,
     }),
+    ...createFraudActivities({ db: deps.db, ...(deps.fraud ? { settings: deps.fraud } : {}) }),
   };
 }

@@ -13,6 +13,10 @@ export type NewVerdict = {
   verdict: 'hold' | 'clear' | 'void';
   reason: string;
   decidedBy: string;
+  /** A hold or void the fraud rules raised: the rule(s), the summed score and what they saw. */
+  rule?: string | null;
+  score?: number | null;
+  evidence?: Record<string, unknown> | null;
 };
 export const verdictRow = z.object({
   id: z.string(),
@@ -33,8 +37,9 @@ export async function insertVerdict(db: Db, v: NewVerdict): Promise<{ row: Verdi
   const row = await db.maybeOne(sql.type(verdictRow.extend({ created: z.boolean() }))`
     WITH edge AS (SELECT id FROM edges WHERE id = ${v.edgeId}
     ), inserted AS (
-      INSERT INTO edge_verdicts (id, edge_id, verdict, reason, decided_by)
-      SELECT ${v.id}, edge.id, ${v.verdict}, ${v.reason}, ${v.decidedBy} FROM edge
+      INSERT INTO edge_verdicts (id, edge_id, verdict, reason, decided_by, rule, score, evidence)
+      SELECT ${v.id}, edge.id, ${v.verdict}, ${v.reason}, ${v.decidedBy}, ${v.rule ?? null}::text, ${v.score ?? null}::integer,
+             ${v.evidence ? sql.jsonb(v.evidence as never) : null}::jsonb FROM edge
       ON CONFLICT (id) DO NOTHING
       RETURNING id, edge_id, verdict, reason, decided_by, created_at
     ), message AS (

@@ -23,6 +23,11 @@ export type FraudRule<Facts> = {
   stages: readonly FraudStage[];
   /** The facts it reads, for the documentation and the admin view. */
   inputs: readonly string[];
+  /**
+   * Its evidence is only a shared IP address or network, which households, offices and campuses
+   * share: its score never holds an edge by itself, nor together with other such rules.
+   */
+  networkOnly?: boolean;
   evaluate(facts: Facts): FraudVerdict;
 };
 
