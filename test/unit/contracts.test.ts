@@ -75,9 +75,14 @@ describe('workflow contracts', () => {
       ].map((d) => ({ name: d.name, prefix: false })),
       ...CUSTOM_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, prefix: false })),
     ];
-    const found = sources().flatMap(({ path, code }) =>
-      names.filter(({ name, prefix }) => spells(code, name, prefix)).map(({ name }) => `${path}: ${name}`),
-    );
+    // The fraud rules' payment stage shares its word with the payment signal: its one spelling is
+    // the list of stages in domain/fraud/rule.ts, and everything else names it through that file.
+    const stageVocabulary = new Set([`${join('domain', 'fraud', 'rule.ts')}: payment`]);
+    const found = sources()
+      .flatMap(({ path, code }) =>
+        names.filter(({ name, prefix }) => spells(code, name, prefix)).map(({ name }) => `${path}: ${name}`),
+      )
+      .filter((hit) => !stageVocabulary.has(hit));
     expect(found).toEqual([]);
   });
 

@@ -1,13 +1,13 @@
 // The referee paid with a card the referrer pays with: a self-purchase through a second account.
 // A customer paying with their own card is not the referrer's card.
 import type { EdgeFacts } from '../facts.ts';
-import { allow, type FraudRule } from '../rule.ts';
+import { allow, STAGE, type FraudRule } from '../rule.ts';
 
 export const CARD_OVERLAP = 'card-overlap';
 
 export const cardOverlapRule: FraudRule<EdgeFacts> = {
   name: CARD_OVERLAP,
-  stages: ['payment'],
+  stages: [STAGE.payment],
   inputs: ['payment.fingerprint', 'referrer.signals.card'],
   evaluate({ payment, referrer }) {
     const card = payment?.fingerprint;

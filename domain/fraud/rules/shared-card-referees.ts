@@ -1,7 +1,7 @@
 // One referrer's referees paying with one card: one buyer behind several accounts, buying through
 // the referrer. A company card may pay for two colleagues, so fewer than the setting is a score.
 import type { EdgeFacts } from '../facts.ts';
-import { allow, type FraudRule } from '../rule.ts';
+import { allow, STAGE, type FraudRule } from '../rule.ts';
 import type { FraudSettings } from '../settings.ts';
 
 export const SHARED_CARD_REFEREES = 'shared-card-referees';
@@ -10,7 +10,7 @@ export const SHARED_CARD_SCORE = 40;
 export function sharedCardRefereesRule(settings: Pick<FraudSettings, 'sharedCardReferees'>): FraudRule<EdgeFacts> {
   return {
     name: SHARED_CARD_REFEREES,
-    stages: ['payment'],
+    stages: [STAGE.payment],
     inputs: ['payment.fingerprint', 'siblings.card'],
     evaluate({ payment, siblings }) {
       const card = payment?.fingerprint;
