@@ -7,16 +7,19 @@ import type { DatabasePool } from 'slonik';
 import { combineVerdicts, networkOnlyRules, runRules, type Screening } from '../domain/fraud/engine.ts';
 import type { EdgeFacts } from '../domain/fraud/facts.ts';
 import { fraudRules } from '../domain/fraud/rulebook.ts';
-import type { FraudRule } from '../domain/fraud/rule.ts';
+import { STAGE, type FraudRule, type FraudStage } from '../domain/fraud/rule.ts';
 import { DEFAULT_FRAUD_SETTINGS, type FraudSettings } from '../domain/fraud/settings.ts';
 import { gatherFacts, recordRuleVerdicts, ruleVerdictsOf, toFraudVerdict } from '../db/fraud.ts';
 import { insertVerdict } from '../db/verdicts.ts';
 import { disposableDomainCheck } from '../platform/disposable-domains.ts';
 import { EDGE_NOT_FOUND, PAYMENT_NOT_RECORDED } from './commission.ts';
 
+/** Where the lifecycle screens an edge: 'edge_write' | 'activation' | 'payment' (the periodic scan is the ring detector's). */
+export type ScreenStage = Exclude<FraudStage, 'periodic'>;
+
 export type ScreenInput = {
   edgeId: string;
-  stage: 'edge_write' | 'activation' | 'payment';
+  stage: ScreenStage;
   /** The payment id at payment. */
   subject?: string;
 };
@@ -60,15 +63,15 @@ export function createFraudActivities(deps: { db: DatabasePool; settings?: Fraud
           rules: [],
           verdictId: null,
         };
-      if (input.stage === 'payment' && !input.subject)
+      if (input.stage === STAGE.payment && !input.subject)
         throw ApplicationFailure.nonRetryable('A payment screening names its payment (subject).', PAYMENT_NOT_RECORDED);
-      const subject = input.stage === 'payment' ? input.subject! : '';
+      const subject = input.stage === STAGE.payment ? input.subject! : '';
       const stageRules = rulebook();
       let stored = await ruleVerdictsOf(db, input.edgeId, { stage: input.stage, subject });
       if (stored.length === 0) {
         const facts = await gatherFacts(db, input.edgeId, input.stage, subject);
         if (!facts) throw ApplicationFailure.nonRetryable(`No edge ${input.edgeId}.`, EDGE_NOT_FOUND);
-        if (input.stage === 'payment' && !facts.payment)
+        if (input.stage === STAGE.payment && !facts.payment)
           throw ApplicationFailure.nonRetryable(`No payment ${subject} on edge ${input.edgeId}.`, PAYMENT_NOT_RECORDED);
         const verdicts = runRules(stageRules, input.stage, facts);
         stored = await recordRuleVerdicts(db, input.edgeId, input.stage, subject, verdicts);

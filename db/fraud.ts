@@ -4,7 +4,7 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { SIGNAL_KINDS, type EdgeFacts, type SignalKind, type Signals } from '../domain/fraud/facts.ts';
-import type { FraudDecision, FraudStage, FraudVerdict } from '../domain/fraud/rule.ts';
+import { FRAUD_STAGES, type FraudDecision, type FraudStage, type FraudVerdict } from '../domain/fraud/rule.ts';
 import type { Db } from './pool.ts';
 
 export type Sighting = { kind: SignalKind; value: string };
@@ -154,7 +154,7 @@ export async function gatherFacts(
 }
 
 export const ruleVerdictRow = z.object({
-  stage: z.enum(['edge_write', 'activation', 'payment', 'periodic']),
+  stage: z.enum(FRAUD_STAGES),
   subject: z.string(),
   rule: z.string(),
   decision: z.enum(['allow', 'score', 'hold', 'block']),

@@ -95,13 +95,13 @@ export async function markActivated(
   sightings: readonly Sighting[] = [],
 ): Promise<UserRow | null> {
   return db.maybeOne(sql.type(userRow)`
-    WITH activated AS (
+    WITH stamped AS (
       UPDATE users SET activated_at = coalesce(activated_at, now()) WHERE id = ${userId}
       RETURNING ${userColumns}
     ), sighting AS (
-      ${sightingsInsert(sql.fragment`activated`, sql.fragment`activated.id`, sightings, SIGHTING_SOURCES.activation, sql.fragment`now()`)}
+      ${sightingsInsert(sql.fragment`stamped`, sql.fragment`stamped.id`, sightings, SIGHTING_SOURCES.activation, sql.fragment`now()`)}
     )
-    SELECT * FROM activated`);
+    SELECT * FROM stamped`);
 }
 
 export async function findUser(db: Db, userId: string): Promise<UserRow | null> {

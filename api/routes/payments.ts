@@ -9,6 +9,7 @@ import {
   type PaymentView,
 } from '../../services/payments.ts';
 import { edgeVerdictsExplained } from '../../services/edge-verdicts.ts';
+import { FRAUD_STAGES } from '../../domain/fraud/rule.ts';
 import { principalLabel } from '../auth.ts';
 import { defineRoute } from '../route.ts';
 
@@ -125,7 +126,7 @@ const edgeVerdictsView = z.object({
   ruleVerdicts: z
     .array(
       z.object({
-        stage: z.enum(['edge_write', 'activation', 'payment', 'periodic']),
+        stage: z.enum(FRAUD_STAGES),
         subject: z.string().describe("The payment id at payment, '' otherwise."),
         rule: z.string(),
         decision: z.enum(['allow', 'score', 'hold', 'block']),
