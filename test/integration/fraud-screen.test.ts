@@ -204,6 +204,23 @@ describe('screenEdge at payment', () => {
 });
 
 describe('FRAUD_RULES=off', () => {
+  it('records no signals with a signup or a payment (the payment keeps its fingerprint)', async () => {
+    const off = { enabled: false };
+    const user = await signUp({ ...deps(), fraud: off }, { email: email('off'), deviceId: 'dev-off', ip: '1.1.1.1' });
+    const paymentId = `ch_off_${n}`;
+    const { view } = await recordPayment(
+      { db: database.db, fraud: off },
+      { paymentId, userId: user.user.id, amountCents: 100, currency: 'USD', paymentMethodFingerprint: 'card-off' },
+    );
+    expect(view.payment.payment_method_fingerprint).toBe('card-off');
+    const sightings = await database.db.oneFirst(
+      sql.type(
+        z.object({ n: z.number() }),
+      )`SELECT count(*)::int AS n FROM fraud_sightings WHERE user_id = ${user.user.id}`,
+    );
+    expect(sightings).toBe(0);
+  });
+
   it('answers allow and stores nothing', async () => {
     const off = createFraudActivities({ db: database.db, settings: { ...DEFAULT_FRAUD_SETTINGS, enabled: false } });
     const { edgeId } = await referral({ deviceId: 'dev-same' }, { deviceId: 'dev-same' });
