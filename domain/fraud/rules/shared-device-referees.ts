@@ -5,7 +5,7 @@ import { allow, type FraudRule } from '../rule.ts';
 import type { FraudSettings } from '../settings.ts';
 
 export const SHARED_DEVICE_REFEREES = 'shared-device-referees';
-export const SHARED_DEVICE_SCORE = 30;
+export const SHARED_DEVICE_SCORE = 20;
 
 export function sharedDeviceRefereesRule(settings: Pick<FraudSettings, 'sharedDeviceReferees'>): FraudRule<EdgeFacts> {
   return {
