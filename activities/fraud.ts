@@ -75,6 +75,10 @@ export function createFraudActivities(deps: { db: DatabasePool; settings?: Fraud
           throw ApplicationFailure.nonRetryable(`No payment ${subject} on edge ${input.edgeId}.`, PAYMENT_NOT_RECORDED);
         const verdicts = runRules(stageRules, input.stage, facts);
         stored = await recordRuleVerdicts(db, input.edgeId, input.stage, subject, verdicts);
+        // A screening racing this one (a timed-out attempt still running) may have written them in a
+        // transaction this statement could not see yet: read them again, now that it has committed.
+        if (stored.length < verdicts.length)
+          stored = await ruleVerdictsOf(db, input.edgeId, { stage: input.stage, subject });
       }
       const screening = combineVerdicts(stored.map(toFraudVerdict), settings, networkOnly);
       const verdictId =
