@@ -14,7 +14,7 @@ import { insertVerdict } from '../db/verdicts.ts';
 import { disposableDomainCheck } from '../platform/disposable-domains.ts';
 import { EDGE_NOT_FOUND, PAYMENT_NOT_RECORDED } from './commission.ts';
 
-/** Where the lifecycle screens an edge: 'edge_write' | 'activation' | 'payment' (the periodic scan is the ring detector's). */
+/** Where the lifecycle screens an edge: 'edge_write' | 'activation' | 'payment' (the periodic scan is the rings'). */
 export type ScreenStage = Exclude<FraudStage, 'periodic'>;
 
 export type ScreenInput = {

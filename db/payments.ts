@@ -36,8 +36,9 @@ export type NewPayment = {
 };
 
 /**
- * Records a payment, the card it was paid with as a fraud signal, and, when the payer has an edge,
- * the message for its workflow; a known payment id writes nothing. Answers the stored row and whether this call wrote it (null: no such user).
+ * Records a payment, the card it was paid with as a fraud signal (unless `recordCard` is false),
+ * and, when the payer has an edge, the message for its workflow; a known payment id writes nothing.
+ * Answers the stored row and whether this call wrote it (null: no such user).
  */
 export async function insertPayment(
   db: Db,

@@ -3,18 +3,17 @@
 -- IP address and its network, payment instrument fingerprint), kept as sightings so the overlap
 -- rules answer "who else was seen with this value" from one index.
 CREATE TABLE fraud_sightings (
-  id bigserial PRIMARY KEY,
   user_id uuid NOT NULL REFERENCES users (id),
   kind text NOT NULL CHECK (kind IN ('device', 'ip', 'network', 'card')),
   value text NOT NULL CHECK (length(value) BETWEEN 1 AND 200),
   -- Where it was seen: 'signup', 'activation', or 'payment:<paymentId>'.
   source text NOT NULL,
   seen_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (user_id, kind, value, source)
+  -- Each sighting once: a replayed request writes nothing twice. A person's own sightings are read
+  -- through it (user_id first). No surrogate id: two indexes per row to write on the signup path.
+  PRIMARY KEY (user_id, kind, value, source)
 );
--- Overlap: everyone seen with a value. Velocity: a value's sightings in a recent window. A person's
--- own sightings are read through the unique key (user_id first): no index of their own, one index
--- less to write on the signup path.
+-- Overlap: everyone seen with a value. Velocity: a value's sightings in a recent window.
 CREATE INDEX fraud_sightings_value_idx ON fraud_sightings (kind, value, seen_at);
 
 ALTER TABLE payments ADD COLUMN payment_method_fingerprint text

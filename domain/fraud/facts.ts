@@ -35,7 +35,10 @@ export type EdgeFacts = {
     signupIp: string | null;
     signupNetwork: string | null;
   };
-  /** For each of the referee's device, IP and card values: how many of the referrer's other referees were seen with it. */
+  /**
+   * For each of the referee's device, IP and card values: how many of the referrer's other referees
+   * were seen with it.
+   */
   siblings: readonly { kind: SignalKind; value: string; referees: number }[];
   /** Edges the referrer had written up to this one (this one included). */
   referrerEdges: Window;
@@ -51,7 +54,7 @@ export function shared(a: Signals, b: Signals, kind: SignalKind): string[] {
   return a[kind].filter((v) => theirs.has(v));
 }
 
-/** The largest number of the referrer's other referees seen with one of the referee's values of `kind`, and that value. */
+/** The referee's value of `kind` the most of the referrer's other referees were seen with, and how many. */
 export function mostShared(facts: EdgeFacts, kind: SignalKind): { value: string; referees: number } | null {
   let best: { value: string; referees: number } | null = null;
   for (const s of facts.siblings)

@@ -21,7 +21,7 @@ export type FraudSettings = {
   sharedDeviceReferees: number;
   /** Other referees of the same referrer on the referee's IP address at which it scores. */
   sharedIpReferees: number;
-  /** Other referees of the same referrer paying with the same card at which the payment's edge is held (fewer: a score). */
+  /** Other referees of the same referrer paying with one card at which the edge is held (fewer: a score). */
   sharedCardReferees: number;
   /** An activation this soon after the signup scores (a script, not a person building an app). */
   quickActivationSeconds: number;
