@@ -3,12 +3,13 @@ import type { DatabasePool } from 'slonik';
 import { DEFAULT_COMMISSION_SETTINGS, type CommissionSettings } from '../domain/commission.ts';
 import { createCommissionActivities } from './commission.ts';
 import { createEdgeProgressActivities } from './edge-progress.ts';
-import { createFraudActivities } from './fraud.ts';
 import { createPayoutActivities } from './payouts.ts';
 import { createWaveActivities } from './waves.ts';
 import { createLaunchActivities, LAUNCH_SIGNAL_CONCURRENCY } from './launch.ts';
 import { createFraudRingActivities } from './fraud-rings.ts';
 import type { RingSettings } from '../domain/fraud/rings.ts';
+import { createFraudActivities } from './fraud.ts';
+import type { FraudSettings } from '../domain/fraud/settings.ts';
 import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
@@ -26,12 +27,12 @@ export type ActivityDependencies = {
   taskQueue?: string;
   /** The ring scan's thresholds (domain/fraud/rings.ts DEFAULT_RING_SETTINGS unless given). */
   rings?: RingSettings;
+  fraud?: FraudSettings;
 };
 
 export function createActivities(deps: ActivityDependencies) {
   return {
     ...createEdgeProgressActivities(deps),
-    ...createFraudActivities({ db: deps.db }),
     ...createCommissionActivities({ db: deps.db, settings: deps.commission ?? DEFAULT_COMMISSION_SETTINGS }),
     ...createPayoutActivities({
       db: deps.db,
@@ -48,5 +49,6 @@ export function createActivities(deps: ActivityDependencies) {
       concurrency: LAUNCH_SIGNAL_CONCURRENCY,
     }),
     ...createFraudRingActivities({ db: deps.db, ...(deps.rings ? { settings: deps.rings } : {}) }),
+    ...createFraudActivities({ db: deps.db, ...(deps.fraud ? { settings: deps.fraud } : {}) }),
   };
 }

@@ -56,10 +56,10 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
       { name: 'postgres', check: async () => void (await db.oneFirst(sql.unsafe`SELECT 1`)) },
       { name: 'temporal', check: () => checkTemporal(temporal) },
     ]),
-    ...signupRoutes({ db, activationWindowDays, flavors }, auth),
+    ...signupRoutes({ db, activationWindowDays, flavors, fraud: config.fraud }, auth),
     ...sessionRoutes(auth),
-    ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
-    ...paymentRoutes({ db }),
+    ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, fraud: config.fraud }),
+    ...paymentRoutes({ db, fraud: config.fraud }),
     ...edgeRoutes({ db, temporal, log }),
     ...payoutRoutes({
       db,

@@ -1,5 +1,6 @@
-// Signups with a ref through the real API process, next to the bare PostgreSQL insert rate; then
-// the edge workflows the worker's starter runs from the outbox, next to the bare Temporal start
+// Signups with a ref through the real API process, next to the bare PostgreSQL insert rate; the
+// same signups carrying fraud signals with the fraud rules on and off (FRAUD_RULES), side by side;
+// then the edge workflows the worker's starter runs from the outbox, next to the bare Temporal start
 // rate, with the lag from signup to running workflow.
 //   npm run bench -- signups [--count 5000] [--concurrency 8] [--starter-concurrency 64] [--rounds 3]
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { ensureTemporalCli } from '../scripts/provision.ts';
 import type { BenchStack } from './run.ts';
 import { betaEdgeStart } from './support/beta-edge.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
-import { flag, fmt, measure, pace, percentile } from './_measure.ts';
+import { flag, fmt, measure, pace, percentile, type Measured } from './_measure.ts';
 import { start, stop, systemEnv } from './_process.ts';
 
 const SERVER_KEY = 'server_bench_key_0123456789';
@@ -51,15 +52,15 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   // node:http with keep-alive rather than fetch: the load generator shares the machine's two
   // cores with everything it measures, so it should spend as little of them as it can.
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const post = (body: unknown) =>
+  const postTo = (to: string, body: unknown, headers: Record<string, string> = {}) =>
     new Promise<{ user: { id: string } }>((resolve, reject) => {
       const payload = JSON.stringify(body);
       const req = http.request(
-        `${base}/v1/signups`,
+        `${to}/v1/signups`,
         {
           method: 'POST',
           agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -74,6 +75,7 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
       req.on('error', reject);
       req.end(payload);
     });
+  const post = (body: unknown) => postTo(base, body);
   const referrers = await Promise.all(
     Array.from({ length: 50 }, (_, i) => post({ email: `referrer-${i}@bench.example` })),
   );
@@ -162,6 +164,51 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const steady = await startStats(pool, Number(mark!.id));
 
   await Promise.all([stop(api), stop(worker), stop(relays)]);
+
+  // 4. The signups of 1 carrying a device id and a client address (a trusted proxy's
+  //     X-Forwarded-For, 5,000 devices over 20,000 addresses of the big networks), through an API
+  //     process with the fraud rules on and one with them off, in `rounds` rounds, the order
+  //     alternating so the growing tables weigh on both alike; medians reported. Last, with the
+  //     worker and relays stopped, so their outbox rows start nothing measured here.
+  const rulesRounds: Record<'on' | 'off', Measured[]> = { on: [], off: [] };
+  let signalled = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of round % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+      const modePort = await freePort();
+      const modeApi = start('api/server.ts', {
+        ...env,
+        PORT: String(modePort),
+        FRAUD_RULES: mode,
+        TRUST_PROXY: 'loopback',
+      });
+      const modeBase = `http://127.0.0.1:${modePort}`;
+      await waitFor(`the API with the rules ${mode}`, async () => {
+        if ((await fetch(`${modeBase}/healthz`)).status !== 200) throw new Error('not up');
+      });
+      const first = signalled;
+      rulesRounds[mode].push(
+        await measure(count, concurrency, async (j) => {
+          const i = first + j;
+          await postTo(
+            modeBase,
+            {
+              email: `signal-${i}@bench.example`,
+              ref: referrers[i % referrers.length]!.user.id,
+              deviceId: `device-${i % 5_000}`,
+            },
+            {
+              'x-forwarded-for': `${[1, 8, 24, 45, 66, 81, 98, 104, 151, 185][i % 10]}.${(i >> 8) % 200}.${i % 100}.7`,
+            },
+          );
+        }),
+      );
+      signalled += count;
+      await stop(modeApi);
+    }
+  }
+  const medianOf = (runs: Measured[]) =>
+    [...runs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs.length / 2)]!;
+  const [rulesOn, rulesOff] = [medianOf(rulesRounds.on), medianOf(rulesRounds.off)];
   agent.destroy();
   await pool.end();
 
@@ -173,6 +220,19 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
     `  bare PostgreSQL insert   ${fmt(bareInsert.perSecond)}/s   p50 ${fmt(bareInsert.p50, 1)} ms   p99 ${fmt(bareInsert.p99, 1)} ms`,
   );
   console.log(`  ratio                    ${fmt((100 * signups.perSecond) / bareInsert.perSecond)}% of bare inserts`);
+  const runs = (mode: 'on' | 'off') => rulesRounds[mode].map((r) => fmt(r.perSecond)).join(', ');
+  console.log(
+    `signups with a device id and an address, fraud rules on and off, ${fmt(count)} each at concurrency ${concurrency}, ${rounds} rounds; medians (rounds: ...)`,
+  );
+  console.log(
+    `  rules on                 ${fmt(rulesOn.perSecond)}/s (${runs('on')})   p50 ${fmt(rulesOn.p50, 1)} ms   p99 ${fmt(rulesOn.p99, 1)} ms`,
+  );
+  console.log(
+    `  rules off                ${fmt(rulesOff.perSecond)}/s (${runs('off')})   p50 ${fmt(rulesOff.p50, 1)} ms   p99 ${fmt(rulesOff.p99, 1)} ms`,
+  );
+  console.log(
+    `  ratio                    ${fmt((100 * rulesOn.perSecond) / rulesOff.perSecond)}% of the rate with the rules off (target >= 80%)`,
+  );
   const rates = (rated: Rated[]) => rated.map((r) => fmt(r.perSecond)).join(', ');
   const cpu = (r: Rated, who: string) =>
     `${who} ${fmt(r.processCpuMs / count, 2)} ms CPU per start, machine ${fmt(r.machineBusy)}% busy`;

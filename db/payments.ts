@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { paymentEventId, type PaymentEvent } from '../domain/lifecycle.ts';
 import { paymentSignal } from '../contracts/edge-lifecycle.ts';
 import { edgeMessage } from './outbox.ts';
+import { paymentSource } from './fraud.ts';
 import type { Db } from './pool.ts';
 
 export const paymentRow = z.object({
@@ -17,19 +18,33 @@ export const paymentRow = z.object({
   edge_id: z.uuid().nullable(),
   commission_status: z.string(),
   commission_reason: z.string().nullable(),
+  payment_method_fingerprint: z.string().nullable(),
   priced_at: z.date().nullable(),
   created_at: z.date(),
 });
 export type PaymentRow = z.infer<typeof paymentRow>;
-const paymentColumns = sql.fragment`id, user_id, amount_cents, currency, paid_at, edge_id, commission_status, commission_reason, priced_at, created_at`;
+const paymentColumns = sql.fragment`id, user_id, amount_cents, currency, paid_at, edge_id, commission_status, commission_reason, payment_method_fingerprint, priced_at, created_at`;
 
-export type NewPayment = { id: string; userId: string; amountCents: number; currency: 'USD'; paidAt: Date };
+export type NewPayment = {
+  id: string;
+  userId: string;
+  amountCents: number;
+  currency: 'USD';
+  paidAt: Date;
+  /** The payment instrument's fingerprint (e.g. Stripe's card fingerprint), recorded as a fraud signal too. */
+  paymentMethodFingerprint?: string | null;
+};
 
 /**
- * Records a payment and, when the payer has an edge, the message for its workflow; a known payment
- * id writes nothing. Answers the stored row and whether this call wrote it (null: no such user).
+ * Records a payment, the card it was paid with as a fraud signal (unless `recordCard` is false),
+ * and, when the payer has an edge, the message for its workflow; a known payment id writes nothing.
+ * Answers the stored row and whether this call wrote it (null: no such user).
  */
-export async function insertPayment(db: Db, p: NewPayment): Promise<{ row: PaymentRow; created: boolean } | null> {
+export async function insertPayment(
+  db: Db,
+  p: NewPayment,
+  { recordCard = true }: { recordCard?: boolean } = {},
+): Promise<{ row: PaymentRow; created: boolean } | null> {
   const event: PaymentEvent = {
     eventId: paymentEventId(p.id),
     paymentId: p.id,
@@ -41,10 +56,15 @@ export async function insertPayment(db: Db, p: NewPayment): Promise<{ row: Payme
     WITH payer AS (
       SELECT u.id, e.id AS edge_id FROM users u LEFT JOIN edges e ON e.referee_id = u.id WHERE u.id = ${p.userId}
     ), inserted AS (
-      INSERT INTO payments (id, user_id, amount_cents, currency, paid_at, edge_id)
-      SELECT ${p.id}, payer.id, ${p.amountCents}, ${p.currency}, ${event.paidAt}, payer.edge_id FROM payer
+      INSERT INTO payments (id, user_id, amount_cents, currency, paid_at, edge_id, payment_method_fingerprint)
+      SELECT ${p.id}, payer.id, ${p.amountCents}, ${p.currency}, ${event.paidAt}, payer.edge_id, ${p.paymentMethodFingerprint ?? null}::text FROM payer
       ON CONFLICT (id) DO NOTHING
       RETURNING ${paymentColumns}
+    ), card AS (
+      INSERT INTO fraud_sightings (user_id, kind, value, source)
+      SELECT inserted.user_id, 'card', inserted.payment_method_fingerprint, ${paymentSource(p.id)} FROM inserted
+      WHERE inserted.payment_method_fingerprint IS NOT NULL AND ${recordCard}
+      ON CONFLICT DO NOTHING
     ), message AS (
       ${edgeMessage(paymentSignal, event, sql.fragment`payer.edge_id`)}
       FROM inserted JOIN payer ON payer.edge_id IS NOT NULL

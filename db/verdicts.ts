@@ -19,6 +19,10 @@ export type NewVerdict = {
   decidedBy: string;
   /** The hold a reviewer's clear or void decides (edge_verdicts.resolves). */
   resolves?: string | null;
+  /** A hold or void the fraud rules raised: the rule(s), the summed score and what they saw. */
+  rule?: string | null;
+  score?: number | null;
+  evidence?: Record<string, unknown> | null;
 };
 export const verdictRow = z.object({
   id: z.string(),
@@ -47,8 +51,9 @@ export async function insertVerdict(db: Db, v: NewVerdict): Promise<{ row: Verdi
     const row = await tx.maybeOne(sql.type(writtenRow)`
       WITH edge AS (SELECT id, referrer_id, vested_at, voided_at, held_at FROM edges WHERE id = ${v.edgeId} FOR UPDATE
       ), inserted AS (
-        INSERT INTO edge_verdicts (id, edge_id, verdict, reason, decided_by, resolves)
-        SELECT ${v.id}, edge.id, ${v.verdict}, ${v.reason}, ${v.decidedBy}, ${v.resolves ?? null} FROM edge
+        INSERT INTO edge_verdicts (id, edge_id, verdict, reason, decided_by, resolves, rule, score, evidence)
+        SELECT ${v.id}, edge.id, ${v.verdict}, ${v.reason}, ${v.decidedBy}, ${v.resolves ?? null}::text, ${v.rule ?? null}::text,
+               ${v.score ?? null}::integer, ${v.evidence ? sql.jsonb(v.evidence as never) : null}::jsonb FROM edge
         ON CONFLICT (id) DO NOTHING
         RETURNING id, edge_id, verdict, reason, decided_by, created_at
       ), message AS (

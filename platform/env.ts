@@ -6,6 +6,7 @@ import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
 import type { StripeSettings } from './stripe.ts';
 import type { WavePlanSettings } from '../domain/waves.ts';
+import { DEFAULT_FRAUD_SETTINGS, type FraudSettings } from '../domain/fraud/settings.ts';
 
 export const API_KEY_ROLES = ['admin', 'finance', 'server', 'partner'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -179,7 +180,30 @@ export const configSchema = z.object({
   WAVE_RELEASE_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
   FORECAST_OBSERVATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   FRAUD_RING_SCAN_EVERY_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
+  ...fraudVariables(),
 });
+
+/** FRAUD_* variables: each threshold of FraudSettings, its default from the domain. */
+function fraudVariables() {
+  const d = DEFAULT_FRAUD_SETTINGS;
+  const count = (fallback: number) => z.coerce.number().int().min(1).max(1_000_000).default(fallback);
+  return {
+    FRAUD_RULES: z.enum(['on', 'off']).default(d.enabled ? 'on' : 'off'),
+    FRAUD_HOLD_SCORE: count(d.holdScore),
+    FRAUD_REFERRER_EDGES_PER_HOUR: count(d.referrerEdgesPerHour),
+    FRAUD_REFERRER_EDGES_PER_DAY: count(d.referrerEdgesPerDay),
+    FRAUD_PARTNER_EDGES_PER_HOUR: count(d.partnerEdgesPerHour),
+    FRAUD_PARTNER_EDGES_PER_DAY: count(d.partnerEdgesPerDay),
+    FRAUD_IP_SIGNUPS_PER_HOUR: count(d.ipSignupsPerHour),
+    FRAUD_IP_BURST_PER_HOUR: count(d.ipBurstPerHour),
+    FRAUD_NETWORK_SIGNUPS_PER_HOUR: count(d.networkSignupsPerHour),
+    FRAUD_SHARED_DEVICE_REFEREES: count(d.sharedDeviceReferees),
+    FRAUD_SHARED_IP_REFEREES: count(d.sharedIpReferees),
+    FRAUD_SHARED_CARD_REFEREES: count(d.sharedCardReferees),
+    FRAUD_QUICK_ACTIVATION_SECONDS: z.coerce.number().int().min(0).max(86_400).default(d.quickActivationSeconds),
+    FRAUD_DISPOSABLE_DOMAINS_FILE: z.string().min(1).optional(),
+  };
+}
 
 const flavorSettings = z.strictObject({
   prefix: z.string().regex(/^[A-Z0-9]{1,12}$/),
@@ -239,6 +263,7 @@ export type Config = {
   waves: WaveSettings;
   /** How often the fraud ring scan runs (its Schedule's interval). */
   fraudRings: { scanEveryMinutes: number };
+  fraud: FraudSettings;
 };
 
 /** How waves are planned and released, and how long a cohort is watched for the forecast. */
@@ -262,6 +287,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.WAVE_LEAD_DAYS >= c.WAITLIST_TARGET_WAIT_DAYS)
     throw new ConfigError('invalid configuration: WAVE_LEAD_DAYS: must be less than WAITLIST_TARGET_WAIT_DAYS');
   const publicBaseUrl = c.PUBLIC_BASE_URL ?? `http://localhost:${c.PORT}`;
+  if (c.FRAUD_IP_BURST_PER_HOUR < c.FRAUD_IP_SIGNUPS_PER_HOUR)
+    throw new ConfigError('invalid configuration: FRAUD_IP_BURST_PER_HOUR: must be at least FRAUD_IP_SIGNUPS_PER_HOUR');
   return {
     databaseUrl: c.DATABASE_URL,
     temporal: { address: c.TEMPORAL_ADDRESS, namespace: c.TEMPORAL_NAMESPACE, taskQueue: c.TEMPORAL_TASK_QUEUE },
@@ -302,6 +329,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       holdingPeriodDays: c.HOLDING_PERIOD_DAYS,
       betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS,
       betaAutoBps: c.BETA_AUTO_COMMISSION_BPS,
+    },
+    fraud: {
+      enabled: c.FRAUD_RULES === 'on',
+      holdScore: c.FRAUD_HOLD_SCORE,
+      referrerEdgesPerHour: c.FRAUD_REFERRER_EDGES_PER_HOUR,
+      referrerEdgesPerDay: c.FRAUD_REFERRER_EDGES_PER_DAY,
+      partnerEdgesPerHour: c.FRAUD_PARTNER_EDGES_PER_HOUR,
+      partnerEdgesPerDay: c.FRAUD_PARTNER_EDGES_PER_DAY,
+      ipSignupsPerHour: c.FRAUD_IP_SIGNUPS_PER_HOUR,
+      ipBurstPerHour: c.FRAUD_IP_BURST_PER_HOUR,
+      networkSignupsPerHour: c.FRAUD_NETWORK_SIGNUPS_PER_HOUR,
+      sharedDeviceReferees: c.FRAUD_SHARED_DEVICE_REFEREES,
+      sharedIpReferees: c.FRAUD_SHARED_IP_REFEREES,
+      sharedCardReferees: c.FRAUD_SHARED_CARD_REFEREES,
+      quickActivationSeconds: c.FRAUD_QUICK_ACTIVATION_SECONDS,
+      disposableDomainsFile: c.FRAUD_DISPOSABLE_DOMAINS_FILE ?? null,
     },
   };
 }

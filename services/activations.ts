@@ -10,14 +10,23 @@ import { activationEventId } from '../domain/lifecycle.ts';
 import { signalWithStart } from '../platform/workflow-delivery.ts';
 import { notFound } from './errors.ts';
 import { startEntitlementsOnActivation } from '../db/waitlist.ts';
+import { clientSightings, type SignalSettings } from './fraud-signals.ts';
 
-export type ActivationDeps = { db: DatabasePool; temporal: Client; taskQueue: string };
+export type ActivationDeps = {
+  db: DatabasePool;
+  temporal: Client;
+  taskQueue: string;
+  /** Whether the device the activation names is recorded as a fraud signal (default: yes). */
+  fraud?: SignalSettings;
+};
 
 export async function recordActivation(
   deps: ActivationDeps,
-  input: { userId: string },
+  input: { userId: string; deviceId?: string | undefined },
 ): Promise<{ userId: string; activatedAt: Date; edge: EdgeRow | null; edgeOpen: boolean }> {
-  const user = await markActivated(deps.db, input.userId);
+  // The caller is the product's server, not the user's browser: its address says nothing of the user.
+  const sightings = await clientSightings(deps.fraud, { deviceId: input.deviceId });
+  const user = await markActivated(deps.db, input.userId, sightings);
   if (!user || !user.activated_at) throw notFound('user_not_found', `No user ${input.userId}.`, 'userId');
   // Rewards that vest on the user's own activation (1 month of Pro at 10 vested referrals) start now.
   await startEntitlementsOnActivation(deps.db, user.id, user.activated_at);

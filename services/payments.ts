@@ -9,8 +9,13 @@ import { insertRefund, refundedOf, type RefundRow } from '../db/refunds.ts';
 import { insertVerdict, type VerdictRow } from '../db/verdicts.ts';
 import { messageOutcome } from '../db/outbox.ts';
 import { conflict, invalid, notFound } from './errors.ts';
+import { recordsCards, type SignalSettings } from './fraud-signals.ts';
 
-export type PaymentDeps = { db: DatabasePool };
+export type PaymentDeps = {
+  db: DatabasePool;
+  /** Whether a payment's card fingerprint is recorded as a fraud signal (default: yes). */
+  fraud?: SignalSettings;
+};
 
 export type CommissionView = {
   status: 'pending' | 'earned' | 'not_eligible';
@@ -22,22 +27,35 @@ export type PaymentView = { payment: PaymentRow; refundedCents: number; commissi
 
 export async function recordPayment(
   deps: PaymentDeps,
-  input: { paymentId: string; userId: string; amountCents: number; currency: 'USD'; paidAt?: Date | undefined },
+  input: {
+    paymentId: string;
+    userId: string;
+    amountCents: number;
+    currency: 'USD';
+    paidAt?: Date | undefined;
+    paymentMethodFingerprint?: string | undefined;
+  },
 ): Promise<{ view: PaymentView; created: boolean }> {
-  const written = await insertPayment(deps.db, {
-    id: input.paymentId,
-    userId: input.userId,
-    amountCents: input.amountCents,
-    currency: input.currency,
-    paidAt: input.paidAt ?? new Date(),
-  });
+  const written = await insertPayment(
+    deps.db,
+    {
+      id: input.paymentId,
+      userId: input.userId,
+      amountCents: input.amountCents,
+      currency: input.currency,
+      paidAt: input.paidAt ?? new Date(),
+      paymentMethodFingerprint: input.paymentMethodFingerprint ?? null,
+    },
+    { recordCard: recordsCards(deps.fraud) },
+  );
   if (!written) throw notFound('user_not_found', `No user ${input.userId}.`, 'userId');
   const { row, created } = written;
   const same =
     row.user_id === input.userId &&
     row.amount_cents === input.amountCents &&
     row.currency === input.currency &&
-    (!input.paidAt || row.paid_at.getTime() === input.paidAt.getTime());
+    (!input.paidAt || row.paid_at.getTime() === input.paidAt.getTime()) &&
+    (!input.paymentMethodFingerprint || row.payment_method_fingerprint === input.paymentMethodFingerprint);
   if (!created && !same)
     throw conflict(
       'payment_conflict',

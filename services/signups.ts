@@ -13,8 +13,15 @@ import type { EdgeRow, EdgeToWrite } from '../db/edges.ts';
 import { assertReferrerUsable, edgeFrom, refSource } from './edge-from-referrer.ts';
 import { conflict, invalid } from './errors.ts';
 import { redeemInTransaction, type Redemption } from './invite-codes.ts';
+import { clientSightings, type SignalSettings } from './fraud-signals.ts';
 
-export type SignupDeps = { db: DatabasePool; activationWindowDays: number; flavors: FlavorTable };
+export type SignupDeps = {
+  db: DatabasePool;
+  activationWindowDays: number;
+  flavors: FlavorTable;
+  /** Whether the client's device and address are recorded as fraud signals (default: yes). */
+  fraud?: SignalSettings;
+};
 export type SignupInput = {
   email: string;
   ref?: string | undefined;
@@ -27,6 +34,10 @@ export type SignupInput = {
    * referrer (unknown, unapproved partner, the user themself) the signup goes on without an edge.
    */
   refFromCookie?: boolean;
+  /** The client's device id, opaque (a fraud signal). */
+  deviceId?: string | undefined;
+  /** The address the client called from (a fraud signal, with its network). */
+  ip?: string | undefined;
 };
 
 async function edgeForRef(
@@ -67,11 +78,12 @@ export async function signUp(
       if (!input.refFromCookie) throw err;
     }
   }
+  const sightings = await clientSightings(deps.fraud, { deviceId: input.deviceId, ip: input.ip });
   try {
-    if (input.code === undefined) return { ...(await insertSignup(db, user, edge)), redemption: null };
+    if (input.code === undefined) return { ...(await insertSignup(db, user, edge, sightings)), redemption: null };
     const code = input.code;
     return await db.transaction(async (tx) => {
-      const created = await insertSignup(tx, user, null);
+      const created = await insertSignup(tx, user, null, sightings);
       const redemption = await redeemInTransaction(tx, deps, { code, user: created.user });
       return { user: created.user, edge: redemption.edge, redemption };
     });

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       wavePlan: config.waves,
       temporal: client,
       taskQueue: config.temporal.taskQueue,
+      fraud: config.fraud,
     }),
   }).finally(() => bundle?.remove());
 

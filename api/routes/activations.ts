@@ -3,7 +3,15 @@ import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { recordActivation, type ActivationDeps } from '../../services/activations.ts';
 import { defineRoute } from '../route.ts';
 
-const activationRequest = z.strictObject({ userId: z.uuid().describe('The referee who built an app.') });
+const activationRequest = z.strictObject({
+  userId: z.uuid().describe('The referee who built an app.'),
+  deviceId: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('The device the user built it on, opaque (e.g. a device fingerprint): a fraud signal.'),
+});
 const activationResponse = z.object({
   userId: z.uuid(),
   activatedAt: z.iso.datetime().describe('The first activation; repeats keep it.'),

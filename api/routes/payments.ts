@@ -8,6 +8,8 @@ import {
   type PaymentDeps,
   type PaymentView,
 } from '../../services/payments.ts';
+import { edgeVerdictsExplained } from '../../services/edge-verdicts.ts';
+import { FRAUD_STAGES } from '../../domain/fraud/rule.ts';
 import { principalLabel } from '../auth.ts';
 import { defineRoute } from '../route.ts';
 
@@ -34,6 +36,14 @@ const paymentRequest = z.strictObject({
     .transform(() => 'USD' as const)
     .describe('ISO 4217, either case (Stripe sends `usd`); stored upper-case.'),
   paidAt: past.optional().describe('When it was paid; now if omitted.'),
+  paymentMethodFingerprint: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      "The payment instrument's fingerprint, opaque (e.g. Stripe's card fingerprint): a fraud signal (self-purchase with the referrer's card).",
+    ),
 });
 const refundRequest = z.strictObject({
   refundId: businessId.describe('Your id for the refund: a repeat with the same id is the same refund.'),
@@ -70,6 +80,7 @@ const paymentView = z.object({
   amountCents: z.number().int(),
   currency: z.literal('USD'),
   paidAt: z.iso.datetime(),
+  paymentMethodFingerprint: z.string().nullable(),
   refundedCents: z.number().int(),
   edge: z
     .object({ id: z.uuid(), workflowId: z.string() })
@@ -83,6 +94,7 @@ const toPaymentView = (v: PaymentView): z.infer<typeof paymentView> => ({
   amountCents: v.payment.amount_cents,
   currency: v.payment.currency,
   paidAt: v.payment.paid_at.toISOString(),
+  paymentMethodFingerprint: v.payment.payment_method_fingerprint,
   refundedCents: v.refundedCents,
   edge: v.payment.edge_id ? { id: v.payment.edge_id, workflowId: edgeWorkflowId(v.payment.user_id) } : null,
   commission: v.commission,
@@ -101,6 +113,34 @@ const verdictView = z.object({
   reason: z.string(),
   decidedBy: z.string(),
   createdAt: z.iso.datetime(),
+});
+const evidence = z.record(z.string(), z.unknown());
+const edgeVerdictsView = z.object({
+  edgeId: z.uuid(),
+  verdicts: z
+    .array(
+      verdictView.extend({
+        rule: z.string().nullable().describe('The fraud rule(s) that raised it; null for an admin verdict.'),
+        score: z.number().int().nullable(),
+        evidence: evidence.nullable(),
+        resolves: z.string().nullable().describe('The hold a clear or void resolves.'),
+      }),
+    )
+    .describe('Newest first.'),
+  ruleVerdicts: z
+    .array(
+      z.object({
+        stage: z.enum(FRAUD_STAGES),
+        subject: z.string().describe("The payment id at payment, '' otherwise."),
+        rule: z.string(),
+        decision: z.enum(['allow', 'score', 'hold', 'block']),
+        score: z.number().int(),
+        reason: z.string(),
+        evidence,
+        createdAt: z.iso.datetime(),
+      }),
+    )
+    .describe('What each fraud rule said at each stage the edge was screened, oldest first.'),
 });
 
 export function paymentRoutes(deps: PaymentDeps) {
@@ -161,6 +201,47 @@ export function paymentRoutes(deps: PaymentDeps) {
             amountCents: refund.amount_cents,
             refundedAt: refund.refunded_at.toISOString(),
             payment: toPaymentView(payment),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/admin/edges/{edgeId}/verdicts',
+      operationId: 'listEdgeVerdicts',
+      summary: "An edge's verdicts and every fraud rule's verdict on it, with reasons and evidence",
+      tags: ['edges'],
+      access: { roles: ['admin'] },
+      params: z.strictObject({ edgeId: z.uuid() }),
+      responses: { 200: { description: 'The verdicts', schema: edgeVerdictsView } },
+      handle: async ({ params }) => {
+        const { verdicts, ruleVerdicts } = await edgeVerdictsExplained(deps, params.edgeId);
+        return {
+          status: 200,
+          body: {
+            edgeId: params.edgeId,
+            verdicts: verdicts.map((v) => ({
+              verdictId: v.id,
+              edgeId: v.edge_id,
+              verdict: v.verdict,
+              reason: v.reason,
+              decidedBy: v.decided_by,
+              createdAt: v.created_at.toISOString(),
+              rule: v.rule,
+              score: v.score,
+              evidence: v.evidence,
+              resolves: v.resolves,
+            })),
+            ruleVerdicts: ruleVerdicts.map((r) => ({
+              stage: r.stage,
+              subject: r.subject,
+              rule: r.rule,
+              decision: r.decision,
+              score: r.score,
+              reason: r.reason,
+              evidence: r.evidence,
+              createdAt: r.created_at.toISOString(),
+            })),
           },
         };
       },

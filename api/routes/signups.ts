@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isEmail } from '../../domain/email.ts';
 import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { signUp, type SignupDeps } from '../../services/signups.ts';
+import { warmSignals } from '../../services/fraud-signals.ts';
 import type { Authenticator } from '../auth.ts';
 import { rememberedReferral } from '../referrer-cookie.ts';
 import { defineRoute } from '../route.ts';
@@ -24,6 +25,14 @@ const signupRequest = z.strictObject({
     .max(64)
     .optional()
     .describe('The listing whose share link brought the user. Defaults to the share token cookie.'),
+  deviceId: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe(
+      "The client's device id, opaque (e.g. a device fingerprint): a fraud signal, with the address the request came from.",
+    ),
 });
 
 const signupResponse = z.object({
@@ -39,6 +48,7 @@ const signupResponse = z.object({
 });
 
 export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
+  warmSignals(deps.fraud);
   return [
     defineRoute({
       method: 'post',
@@ -60,6 +70,8 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
           ...body,
           listingId: body.listingId ?? remembered.listingId,
           refFromCookie: body.ref === undefined && remembered.ref !== undefined,
+          // The socket's address, or the client's as a trusted proxy reported it (Express's trust proxy).
+          ip: req.ip,
         });
         const session = await auth.issueSession({ userId: user.id, tenantId: user.tenant_id });
         auth.setSessionCookie(req, res, session);

@@ -3,18 +3,18 @@
 -- IP address and its network, payment instrument fingerprint), kept as sightings so the overlap
 -- rules answer "who else was seen with this value" from one index.
 CREATE TABLE fraud_sightings (
-  id bigserial PRIMARY KEY,
   user_id uuid NOT NULL REFERENCES users (id),
   kind text NOT NULL CHECK (kind IN ('device', 'ip', 'network', 'card')),
   value text NOT NULL CHECK (length(value) BETWEEN 1 AND 200),
   -- Where it was seen: 'signup', 'activation', or 'payment:<paymentId>'.
   source text NOT NULL,
   seen_at timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (user_id, kind, value, source)
+  -- Each sighting once: a replayed request writes nothing twice. A person's own sightings are read
+  -- through it (user_id first). No surrogate id: two indexes per row to write on the signup path.
+  PRIMARY KEY (user_id, kind, value, source)
 );
 -- Overlap: everyone seen with a value. Velocity: a value's sightings in a recent window.
 CREATE INDEX fraud_sightings_value_idx ON fraud_sightings (kind, value, seen_at);
-CREATE INDEX fraud_sightings_user_idx ON fraud_sightings (user_id, kind);
 
 ALTER TABLE payments ADD COLUMN payment_method_fingerprint text
   CHECK (payment_method_fingerprint IS NULL OR length(payment_method_fingerprint) BETWEEN 1 AND 200);
@@ -44,6 +44,11 @@ ALTER TABLE edge_verdicts
   ADD COLUMN evidence jsonb,
   ADD COLUMN resolves text REFERENCES edge_verdicts (id);
 CREATE INDEX edge_verdicts_holds_idx ON edge_verdicts (created_at DESC, id DESC) WHERE verdict = 'hold';
+-- A hold the rules raise at payment is named fraud:payment:<edgeId>:<paymentId>: past 200 characters
+-- with a long payment id.
+ALTER TABLE edge_verdicts
+  DROP CONSTRAINT edge_verdicts_id_check,
+  ADD CONSTRAINT edge_verdicts_id_check CHECK (length(id) BETWEEN 1 AND 300);
 
 -- The edge's current hold (null when none): the ladder, the score and the money read this.
 ALTER TABLE edges ADD COLUMN held_at timestamptz;

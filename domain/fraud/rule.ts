@@ -3,7 +3,18 @@
 // Each rule is its own small file in this folder; rules are pure and never touch a database.
 
 /** When a rule runs: where the edge is written, when the referee activates, on each payment, or by the periodic scan. */
-export type FraudStage = 'edge_write' | 'activation' | 'payment' | 'periodic';
+export const FRAUD_STAGES = ['edge_write', 'activation', 'payment', 'periodic'] as const;
+export type FraudStage = (typeof FRAUD_STAGES)[number];
+/**
+ * The stages by name, for code that names one: the payment stage shares its word with the edge's
+ * payment signal, which only its contract may spell (test/unit/contracts.test.ts), so it is spelled here once.
+ */
+export const STAGE = {
+  edgeWrite: 'edge_write',
+  activation: 'activation',
+  payment: 'payment',
+  periodic: 'periodic',
+} as const satisfies Record<string, FraudStage>;
 
 export type FraudDecision = 'allow' | 'score' | 'hold' | 'block';
 
@@ -23,6 +34,11 @@ export type FraudRule<Facts> = {
   stages: readonly FraudStage[];
   /** The facts it reads, for the documentation and the admin view. */
   inputs: readonly string[];
+  /**
+   * Its evidence is only a shared IP address or network, which households, offices and campuses
+   * share: its score never holds an edge by itself, nor together with other such rules.
+   */
+  networkOnly?: boolean;
   evaluate(facts: Facts): FraudVerdict;
 };
 

@@ -149,6 +149,11 @@ const cases = (): Case[] => [
     expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }),
   },
   {
+    route: 'GET /v1/admin/edges/{edgeId}/verdicts',
+    call: (key) => api.request(`/v1/admin/edges/${partnerAEdgeId}/verdicts`, { key }),
+    expect: only({ admin: 200 }),
+  },
+  {
     route: 'POST /v1/admin/edges/{edgeId}/verdicts',
     call: (key) =>
       api.request('/v1/admin/edges/00000000-0000-4000-8000-000000000000/verdicts', {
