@@ -17,6 +17,7 @@ import { mountRoutes, type RouteDef } from './route.ts';
 import { activationRoutes } from './routes/activations.ts';
 import { edgeRoutes } from './routes/edges.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { cancellationRoutes } from './routes/cancellations.ts';
 import { payoutRoutes } from './routes/payouts.ts';
 import { createStripe } from '../platform/stripe.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -49,6 +50,7 @@ export function apiRoutes(
     ...signupRoutes({ db, activationWindowDays, flavors }, auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue }),
     ...paymentRoutes({ db }),
+    ...cancellationRoutes({ db }),
     ...edgeRoutes({ db, temporal, log }),
     ...payoutRoutes({
       db,
@@ -57,9 +59,14 @@ export function apiRoutes(
       stripe: createStripe(config.stripe),
       webhookSecret: config.stripe.webhookSecret,
     }),
-    ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
-    ...partnerRoutes({ db, publicBaseUrl }),
-    ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
+    ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl, personalCodes: config.personalCodes }),
+    ...partnerRoutes({ db, publicBaseUrl, maxTotalRewardBps: config.commission.maxTotalRewardBps }),
+    ...referralRoutes({
+      db,
+      activationWindowDays,
+      trackWindowMinutes: config.trackWindowMinutes,
+      landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/`,
+    }),
     ...userRoutes({ db }),
     ...waitlistRoutes({ db }),
     ...waveRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
