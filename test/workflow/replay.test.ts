@@ -24,6 +24,7 @@ describe('replay of recorded histories', () => {
         'referral-lifecycle-earning.json',
         'referral-lifecycle-held-voided.json',
         'referral-lifecycle-continued-as-new.json',
+        'referral-lifecycle-retention-gate.json', // a beta-seeded commission forfeited at its gate, another released
         'wave-release.json', // a run of the retired every-minute Schedule: one round
         'wave-release-loop-continued-as-new.json',
         'launch-flip-continued-as-new.json',
