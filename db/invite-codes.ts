@@ -98,15 +98,19 @@ export async function insertRedemption(
 
 /**
  * Locks the user (so their personal codes are counted and made one request at a time) and answers
- * their status and how many personal codes they have made, used up or not; null: no such user.
+ * their status and how many personal codes they have made, used up or not; null: no such user. Two
+ * statements: the count must see the codes a request that held the lock before committed, and a
+ * statement sees what was committed when it began, before it waited for the lock.
  */
 export async function lockPersonalCodes(
-  db: Db,
+  tx: Db,
   userId: string,
   createdBy: string,
 ): Promise<{ status: 'waitlisted' | 'active'; held: number } | null> {
-  return db.maybeOne(sql.type(z.object({ status: z.enum(['waitlisted', 'active']), held: z.number() }))`
-    WITH u AS (SELECT id, status FROM users WHERE id = ${userId} FOR UPDATE)
-    SELECT u.status, (SELECT count(*)::int FROM invite_codes c WHERE c.owner_user_id = u.id AND c.created_by = ${createdBy}) AS held
-    FROM u`);
+  const status = await tx.maybeOneFirst(sql.type(z.object({ status: z.enum(['waitlisted', 'active']) }))`
+    SELECT status FROM users WHERE id = ${userId} FOR UPDATE`);
+  if (status === null) return null;
+  const held = await tx.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int AS n FROM invite_codes WHERE owner_user_id = ${userId} AND created_by = ${createdBy}`);
+  return { status, held };
 }

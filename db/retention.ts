@@ -27,7 +27,9 @@ export type GateDecision = { status: 'released' } | { status: 'forfeited'; reaso
 
 /**
  * Locks the payment and answers the gate's decision if one was taken (its release posted under
- * `releaseKey`, or the payment forfeited); null when none was; undefined when there is no such payment.
+ * `releaseKey`, or the payment forfeited); null when none was; undefined when there is no such
+ * payment. The release is looked up after the lock, by a statement of its own, so it sees what an
+ * attempt that held the lock before committed.
  */
 export async function lockGateDecision(
   db: Db,
@@ -35,18 +37,14 @@ export async function lockGateDecision(
   releaseKey: string,
 ): Promise<GateDecision | null | undefined> {
   const row = await db.maybeOne(
-    sql.type(
-      z.object({ commission_status: z.string(), commission_reason: z.string().nullable(), released: z.boolean() }),
-    )`
-    SELECT p.commission_status, p.commission_reason,
-           EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.idempotency_key = ${releaseKey}) AS released
-    FROM payments p WHERE p.id = ${paymentId} FOR UPDATE`,
+    sql.type(z.object({ commission_status: z.string(), commission_reason: z.string().nullable() }))`
+    SELECT commission_status, commission_reason FROM payments WHERE id = ${paymentId} FOR UPDATE`,
   );
   if (!row) return undefined;
-  if (row.commission_status === FORFEITED) {
+  if (row.commission_status === FORFEITED)
     return { status: 'forfeited', reason: z.enum(FORFEIT_REASONS).parse(row.commission_reason) };
-  }
-  return row.released ? { status: 'released' } : null;
+  const released = await db.exists(sql.unsafe`SELECT 1 FROM ledger_transactions WHERE idempotency_key = ${releaseKey}`);
+  return released ? { status: 'released' } : null;
 }
 
 /** The payment's commission was forfeited at its gate, and why (what the payment and edge views show). */
