@@ -61,6 +61,9 @@ describe('hole 3: the launch flip enrolls only referrers with a vested, non-void
     const existing = await referrer('vested');
     await createPartner({ db: database.db, publicBaseUrl: 'http://localhost' }, { tenantId: existing.tenantId });
 
+    // Vesting before the flip enrolls nobody.
+    expect(await partnerOf(vested.tenantId)).toBeNull();
+
     await flipToPublic(database.db, {
       startedBy: 'test',
       workflowId: 'launch-flip:enrollment-test',
@@ -82,5 +85,38 @@ describe('hole 3: the launch flip enrolls only referrers with a vested, non-void
       sql.type(z.object({ partners_enrolled: z.number() }))`SELECT partners_enrolled FROM launch`,
     );
     expect(recorded).toBe(2);
+  });
+
+  it('after the flip, a beta edge that vests enrolls its referrer then; a held one does not', async () => {
+    const progress = createEdgeProgressActivities({ db: database.db, betaAutoBps: 1_200 });
+    const deps = { db: database.db, activationWindowDays: 30, flavors: DEFAULT_FLAVORS };
+    // Edges written in beta, waiting for activation when the flip came (written as the beta writer did).
+    const edgeIn = async () => {
+      const r = await signUp(deps, { email: uniqueEmail('late-referrer') });
+      const { edge } = await signUp(deps, { email: uniqueEmail('late-referee'), ref: r.user.id });
+      return { tenantId: r.user.tenant_id, edgeId: edge!.id };
+    };
+    await database.db.query(sql.unsafe`UPDATE program SET phase = 'beta'`);
+    const late = await edgeIn();
+    const heldLate = await edgeIn();
+    await database.db.query(sql.unsafe`UPDATE program SET phase = 'public'`);
+
+    await database.db.query(sql.unsafe`UPDATE edges SET held_at = now() WHERE id = ${heldLate.edgeId}`);
+    await progress.recordEdgeVested({ edgeId: heldLate.edgeId, vestedAt: new Date().toISOString() });
+    expect(await partnerOf(heldLate.tenantId)).toBeNull();
+
+    await progress.recordEdgeVested({ edgeId: late.edgeId, vestedAt: new Date().toISOString() });
+    await progress.recordEdgeVested({ edgeId: late.edgeId, vestedAt: new Date().toISOString() }); // a retry
+    expect(await partnerOf(late.tenantId)).toEqual({ approved: true, approved_by: 'launch-flip' });
+    const rates = await database.db.one(sql.type(
+      z.object({ sales_commission_bps: z.number(), credit_commission_bps: z.number() }),
+    )`
+      SELECT sales_commission_bps, credit_commission_bps FROM partners WHERE tenant_id = ${late.tenantId}`);
+    expect(rates).toEqual({ sales_commission_bps: 1_200, credit_commission_bps: 0 });
+    expect(
+      await database.db.oneFirst(
+        sql.type(z.object({ partners_enrolled: z.number() }))`SELECT partners_enrolled FROM launch`,
+      ),
+    ).toBe(3);
   });
 });
