@@ -4,6 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { trackWindowOpen } from '../../domain/attribution.ts';
+import { ConfigError, loadConfig } from '../../platform/env.ts';
 import { countsAsTheOneInvite, DEFAULT_PERSONAL_CODE_LIMITS, whyNoPersonalCode } from '../../domain/invite-flavors.ts';
 import { milestonePosting, milestoneReversalPosting, userCredits } from '../../domain/ledger-postings.ts';
 import { creditsToTakeBack, grantSource, nextRung } from '../../domain/milestones.ts';
@@ -62,5 +63,42 @@ describe('hole 5: a user names their referrer only right after signup', () => {
     expect(trackWindowOpen(signedUp, at(60), 60)).toBe(true);
     expect(trackWindowOpen(signedUp, new Date(at(60).getTime() + 1), 60)).toBe(false);
     expect(trackWindowOpen(signedUp, at(6), 5)).toBe(false);
+  });
+});
+
+describe('the settings of holes 4, 5 and 6', () => {
+  const valid = {
+    DATABASE_URL: 'postgres://u:p@localhost:5432/db',
+    API_KEYS: 'admin:aaaaaaaaaaaaaaaa1',
+    SESSION_SECRET: 'x'.repeat(32),
+  };
+
+  it('default to a 60-minute track window, 3 personal codes of at most 10 uses, and a 50% cap', () => {
+    const config = loadConfig(valid);
+    expect(config.trackWindowMinutes).toBe(60);
+    expect(config.personalCodes).toEqual({ perUser: 3, maxUses: 10 });
+    expect(config.commission.maxTotalRewardBps).toBe(5_000);
+    const set = loadConfig({
+      ...valid,
+      TRACK_WINDOW_MINUTES: '15',
+      PERSONAL_CODES_PER_USER: '0',
+      PERSONAL_CODE_MAX_USES: '25',
+      MAX_TOTAL_REWARD_BPS: '3000',
+    });
+    expect([set.trackWindowMinutes, set.personalCodes, set.commission.maxTotalRewardBps]).toEqual([
+      15,
+      { perUser: 0, maxUses: 25 },
+      3_000,
+    ]);
+  });
+
+  it.each([
+    ['TRACK_WINDOW_MINUTES', '0'],
+    ['PERSONAL_CODES_PER_USER', '-1'],
+    ['PERSONAL_CODE_MAX_USES', '0'],
+    ['MAX_TOTAL_REWARD_BPS', '10001'],
+  ])('stops on %s=%s, naming it', (name, value) => {
+    expect(() => loadConfig({ ...valid, [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...valid, [name]: value })).toThrow(new RegExp(name));
   });
 });
