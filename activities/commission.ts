@@ -1,7 +1,9 @@
 // The money side effects of an edge's workflow, each one ledger transaction idempotent by its
-// business key (commission:<paymentId>, release:<paymentId>, clawback:<refundId>, void:<paymentId>).
-// The workflow decides the amounts from its own state; pricing alone reads PostgreSQL, because the
-// phase and the partner's rates are facts of the moment the payment is priced.
+// business key (commission:<paymentId>, release:<paymentId>, clawback:<refundId>, void:<paymentId>,
+// forfeit:<paymentId>). The workflow decides the amounts from its own state; pricing reads
+// PostgreSQL, because the phase and the partner's rates are facts of the moment the payment is
+// priced, and so does a beta-seeded commission's retention gate, because what its referee did by
+// then (cancelled, refunded, charged back) is reported to PostgreSQL.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
 import {
@@ -16,11 +18,15 @@ import {
   clawbackPosting,
   type ClawbackOf,
   commissionPosting,
+  forfeitPosting,
+  releaseKey,
   releasePosting,
   type Beneficiary,
   type LedgerPosting,
 } from '../domain/ledger-postings.ts';
+import { retentionVerdict, type GateCheck } from '../domain/edge-earnings.ts';
 import { postTransaction, postTransactions } from '../db/ledger.ts';
+import { lockGateDecision, markPaymentForfeited, retentionFacts, type GateDecision } from '../db/retention.ts';
 import { lockPaymentPricings, markPaymentsNotEligible, pricingContext, recordPaymentPricings } from '../db/pricing.ts';
 
 export type PricedCommission =
@@ -120,6 +126,35 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
     async clawBackCommission(input: ClawbackOf): Promise<void> {
       const posting = clawbackPosting(input);
       if (posting) await postTransaction(db, posting);
+    },
+
+    /**
+     * A beta-seeded commission at its retention gate: released (pending -> payable) only if the
+     * edge's referee had not cancelled, charged back or refunded (any of their payments) by the gate;
+     * otherwise forfeited: what it keeps goes back (forfeit:<paymentId>) and the payment says why.
+     * One transaction under the payment's lock; a retry answers the decision already taken, so the
+     * commission is released or forfeited once, never both.
+     */
+    async settleRetentionGate(input: GateCheck & { edgeId: string }): Promise<GateDecision> {
+      return db.transaction(async (tx) => {
+        const decided = await lockGateDecision(tx, input.paymentId, releaseKey(input.paymentId));
+        if (decided === undefined)
+          throw ApplicationFailure.nonRetryable(`payment ${input.paymentId} is not recorded`, PAYMENT_NOT_RECORDED);
+        if (decided) return decided;
+        const facts = await retentionFacts(tx, input.edgeId, input.gateAt);
+        if (!facts) throw ApplicationFailure.nonRetryable(`edge ${input.edgeId} does not exist`, EDGE_NOT_FOUND);
+        const reason = retentionVerdict(facts);
+        const common = { paymentId: input.paymentId, edgeId: input.edgeId, to: input.to };
+        if (reason === null) {
+          const posting = releasePosting({ ...common, cash: input.amounts.cash });
+          if (posting) await postTransaction(tx, posting);
+          return { status: 'released' };
+        }
+        const posting = forfeitPosting({ ...common, amounts: input.amounts, reason });
+        if (posting) await postTransaction(tx, posting);
+        await markPaymentForfeited(tx, input.paymentId, reason);
+        return { status: 'forfeited', reason };
+      });
     },
 
     /** Payments that reached an edge that will never price them (expired, voided). */

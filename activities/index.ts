@@ -32,7 +32,10 @@ export type ActivityDependencies = {
 
 export function createActivities(deps: ActivityDependencies) {
   return {
-    ...createEdgeProgressActivities(deps),
+    ...createEdgeProgressActivities({
+      db: deps.db,
+      betaAutoBps: (deps.commission ?? DEFAULT_COMMISSION_SETTINGS).betaAutoBps,
+    }),
     ...createCommissionActivities({ db: deps.db, settings: deps.commission ?? DEFAULT_COMMISSION_SETTINGS }),
     ...createPayoutActivities({
       db: deps.db,

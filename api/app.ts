@@ -19,6 +19,7 @@ import { activationRoutes } from './routes/activations.ts';
 import { edgeRoutes } from './routes/edges.ts';
 import { fraudRoutes } from './routes/fraud.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { cancellationRoutes } from './routes/cancellations.ts';
 import { payoutRoutes } from './routes/payouts.ts';
 import { createStripe } from '../platform/stripe.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -60,6 +61,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
     ...sessionRoutes(auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, fraud: config.fraud }),
     ...paymentRoutes({ db, fraud: config.fraud }),
+    ...cancellationRoutes({ db }),
     ...edgeRoutes({ db, temporal, log }),
     ...payoutRoutes({
       db,
@@ -68,9 +70,14 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
       stripe: createStripe(config.stripe),
       webhookSecret: config.stripe.webhookSecret,
     }),
-    ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl }),
-    ...partnerRoutes({ db, publicBaseUrl }),
-    ...referralRoutes({ db, activationWindowDays, landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/` }),
+    ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl, personalCodes: config.personalCodes }),
+    ...partnerRoutes({ db, publicBaseUrl, maxTotalRewardBps: config.commission.maxTotalRewardBps }),
+    ...referralRoutes({
+      db,
+      activationWindowDays,
+      trackWindowMinutes: config.trackWindowMinutes,
+      landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/`,
+    }),
     ...userRoutes({ db }),
     ...waitlistRoutes({ db }),
     ...waveRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),

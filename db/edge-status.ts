@@ -34,14 +34,18 @@ export async function edgeVerdicts(db: Db, edgeId: string): Promise<readonly Ver
     SELECT id, edge_id, verdict, reason, decided_by, created_at FROM edge_verdicts WHERE edge_id = ${edgeId} ORDER BY created_at DESC, id DESC`);
 }
 
-/** What the edge's workflow has made of a payment's commission (payments.commission_status). */
-export const COMMISSION_STATUSES = ['pending', 'earned', 'not_eligible'] as const;
+/**
+ * What the edge's workflow has made of a payment's commission (payments.commission_status):
+ * `forfeited` is a beta-seeded commission its retention gate took back (commission_reason says why).
+ */
+export const COMMISSION_STATUSES = ['pending', 'earned', 'not_eligible', 'forfeited'] as const;
 const commissionStatus = z.enum(COMMISSION_STATUSES);
 const paymentSummaryRow = z.object({
   id: z.string(),
   amount_cents: z.number(),
   paid_at: z.date(),
   commission_status: commissionStatus,
+  commission_reason: z.string().nullable(),
 });
 export type EdgePaymentSummary = {
   counts: Partial<Record<z.infer<typeof commissionStatus>, number>>;
@@ -54,7 +58,7 @@ export async function edgePayments(db: Db, edgeId: string, limit: number): Promi
     db.any(sql.type(z.object({ commission_status: commissionStatus, n: z.number() }))`
       SELECT commission_status, count(*)::int AS n FROM payments WHERE edge_id = ${edgeId} GROUP BY commission_status`),
     db.any(sql.type(paymentSummaryRow)`
-      SELECT id, amount_cents, paid_at, commission_status FROM payments WHERE edge_id = ${edgeId} ORDER BY paid_at DESC, id DESC LIMIT ${limit}`),
+      SELECT id, amount_cents, paid_at, commission_status, commission_reason FROM payments WHERE edge_id = ${edgeId} ORDER BY paid_at DESC, id DESC LIMIT ${limit}`),
   ]);
   return { counts: Object.fromEntries(counts.map((c) => [c.commission_status, c.n])), recent };
 }

@@ -63,19 +63,30 @@ export function edgeWrite(edge: EdgeToWrite | null, referee: FragmentSqlToken, c
     )`;
 }
 
+/** An attribution an admin decided: who (their principal) and why, kept on the attribution event. */
+export type AttributionDecision = { decidedBy: string; reason: string };
+
 /**
  * Attributes a user who exists already: the edge and its workflow's start, unless the referee has
- * an edge; either way the attempt is recorded as an attribution event. Run inside the caller's transaction.
+ * an edge; either way the attempt is recorded as an attribution event (with who decided it and why,
+ * when an admin did). Run inside the caller's transaction.
  */
 export async function attributeExistingUser(
   tx: Db,
   refereeId: string,
   edge: EdgeToWrite,
-): Promise<{ outcome: AttributionOutcome; edge: EdgeRow }> {
+  decision: AttributionDecision | null = null,
+): Promise<{ outcome: 'edge_written' | 'already_attributed'; edge: EdgeRow }> {
   const written = await tx.maybeOne(sql.type(edgeRow)`
     WITH ${edgeWrite(edge, sql.fragment`${refereeId}::uuid`, new Date().toISOString())}
     SELECT * FROM edge`);
-  if (written) return { outcome: 'edge_written', edge: written };
+  if (written) {
+    if (decision)
+      await tx.query(sql.unsafe`
+        UPDATE attribution_events SET decided_by = ${decision.decidedBy}, reason = ${decision.reason}
+        WHERE edge_id = ${written.id} AND outcome = 'edge_written'`);
+    return { outcome: 'edge_written', edge: written };
+  }
   const existing = (await findEdgeByReferee(tx, refereeId))!;
   await recordAttributionEvent(tx, {
     refereeId,
@@ -84,6 +95,7 @@ export async function attributeExistingUser(
     code: edge.code,
     outcome: 'already_attributed',
     edgeId: existing.id,
+    decision,
   });
   return { outcome: 'already_attributed', edge: existing };
 }
@@ -97,11 +109,13 @@ export async function recordAttributionEvent(
     code: string | null;
     outcome: AttributionOutcome;
     edgeId: string | null;
+    decision?: AttributionDecision | null;
   },
 ): Promise<void> {
   await db.query(sql.unsafe`
-    INSERT INTO attribution_events (referee_id, referrer_id, source, code, outcome, edge_id)
-    VALUES (${e.refereeId}, ${e.referrerId}, ${e.source}, ${e.code}, ${e.outcome}, ${e.edgeId})`);
+    INSERT INTO attribution_events (referee_id, referrer_id, source, code, outcome, edge_id, decided_by, reason)
+    VALUES (${e.refereeId}, ${e.referrerId}, ${e.source}, ${e.code}, ${e.outcome}, ${e.edgeId},
+            ${e.decision?.decidedBy ?? null}, ${e.decision?.reason ?? null})`);
 }
 
 export async function findEdgeByReferee(db: Db, refereeId: string): Promise<EdgeRow | null> {

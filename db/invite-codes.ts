@@ -1,5 +1,7 @@
 // Invite codes and redemptions. A use is consumed by one conditional UPDATE, so a code never
-// exceeds its max uses however many redemptions race (the row lock serialises them).
+// exceeds its max uses however many redemptions race (the row lock serialises them); a person's one
+// invite is a unique index (invite_redemptions_one_per_user), so of two racing redemptions of
+// different codes by one user, one wins.
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { INVITE_FLAVORS, type InviteFlavor } from '../domain/invite-flavors.ts';
@@ -74,9 +76,41 @@ export async function hasRedeemed(db: Db, codeId: string, userId: string): Promi
   return db.exists(sql.unsafe`SELECT 1 FROM invite_redemptions WHERE code_id = ${codeId} AND user_id = ${userId}`);
 }
 
-/** The redemption's id, or null when this user already redeemed the code (a racing request). */
-export async function insertRedemption(db: Db, codeId: string, userId: string): Promise<string | null> {
+/** Whether the user redeemed an invite that counts as their one (see countsAsTheOneInvite). */
+export async function hasRedeemedAnInvite(db: Db, userId: string): Promise<boolean> {
+  return db.exists(sql.unsafe`SELECT 1 FROM invite_redemptions WHERE redeemer_id = ${userId}`);
+}
+
+/**
+ * The redemption's id, or null when this user already redeemed the code or, when `theOneInvite`,
+ * any invite (a racing request: the unique indexes decide, the loser writes nothing).
+ */
+export async function insertRedemption(
+  db: Db,
+  codeId: string,
+  userId: string,
+  theOneInvite: boolean,
+): Promise<string | null> {
   return db.maybeOneFirst(sql.type(z.object({ id: z.uuid() }))`
-    INSERT INTO invite_redemptions (code_id, user_id) VALUES (${codeId}, ${userId})
-    ON CONFLICT (code_id, user_id) DO NOTHING RETURNING id`);
+    INSERT INTO invite_redemptions (code_id, user_id, redeemer_id) VALUES (${codeId}, ${userId}, ${theOneInvite ? userId : null})
+    ON CONFLICT DO NOTHING RETURNING id`);
+}
+
+/**
+ * Locks the user (so their personal codes are counted and made one request at a time) and answers
+ * their status and how many personal codes they have made, used up or not; null: no such user. Two
+ * statements: the count must see the codes a request that held the lock before committed, and a
+ * statement sees what was committed when it began, before it waited for the lock.
+ */
+export async function lockPersonalCodes(
+  tx: Db,
+  userId: string,
+  createdBy: string,
+): Promise<{ status: 'waitlisted' | 'active'; held: number } | null> {
+  const status = await tx.maybeOneFirst(sql.type(z.object({ status: z.enum(['waitlisted', 'active']) }))`
+    SELECT status FROM users WHERE id = ${userId} FOR UPDATE`);
+  if (status === null) return null;
+  const held = await tx.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int AS n FROM invite_codes WHERE owner_user_id = ${userId} AND created_by = ${createdBy}`);
+  return { status, held };
 }

@@ -125,20 +125,31 @@ export async function finishLaunch(db: Db): Promise<LaunchRow> {
 }
 
 /**
- * Every tenant that referred a beta auto-enrolled edge becomes an approved partner at `terms`,
- * unless it has a partner row already (whatever its state: an admin's decision stands). One
- * statement with the count on the record, so running it again enrolls nobody twice. Answers how
- * many were enrolled now and how many still wanted (a random code that collided; run it again).
+ * Every tenant whose users brought at least one beta auto-enrolled edge that vested (the referee
+ * built an app), is not voided and not held becomes an approved partner at `terms`, unless it has a
+ * partner row already (whatever its state: an admin's decision stands). A referrer whose beta edges
+ * all expired, were voided, are held or never vested is not enrolled. With `referrerId`, only that
+ * referrer's tenant, and only once the flip is recorded: a beta edge that vests after the flip
+ * enrolls its referrer then, as the flip would have. One statement with the count on the record, so
+ * running it again enrolls nobody twice. Answers how many were enrolled now and how many still
+ * wanted (a random code that collided; run it again).
  */
 export async function enrollBetaReferrers(
   db: Db,
   terms: PartnerTerms,
   approvedBy: string,
+  referrerId: string | null = null,
 ): Promise<{ enrolled: number; wanted: number }> {
+  const onlyReferrer =
+    referrerId === null
+      ? sql.fragment``
+      : sql.fragment`AND e.referrer_id = ${referrerId} AND EXISTS (SELECT 1 FROM launch)`;
   return db.one(sql.type(z.object({ enrolled: z.number(), wanted: z.number() }))`
     WITH referrers AS (
       SELECT DISTINCT u.tenant_id FROM edges e JOIN users u ON u.id = e.referrer_id
-      WHERE e.kind = 'beta_auto' AND NOT EXISTS (SELECT 1 FROM partners p WHERE p.tenant_id = u.tenant_id)
+      WHERE e.kind = 'beta_auto' AND e.phase_at_write = 'beta'
+        AND e.vested_at IS NOT NULL AND e.voided_at IS NULL AND e.held_at IS NULL ${onlyReferrer}
+        AND NOT EXISTS (SELECT 1 FROM partners p WHERE p.tenant_id = u.tenant_id)
     ), inserted AS (
       INSERT INTO partners (tenant_id, sales_commission_bps, credit_commission_bps, recurring, recurring_months, referral_code,
                             payout_method, payout_threshold_cents, payout_frequency, approved, approved_by, approved_at)

@@ -82,6 +82,18 @@ export async function balanceOf(
   return balance ?? 0;
 }
 
+/**
+ * The running balance of a user or tenant account, its row locked until the transaction ends (so
+ * what is taken from it on this reading cannot be spent meanwhile); 0 for an account not opened yet.
+ */
+export async function lockedBalance(tx: DatabaseTransactionConnection, account: AccountRef): Promise<number> {
+  const balance = await tx.maybeOneFirst(sql.type(z.object({ balance: z.number() }))`
+    SELECT balance FROM ledger_accounts
+    WHERE owner_type = ${account.ownerType} AND owner_id = ${account.ownerId} AND purpose = ${account.purpose} AND currency = ${account.currency}
+    FOR UPDATE`);
+  return balance ?? 0;
+}
+
 export type LedgerWriter = { post(posting: LedgerPosting): Promise<z.infer<typeof posted>> };
 
 /**

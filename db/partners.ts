@@ -67,16 +67,30 @@ const COLUMN_OF: Record<string, string> = {
 
 export type PartnerPatch = Partial<PartnerTerms> & { stripeAccountId?: string | null; status?: 'active' | 'inactive' };
 
-export async function updatePartner(db: Db, tenantId: string, patch: PartnerPatch): Promise<PartnerRow | null> {
+/**
+ * Applies the patch; null when there is no such partner or, with `maxTotalRewardBps`, when the
+ * rates after the patch would add up to more than it (checked in the same statement, so two patches
+ * racing, one raising each rate, cannot together pass the cap).
+ */
+export async function updatePartner(
+  db: Db,
+  tenantId: string,
+  patch: PartnerPatch,
+  maxTotalRewardBps: number | null = null,
+): Promise<PartnerRow | null> {
   const sets = Object.entries(patch)
     .filter(([key, value]) => value !== undefined && COLUMN_OF[key])
     .map(
       ([key, value]) =>
         sql.fragment`${sql.identifier([COLUMN_OF[key]!])} = ${value as string | number | boolean | null}`,
     );
+  const capped =
+    maxTotalRewardBps === null
+      ? sql.fragment``
+      : sql.fragment`AND coalesce(${patch.salesCommissionBps ?? null}::int, sales_commission_bps) + coalesce(${patch.creditCommissionBps ?? null}::int, credit_commission_bps) <= ${maxTotalRewardBps}`;
   return db.maybeOne(sql.type(partnerRow)`
     UPDATE partners SET ${sql.join([...sets, sql.fragment`updated_at = now()`], sql.fragment`, `)}
-    WHERE tenant_id = ${tenantId} RETURNING ${columns}`);
+    WHERE tenant_id = ${tenantId} ${capped} RETURNING ${columns}`);
 }
 
 /** Approval is recorded once: a second approval keeps the first approver and time. */

@@ -1,5 +1,6 @@
 // Refunds the product's billing reports, in part or in full, each written with the outbox message
-// that tells the payment's edge workflow.
+// that tells the payment's edge workflow. A chargeback (a dispute the payer won) is recorded as one
+// that says so: it takes back commission the same way.
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { refundEventId, type RefundEvent } from '../domain/lifecycle.ts';
@@ -13,12 +14,20 @@ export const refundRow = z.object({
   payment_id: z.string(),
   amount_cents: z.number(),
   refunded_at: z.date(),
+  chargeback: z.boolean(),
   created_at: z.date(),
 });
 export type RefundRow = z.infer<typeof refundRow>;
-const refundColumns = sql.fragment`id, payment_id, amount_cents, refunded_at, created_at`;
+const refundColumns = sql.fragment`id, payment_id, amount_cents, refunded_at, chargeback, created_at`;
 
-export type NewRefund = { id: string; paymentId: string; amountCents: number; refundedAt: Date };
+export type NewRefund = {
+  id: string;
+  paymentId: string;
+  amountCents: number;
+  refundedAt: Date;
+  /** A chargeback (a dispute the payer won) rather than a refund; false when left out. */
+  chargeback?: boolean;
+};
 
 export type RefundOutcome =
   | { kind: 'created' | 'existing'; row: RefundRow; payment: PaymentRow; refundedCents: number }
@@ -47,7 +56,7 @@ export async function insertRefund(db: Db, r: NewRefund): Promise<RefundOutcome>
     };
     const row = await tx.one(sql.type(refundRow)`
       WITH inserted AS (
-        INSERT INTO refunds (id, payment_id, amount_cents, refunded_at) VALUES (${r.id}, ${payment.id}, ${r.amountCents}, ${event.refundedAt})
+        INSERT INTO refunds (id, payment_id, amount_cents, refunded_at, chargeback) VALUES (${r.id}, ${payment.id}, ${r.amountCents}, ${event.refundedAt}, ${r.chargeback ?? false})
         RETURNING ${refundColumns}
       ), message AS (
         ${edgeMessage(refundSignal, event, sql.fragment`${payment.edge_id}::uuid`)}

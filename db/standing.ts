@@ -1,18 +1,34 @@
 // A referrer's standing, settled where their referral's progress is stamped: the edge's stamp,
 // the recount, the new score and place, and the milestone rewards commit together, so nobody reads
-// the stamp without its consequences. Shared by the vesting activity and any use case that stamps.
+// the stamp without its consequences. Shared by the vesting activity, the void, and the verdicts
+// that hold or clear an edge (db/verdicts.ts calls refreshStanding in its transaction).
 import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
-import { milestonePosting, type LedgerPosting } from '../domain/ledger-postings.ts';
-import { creditsOf, entitlementsOf, hasWaveSkip, rungsReached } from '../domain/milestones.ts';
+import {
+  milestonePosting,
+  milestoneReversalPosting,
+  userCredits,
+  type LedgerPosting,
+} from '../domain/ledger-postings.ts';
+import {
+  creditsOf,
+  creditsToTakeBack,
+  entitlementsOf,
+  grantSource,
+  hasWaveSkip,
+  LADDER,
+  rungsReached,
+} from '../domain/milestones.ts';
 import { waitlistScore } from '../domain/waitlist.ts';
-import { postTransactions } from './ledger.ts';
+import { lockedBalance, postTransactions } from './ledger.ts';
 import {
   insertEntitlements,
   insertGrant,
+  liveGrants,
   lockStanding,
   positionAt,
   recordStandingChange,
   referralCounts,
+  revokeGrant,
   stampEdge,
 } from './waitlist.ts';
 
@@ -23,6 +39,8 @@ export type StandingRefresh = {
   waveSkip: boolean;
   moved: boolean;
   rungsGranted: number[];
+  /** Rungs whose grant was revoked: the count fell below them (a referral voided or held). */
+  rungsRevoked: number[];
 };
 
 /**
@@ -37,7 +55,7 @@ export async function recordEdgeOutcome(
   return db.transaction(async (tx) => {
     const referrerId = await stampEdge(tx, edgeId, outcome);
     if (!referrerId) return null;
-    return refreshStandingIn(
+    return refreshStanding(
       tx,
       referrerId,
       'vestedAt' in outcome ? `referral vested (edge ${edgeId})` : `referral voided (edge ${edgeId})`,
@@ -46,16 +64,20 @@ export async function recordEdgeOutcome(
 }
 
 /**
- * Recounts a referrer's referrals, rewrites their score and place (recording the move), and grants
- * every rung of the ladder they reached and were not yet granted: credits through the ledger (keyed
- * by user and rung), entitlements by row. Under the user's row lock; running it again changes
- * nothing, so the activity that calls it can be retried.
+ * Recounts a referrer's referrals (vested, neither voided nor held), rewrites their score and place
+ * (recording the move), and settles the milestone ladder against the count: every rung held above
+ * it is revoked (its credits taken back through the ledger, as far as the user still has them; its
+ * entitlements revoked), and every rung reached and not held is granted (again, if it was revoked
+ * before): credits through the ledger (keyed by user, rung and grant), entitlements by row. Under
+ * the user's row lock, inside the caller's transaction; running it again changes nothing, so the
+ * activity or verdict that calls it can be retried. Null: no such user.
  */
-async function refreshStandingIn(
+export async function refreshStanding(
   tx: DatabaseTransactionConnection,
-  userId: string,
+  referrerId: string,
   reason: string,
 ): Promise<StandingRefresh | null> {
+  const userId = referrerId;
   const user = await lockStanding(tx, userId);
   if (!user) return null;
   const counts = await referralCounts(tx, userId);
@@ -80,23 +102,56 @@ async function refreshStandingIn(
     });
   }
 
-  const rungsGranted: number[] = [];
   const postings: LedgerPosting[] = [];
+  const held = await liveGrants(tx, userId);
+
+  // Rungs above the count: what their grant gave goes back, highest rung first.
+  const rungsRevoked: number[] = [];
+  const above = held.filter((g) => g.rung > counts.vested);
+  if (above.length > 0) {
+    let balance = await lockedBalance(tx, userCredits(userId));
+    for (const g of above) {
+      const rung = LADDER.find((r) => r.at === g.rung);
+      const { takeBack, shortfall } = creditsToTakeBack(rung ? creditsOf(rung) : 0, balance);
+      balance -= takeBack;
+      const reversal = milestoneReversalPosting({
+        userId,
+        rung: g.rung,
+        grant: g.grant_no,
+        credits: takeBack,
+        shortfall,
+      });
+      if (reversal) postings.push(reversal);
+      await revokeGrant(tx, {
+        userId,
+        rung: g.rung,
+        grant: g.grant_no,
+        source: grantSource(g.rung, g.grant_no),
+        reason,
+        reversed: takeBack,
+        shortfall,
+      });
+      rungsRevoked.push(g.rung);
+    }
+  }
+
+  // Rungs reached and not held: granted (the next grant of a rung revoked before).
+  const holding = new Set(held.filter((g) => g.rung <= counts.vested).map((g) => g.rung));
+  const rungsGranted: number[] = [];
   for (const rung of rungsReached(counts.vested)) {
-    if (!(await insertGrant(tx, userId, rung.at, counts.vested))) continue;
+    if (holding.has(rung.at)) continue;
+    const grant = await insertGrant(tx, userId, rung.at, counts.vested);
+    if (grant === null) continue;
     rungsGranted.push(rung.at);
-    const credits = milestonePosting({ userId, rung: rung.at, credits: creditsOf(rung) });
+    const credits = milestonePosting({ userId, rung: rung.at, credits: creditsOf(rung), grant });
     if (credits) postings.push(credits);
     await insertEntitlements(
       tx,
       userId,
       user.activated_at,
-      entitlementsOf(rung).map((e) => ({ ...e, source: `milestone:${rung.at}` })),
+      entitlementsOf(rung).map((e) => ({ ...e, source: grantSource(rung.at, grant) })),
     );
   }
   await postTransactions(tx, postings);
-  return { userId, vested: counts.vested, score, waveSkip: skip, moved, rungsGranted };
+  return { userId, vested: counts.vested, score, waveSkip: skip, moved, rungsGranted, rungsRevoked };
 }
-
-// Stand-in until engineer "holes" exports refreshStanding (issue 14): drop this line at the merge.
-export { refreshStandingIn as refreshStanding };

@@ -14,18 +14,20 @@ const orderKey = (alias: string) =>
 const keyOf = (k: { skip: boolean; score: number; createdAt: Date; id: string }) =>
   sql.fragment`(${!k.skip}::boolean, ${-k.score}::int, ${k.createdAt.toISOString()}::timestamptz, ${k.id}::uuid)`;
 
-const countsRow = z.object({ vested: z.number(), waiting: z.number(), expired: z.number() });
+const countsRow = z.object({ vested: z.number(), waiting: z.number(), expired: z.number(), held: z.number() });
 export type ReferralCountsRow = z.infer<typeof countsRow>;
 
 /**
  * A referrer's beta auto-enrolled referrals (what earns beta rewards; partner edges earn cash), voided ones left out: vested,
- * still waiting for activation, and expired without it.
+ * still waiting for activation, and expired without it; held ones (edges.held_at) apart, whatever their stage:
+ * a held edge counts for nothing until cleared.
  */
 export async function referralCounts(db: Db, userId: string): Promise<ReferralCountsRow> {
   return db.one(sql.type(countsRow)`
-    SELECT count(*) FILTER (WHERE vested_at IS NOT NULL)::int AS vested,
-           count(*) FILTER (WHERE vested_at IS NULL AND expired_at IS NULL)::int AS waiting,
-           count(*) FILTER (WHERE vested_at IS NULL AND expired_at IS NOT NULL)::int AS expired
+    SELECT count(*) FILTER (WHERE held_at IS NULL AND vested_at IS NOT NULL)::int AS vested,
+           count(*) FILTER (WHERE held_at IS NULL AND vested_at IS NULL AND expired_at IS NULL)::int AS waiting,
+           count(*) FILTER (WHERE held_at IS NULL AND vested_at IS NULL AND expired_at IS NOT NULL)::int AS expired,
+           count(*) FILTER (WHERE held_at IS NOT NULL)::int AS held
     FROM edges WHERE referrer_id = ${userId} AND kind = 'beta_auto' AND voided_at IS NULL`);
 }
 
@@ -86,26 +88,62 @@ export async function recordStandingChange(tx: DatabaseTransactionConnection, ch
     WHERE ${change.oldScore} <> ${change.score} OR ${change.oldSkip} <> ${change.skip}`);
 }
 
+/** The rungs the user holds now (their live grants), with when each was granted. */
 export async function grantedRungs(db: Db, userId: string): Promise<Map<number, Date>> {
   const rows = await db.any(
     sql.type(
       z.object({ rung: z.number(), granted_at: z.date() }),
-    )`SELECT rung, granted_at FROM milestone_grants WHERE user_id = ${userId}`,
+    )`SELECT rung, granted_at FROM milestone_grants WHERE user_id = ${userId} AND revoked_at IS NULL`,
   );
   return new Map(rows.map((r) => [r.rung, r.granted_at]));
 }
 
-/** Records a rung as granted; false when it already was (granted once, ever). */
+/** The user's live grants: rung and which grant of it. */
+export async function liveGrants(db: Db, userId: string): Promise<readonly { rung: number; grant_no: number }[]> {
+  return db.any(sql.type(z.object({ rung: z.number(), grant_no: z.number() }))`
+    SELECT rung, grant_no FROM milestone_grants WHERE user_id = ${userId} AND revoked_at IS NULL ORDER BY rung DESC`);
+}
+
+/**
+ * Grants a rung the user does not hold now: its next grant (1 the first time, one more each time it
+ * is reached again after a revocation). Null when it is held already (milestone_grants_live).
+ */
 export async function insertGrant(
   tx: DatabaseTransactionConnection,
   userId: string,
   rung: number,
   vested: number,
-): Promise<boolean> {
-  const row = await tx.maybeOne(sql.unsafe`
-    INSERT INTO milestone_grants (user_id, rung, vested_referrals) VALUES (${userId}, ${rung}, ${vested})
-    ON CONFLICT DO NOTHING RETURNING rung`);
-  return row !== null;
+): Promise<number | null> {
+  return tx.maybeOneFirst(sql.type(z.object({ grant_no: z.number() }))`
+    INSERT INTO milestone_grants (user_id, rung, grant_no, vested_referrals)
+    SELECT ${userId}, ${rung}, coalesce(max(grant_no), 0) + 1, ${vested} FROM milestone_grants WHERE user_id = ${userId} AND rung = ${rung}
+    ON CONFLICT DO NOTHING RETURNING grant_no`);
+}
+
+/**
+ * Revokes a live grant with why and what its credits' reversal took (and could not take), and the
+ * entitlements it gave: one that started ends now, one waiting for activation never starts.
+ */
+export async function revokeGrant(
+  tx: DatabaseTransactionConnection,
+  g: {
+    userId: string;
+    rung: number;
+    grant: number;
+    source: string;
+    reason: string;
+    reversed: number;
+    shortfall: number;
+  },
+): Promise<void> {
+  await tx.query(sql.unsafe`
+    WITH revoked AS (
+      UPDATE milestone_grants SET revoked_at = now(), revoke_reason = ${g.reason}, credits_reversed = ${g.reversed}, credits_shortfall = ${g.shortfall}
+      WHERE user_id = ${g.userId} AND rung = ${g.rung} AND grant_no = ${g.grant} AND revoked_at IS NULL
+    )
+    UPDATE entitlements SET revoked_at = now(),
+           ends_at = CASE WHEN starts_at IS NULL THEN NULL ELSE least(coalesce(ends_at, now()), now()) END
+    WHERE user_id = ${g.userId} AND source = ${g.source} AND revoked_at IS NULL`);
 }
 
 export type EntitlementToGrant = {
@@ -163,10 +201,11 @@ const entitlementRow = z.object({
 });
 export type EntitlementRow = z.infer<typeof entitlementRow>;
 
+/** What the user is entitled to: every entitlement not revoked. */
 export async function entitlementsOf(db: Db, userId: string): Promise<readonly EntitlementRow[]> {
   return db.any(sql.type(entitlementRow)`
     SELECT kind, detail, source, duration_days, vests_on_activation, starts_at, ends_at, granted_at
-    FROM entitlements WHERE user_id = ${userId} ORDER BY id`);
+    FROM entitlements WHERE user_id = ${userId} AND revoked_at IS NULL ORDER BY id`);
 }
 
 /**
@@ -211,7 +250,7 @@ export async function startEntitlementsOnActivation(db: Db, userId: string, acti
   await db.query(sql.unsafe`
     UPDATE entitlements SET starts_at = ${activatedAt.toISOString()},
            ends_at = CASE WHEN duration_days IS NULL THEN NULL ELSE ${activatedAt.toISOString()}::timestamptz + make_interval(days => duration_days) END
-    WHERE user_id = ${userId} AND starts_at IS NULL AND vests_on_activation`);
+    WHERE user_id = ${userId} AND starts_at IS NULL AND vests_on_activation AND revoked_at IS NULL`);
 }
 
 /** Stamps an edge vested or voided (the first stamp stays); answers its referrer, or null for no such edge. */

@@ -6,6 +6,7 @@
 // whether the refund came at once or in parts.
 import { applyBps, assertMinorUnits } from './money.ts';
 import type { EdgeKind, ProgramPhase } from './edge.ts';
+import { cappedRates, DEFAULT_MAX_TOTAL_REWARD_BPS } from './partner-settings.ts';
 
 export type CommissionTerms = {
   salesBps: number;
@@ -35,12 +36,15 @@ export function termsFor(
   phase: ProgramPhase,
   partner: PartnerRates | null,
   betaAutoBps = BETA_AUTO_TERMS.salesBps,
+  maxTotalRewardBps = DEFAULT_MAX_TOTAL_REWARD_BPS,
 ): CommissionTerms | null {
   if (kind === 'intentional') {
     if (!partner) return null;
+    // Cash and credits together never exceed the cap, whatever the partner row says.
+    const rates = cappedRates(partner, maxTotalRewardBps);
     return {
-      salesBps: partner.salesCommissionBps,
-      creditBps: partner.creditCommissionBps,
+      salesBps: rates.salesCommissionBps,
+      creditBps: rates.creditCommissionBps,
       recurringMonths: partner.recurring ? partner.recurringMonths : null,
     };
   }
@@ -98,12 +102,15 @@ export type CommissionSettings = {
   betaRetentionGateDays: number;
   /** The beta auto-enrolled tier, 1,000-1,500 bps. */
   betaAutoBps: number;
+  /** A partner's cash and credit rates together are paid at most this (MAX_TOTAL_REWARD_BPS). */
+  maxTotalRewardBps: number;
 };
 
 export const DEFAULT_COMMISSION_SETTINGS: CommissionSettings = {
   holdingPeriodDays: 30,
   betaRetentionGateDays: 60,
   betaAutoBps: BETA_AUTO_TERMS.salesBps,
+  maxTotalRewardBps: DEFAULT_MAX_TOTAL_REWARD_BPS,
 };
 
 /** Why a payment earned its referrer nothing. */
@@ -136,7 +143,7 @@ export function pricePayment(p: {
 }): Pricing {
   assertMinorUnits(p.amountCents, 'amount');
   if (p.selfPurchase) return { status: 'not_eligible', reason: 'self_purchase' };
-  const terms = termsFor(p.kind, p.phase, p.partner, p.settings.betaAutoBps);
+  const terms = termsFor(p.kind, p.phase, p.partner, p.settings.betaAutoBps, p.settings.maxTotalRewardBps);
   if (!terms) return { status: 'not_eligible', reason: p.kind === 'intentional' ? 'partner_inactive' : 'beta_phase' };
   const isFirst = p.firstPaymentAt === null;
   if (!inCommissionWindow(terms, p.firstPaymentAt ?? p.paidAt, p.paidAt, isFirst))

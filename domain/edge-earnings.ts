@@ -4,7 +4,7 @@
 //
 // What holds after any sequence of changes: pending + payable is the cash the payments still keep
 // (keptOn), cash is that too, and credits are the credits they keep; a payment refunded in full
-// keeps zero.
+// keeps zero, and so does a commission forfeited at its retention gate.
 import { DAY_MS } from './time.ts';
 import { clawbackFor, keptOn, type CommissionTerms, type Earned } from './commission.ts';
 import type { Beneficiary } from './ledger-postings.ts';
@@ -21,7 +21,31 @@ export type PricedPayment = {
   /** When its commission becomes payable; null once released (or when it earned nothing). */
   releaseAt: string | null;
   released: boolean;
+  /**
+   * Set when a beta-seeded commission failed its retention gate: what it kept went back, it is
+   * never released, and refunds or a void of it have nothing left to take. (Absent in state carried
+   * from runs before the gate existed.)
+   */
+  forfeited?: ForfeitReason;
 };
+
+/**
+ * Why a beta-seeded commission was forfeited at its retention gate: by then its referee had
+ * cancelled, refunded or charged back (any of their payments).
+ */
+export const FORFEIT_REASONS = ['referee_cancelled', 'referee_charged_back', 'referee_refunded'] as const;
+export type ForfeitReason = (typeof FORFEIT_REASONS)[number];
+
+/** What the referee did by the gate, as PostgreSQL recorded it. */
+export type RetentionFacts = { cancelled: boolean; chargedBack: boolean; refunded: boolean };
+
+/** Retained (null) only if the referee neither cancelled, nor charged back, nor refunded by the gate. */
+export function retentionVerdict(f: RetentionFacts): ForfeitReason | null {
+  if (f.cancelled) return 'referee_cancelled';
+  if (f.chargedBack) return 'referee_charged_back';
+  if (f.refunded) return 'referee_refunded';
+  return null;
+}
 
 export type EarnedTotals = { cashCents: number; credits: number; pendingCents: number; payableCents: number };
 
@@ -41,6 +65,8 @@ export type Clawback = {
   released: boolean;
 };
 export type Release = { paymentId: string; to: Beneficiary; cash: number };
+/** A commission forfeited at its gate: what it still keeps goes back from pending (`forfeit:<paymentId>`). */
+export type Forfeit = { paymentId: string; to: Beneficiary; amounts: Earned; reason: ForfeitReason };
 
 export const NO_EARNINGS: EarnedTotals = { cashCents: 0, credits: 0, pendingCents: 0, payableCents: 0 };
 
@@ -95,7 +121,7 @@ export function applyRefund(
   if (!p) return null;
   if (p.refundedCents + refund.amountCents > p.amountCents) return { post: null, next: e };
   const refunded = { ...p, refundedCents: p.refundedCents + refund.amountCents };
-  if (!p.terms || !p.beneficiary) return { post: null, next: withPayment(e, refunded, e.earned) };
+  if (!p.terms || !p.beneficiary || p.forfeited) return { post: null, next: withPayment(e, refunded, e.earned) };
   const amounts = clawbackFor(p.amountCents, p.refundedCents, refund.amountCents, p.terms);
   const post: Clawback = {
     key: `clawback:${refund.refundId}`,
@@ -124,12 +150,49 @@ export function release(e: EdgeEarnings, paymentId: string, now: number): { post
   };
 }
 
+/**
+ * A beta-seeded commission at its retention gate (its release, due now): the gate is when it was due
+ * (a hold may have delayed the check, never the moment checked), and what it keeps is released or
+ * forfeited whole. Null while it is not due.
+ */
+export type GateCheck = { paymentId: string; to: Beneficiary; amounts: Earned; gateAt: string };
+export function atGate(e: EdgeEarnings, paymentId: string, now: number): GateCheck | null {
+  const p = e.priced[paymentId];
+  if (!p || p.releaseAt === null || new Date(p.releaseAt).getTime() > now || !p.terms || !p.beneficiary) return null;
+  if (p.forfeited) return null;
+  return {
+    paymentId,
+    to: p.beneficiary,
+    amounts: keptOn(p.amountCents, p.refundedCents, p.terms),
+    gateAt: p.releaseAt,
+  };
+}
+
+/**
+ * A beta-seeded commission whose gate found its referee gone (cancelled, refunded, charged back):
+ * what it still keeps goes back from pending, and it is never released. Null unless it is waiting
+ * for its release.
+ */
+export function forfeit(
+  e: EdgeEarnings,
+  paymentId: string,
+  reason: ForfeitReason,
+): { post: Forfeit; next: EdgeEarnings } | null {
+  const p = e.priced[paymentId];
+  if (!p || p.releaseAt === null || p.released || p.forfeited || !p.terms || !p.beneficiary) return null;
+  const amounts = keptOn(p.amountCents, p.refundedCents, p.terms);
+  return {
+    post: { paymentId, to: p.beneficiary, amounts, reason },
+    next: withPayment(e, { ...p, releaseAt: null, forfeited: reason }, takeBack(e.earned, amounts, false)),
+  };
+}
+
 /** Void under the terms: every payment gives back what it still keeps, and nothing is released any more. */
 export function voidAll(e: EdgeEarnings): { posts: Clawback[]; next: EdgeEarnings } {
   const posts: Clawback[] = [];
   let next = e;
   for (const p of Object.values(e.priced)) {
-    if (!p.terms || !p.beneficiary) continue;
+    if (!p.terms || !p.beneficiary || p.forfeited) continue;
     const amounts = keptOn(p.amountCents, p.refundedCents, p.terms);
     posts.push({
       key: `void:${p.paymentId}`,

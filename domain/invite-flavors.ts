@@ -35,6 +35,32 @@ export function personalCodeCredits(settings: FlavorSettings, requested: number 
   return Math.min(requested ?? settings.defaultCredits, settings.defaultCredits);
 }
 
+/**
+ * Personal codes are limited: a user may hold `perUser` of them (PERSONAL_CODES_PER_USER), each with
+ * at most `maxUses` redemptions (PERSONAL_CODE_MAX_USES), and only a user admitted off the waitlist
+ * (status active) may make one. With one redemption per person, a user's codes bring at most
+ * perUser x maxUses people, each redeeming credits once.
+ */
+export type PersonalCodeLimits = { perUser: number; maxUses: number };
+export const DEFAULT_PERSONAL_CODE_LIMITS: PersonalCodeLimits = { perUser: 3, maxUses: 10 };
+
+/** Why a user may not make another personal code; null when they may. */
+export function whyNoPersonalCode(
+  user: { status: 'waitlisted' | 'active' },
+  codesHeld: number,
+  limits: PersonalCodeLimits,
+): 'not_admitted' | 'limit_reached' | null {
+  if (user.status !== 'active') return 'not_admitted';
+  if (codesHeld >= limits.perUser) return 'limit_reached';
+  return null;
+}
+
+/**
+ * A person redeems at most one invite code, ever; a partner invite is apart (it sets up the tenant,
+ * once, and grants no seat).
+ */
+export const countsAsTheOneInvite = (flavor: InviteFlavor): boolean => flavor !== 'partner';
+
 export type CodeState = { uses: number; maxUses: number; expiresAt: Date | null };
 export type CodeUnusableReason = 'expired' | 'exhausted';
 

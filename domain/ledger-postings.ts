@@ -59,7 +59,7 @@ export type Beneficiary = { tenantId: string; referrerUserId: string };
 export type Amounts = { cash: number; credits: number };
 
 /** The kinds of posting that move a payment's commission (the release only moves it from pending to payable). */
-export const COMMISSION_KINDS = ['commission', 'clawback', 'void'] as const;
+export const COMMISSION_KINDS = ['commission', 'clawback', 'void', 'forfeit'] as const;
 
 /** Entries moving `amount` from one account to another (none for a zero amount). */
 function move(from: AccountRef, to: AccountRef, amount: number): LedgerEntry[] {
@@ -92,6 +92,9 @@ export function commissionPosting(p: {
   ]);
 }
 
+/** The key of a payment's release: posted once, it is also the record that the commission was released. */
+export const releaseKey = (paymentId: string) => `release:${paymentId}`;
+
 /** Pending commission that passed its holding period becomes payable. */
 export function releasePosting(p: {
   paymentId: string;
@@ -100,7 +103,7 @@ export function releasePosting(p: {
   cash: number;
 }): LedgerPosting | null {
   return posting(
-    `release:${p.paymentId}`,
+    releaseKey(p.paymentId),
     'commission_release',
     { paymentId: p.paymentId, edgeId: p.edgeId },
     move(partnerEarnings(p.to.tenantId, 'pending'), partnerEarnings(p.to.tenantId, 'payable'), p.cash),
@@ -129,6 +132,23 @@ export function clawbackPosting(p: ClawbackOf): LedgerPosting | null {
   ]);
 }
 
+/**
+ * A beta-seeded commission forfeited at its retention gate (its referee cancelled, refunded or
+ * charged back by then): what it still keeps goes back from pending, once per payment.
+ */
+export function forfeitPosting(p: {
+  paymentId: string;
+  edgeId: string;
+  to: Beneficiary;
+  amounts: Amounts;
+  reason: string;
+}): LedgerPosting | null {
+  return posting(`forfeit:${p.paymentId}`, 'forfeit', { paymentId: p.paymentId, edgeId: p.edgeId, reason: p.reason }, [
+    ...move(partnerEarnings(p.to.tenantId, 'pending'), commissionExpense, p.amounts.cash),
+    ...move(userCredits(p.to.referrerUserId), creditsIssued, p.amounts.credits),
+  ]);
+}
+
 /** A payout sent: the partner's payable earnings become paid, with the payout id as the key. */
 export function payoutPosting(p: { payoutId: string; tenantId: string; amountCents: number }): LedgerPosting | null {
   return posting(
@@ -139,13 +159,45 @@ export function payoutPosting(p: { payoutId: string; tenantId: string; amountCen
   );
 }
 
-/** The credits a milestone rung grants a referrer, once: the rung is in the key. */
-export function milestonePosting(p: { userId: string; rung: number; credits: number }): LedgerPosting | null {
+/**
+ * The key of a rung's grant: the rung and, from its second grant on (it was revoked, then reached
+ * again), which grant. The first grant's key is the one grants had before revocation existed.
+ */
+const grantKey = (userId: string, rung: number, grant: number) =>
+  grant === 1 ? `${userId}:${rung}` : `${userId}:${rung}:${grant}`;
+
+/** The credits a milestone rung grants a referrer, once per grant: the rung and the grant are in the key. */
+export function milestonePosting(p: {
+  userId: string;
+  rung: number;
+  credits: number;
+  grant?: number;
+}): LedgerPosting | null {
+  const grant = p.grant ?? 1;
   return posting(
-    `milestone:${p.userId}:${p.rung}`,
+    `milestone:${grantKey(p.userId, p.rung, grant)}`,
     'milestone_credits',
-    { userId: p.userId, rung: p.rung },
+    { userId: p.userId, rung: p.rung, grant },
     move(creditsIssued, userCredits(p.userId), p.credits),
+  );
+}
+
+/**
+ * A revoked grant's credits taken back, once per grant: `credits` is what is taken (what was left
+ * of them), `shortfall` what had been spent already and could not be.
+ */
+export function milestoneReversalPosting(p: {
+  userId: string;
+  rung: number;
+  grant: number;
+  credits: number;
+  shortfall: number;
+}): LedgerPosting | null {
+  return posting(
+    `milestone-reversal:${p.userId}:${p.rung}:${p.grant}`,
+    'milestone_credits_reversal',
+    { userId: p.userId, rung: p.rung, grant: p.grant, shortfall: p.shortfall },
+    move(userCredits(p.userId), creditsIssued, p.credits),
   );
 }
 

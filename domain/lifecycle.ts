@@ -1,6 +1,7 @@
 // The states one edge moves through, as ops see them in the Temporal UI (LifecycleState).
 import { DAY_MS } from './time.ts';
 import type { EdgeKind, EdgeSource, ProgramPhase } from './edge.ts';
+import type { ForfeitReason } from './edge-earnings.ts';
 
 export const LIFECYCLE_STATES = [
   'awaiting_activation',
@@ -60,6 +61,11 @@ export type EdgeLifecycleView = {
   /** End of the recurring commission window, once the first payment opened it. */
   commissionWindowEndsAt: string | null;
   hold: { reason: string; since: string } | null;
+  /**
+   * Beta-seeded commissions forfeited at their retention gate, and why (the referee cancelled,
+   * refunded or charged back by then). Absent until one is.
+   */
+  forfeited?: { paymentId: string; reason: ForfeitReason; gateAt: string }[];
 };
 
 // Events the edge's workflow receives, each with an id that makes a repeat a no-op.

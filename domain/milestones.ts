@@ -1,5 +1,6 @@
 // The milestone ladder: what a referrer's vested referrals earn, rung by rung (credits through the
-// ledger, entitlements, badges). Pure: no I/O.
+// ledger, entitlements, badges), and what a rung's grant gives back when the count falls below it
+// again (a referral voided, or held). Pure: no I/O.
 
 // ---- Milestone ladder -------------------------------------------------------------------------
 
@@ -79,7 +80,10 @@ export function rungsReached(vested: number): Rung[] {
   return LADDER.filter((r) => vested >= r.at);
 }
 
-/** The next rung still to earn: not yet reached, and not granted before (a rung is granted once, ever). */
+/**
+ * The next rung still to earn: not yet reached, and not held now. A rung is held once per reach: a
+ * grant revoked when the count fell below it is earned again by reaching it again.
+ */
 export function nextRung(vested: number, granted: ReadonlySet<number> = new Set()): Rung | null {
   return LADDER.find((r) => vested < r.at && !granted.has(r.at)) ?? null;
 }
@@ -87,6 +91,21 @@ export function nextRung(vested: number, granted: ReadonlySet<number> = new Set(
 /** Whether a user with these grants is in the next wave regardless of score. */
 export function hasWaveSkip(vested: number): boolean {
   return rungsReached(vested).some((r) => r.rewards.some((w) => w.kind === 'wave_skip'));
+}
+
+/** Where a grant's entitlements come from: the rung and, from its second grant on, which grant. */
+export function grantSource(rung: number, grant: number): string {
+  return grant === 1 ? `milestone:${rung}` : `milestone:${rung}:${grant}`;
+}
+
+/**
+ * What a revoked grant takes back of its credits: all of them while the user still has them; of
+ * credits already spent, what is left (the balance never goes below zero), the rest recorded as the
+ * shortfall.
+ */
+export function creditsToTakeBack(granted: number, balance: number): { takeBack: number; shortfall: number } {
+  const takeBack = Math.max(0, Math.min(granted, balance));
+  return { takeBack, shortfall: granted - takeBack };
 }
 
 export function creditsOf(rung: Rung): number {

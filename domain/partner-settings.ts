@@ -29,6 +29,29 @@ export const DEFAULT_PARTNER_TERMS: PartnerTerms = {
   payoutFrequency: 'monthly',
 };
 
+/**
+ * The most a partner's cash and credit rates may add up to (MAX_TOTAL_REWARD_BPS): 50% by default.
+ * A credit is worth a cent at retail, so a buyer who buys through their own partner code under
+ * another email gets back at most this share of what they paid: never more than they paid.
+ */
+export const DEFAULT_MAX_TOTAL_REWARD_BPS = 5_000;
+
+export type RewardRates = { salesCommissionBps: number; creditCommissionBps: number };
+
+/** Whether cash and credit rates together stay within the cap. */
+export function withinRewardCap(rates: RewardRates, capBps: number): boolean {
+  return rates.salesCommissionBps + rates.creditCommissionBps <= capBps;
+}
+
+/**
+ * Rates as pricing applies them: a row over the cap (written before the cap, or under a higher cap
+ * since lowered) is paid as if its credit rate were cut first, then its cash rate, to fit.
+ */
+export function cappedRates(rates: RewardRates, capBps: number): RewardRates {
+  const sales = Math.min(rates.salesCommissionBps, capBps);
+  return { salesCommissionBps: sales, creditCommissionBps: Math.min(rates.creditCommissionBps, capBps - sales) };
+}
+
 export function affiliateLink(publicBaseUrl: string, referralCode: string): string {
   return `${publicBaseUrl.replace(/\/+$/, '')}/r/${encodeURIComponent(referralCode)}`;
 }

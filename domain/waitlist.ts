@@ -8,7 +8,8 @@ import { nextRung } from './milestones.ts';
 /** Points per referral. Only a referral whose referee built an app counts; a signup alone is free to fake. */
 export const POINTS = { vested: 10, unvested: 0 } as const;
 
-export type ReferralCounts = { vested: number; waiting: number; expired: number };
+/** `held`: referrals held for review (a fraud hold), whatever their stage; apart from the other three. */
+export type ReferralCounts = { vested: number; waiting: number; expired: number; held?: number };
 
 export type ScoreLine = { what: string; count: number; pointsEach: number; points: number };
 export type Score = { points: number; lines: ScoreLine[] };
@@ -29,6 +30,13 @@ export function waitlistScore(counts: ReferralCounts): Score {
     },
     { what: 'referrals whose activation window ended without an app', count: counts.expired, pointsEach: 0, points: 0 },
   ];
+  if (counts.held)
+    lines.push({
+      what: 'referrals held for review: they count once cleared',
+      count: counts.held,
+      pointsEach: 0,
+      points: 0,
+    });
   return { points: lines.reduce((sum, l) => sum + l.points, 0), lines };
 }
 

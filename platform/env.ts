@@ -2,7 +2,14 @@
 // start-up with a message naming it.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_FLAVORS, type FlavorTable } from '../domain/invite-flavors.ts';
+import {
+  DEFAULT_FLAVORS,
+  DEFAULT_PERSONAL_CODE_LIMITS,
+  type FlavorTable,
+  type PersonalCodeLimits,
+} from '../domain/invite-flavors.ts';
+import { DEFAULT_TRACK_WINDOW_MINUTES } from '../domain/attribution.ts';
+import { DEFAULT_MAX_TOTAL_REWARD_BPS } from '../domain/partner-settings.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
 import type { StripeSettings } from './stripe.ts';
 import type { WavePlanSettings } from '../domain/waves.ts';
@@ -181,6 +188,10 @@ export const configSchema = z.object({
   FORECAST_OBSERVATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   FRAUD_RING_SCAN_EVERY_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
   ...fraudVariables(),
+  TRACK_WINDOW_MINUTES: z.coerce.number().int().min(1).max(10_080).default(DEFAULT_TRACK_WINDOW_MINUTES),
+  PERSONAL_CODES_PER_USER: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_PERSONAL_CODE_LIMITS.perUser),
+  PERSONAL_CODE_MAX_USES: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_PERSONAL_CODE_LIMITS.maxUses),
+  MAX_TOTAL_REWARD_BPS: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_MAX_TOTAL_REWARD_BPS),
 });
 
 /** FRAUD_* variables: each threshold of FraudSettings, its default from the domain. */
@@ -258,6 +269,10 @@ export type Config = {
   /** Attempts at sending one mail before it is recorded as failed. */
   mailMaxAttempts: number;
   flavors: FlavorTable;
+  /** Personal invite codes a user may hold, and the uses each may have. */
+  personalCodes: PersonalCodeLimits;
+  /** Minutes after signup an unattributed user may still bind a referrer (POST /v1/referrals/track). */
+  trackWindowMinutes: number;
   commission: CommissionSettings;
   stripe: StripeSettings;
   waves: WaveSettings;
@@ -310,6 +325,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: [...new Set([new URL(publicBaseUrl).origin, ...c.ALLOWED_ORIGINS])],
     mailMaxAttempts: c.MAIL_MAX_ATTEMPTS,
     flavors: parseFlavors(c.INVITE_FLAVORS),
+    personalCodes: { perUser: c.PERSONAL_CODES_PER_USER, maxUses: c.PERSONAL_CODE_MAX_USES },
+    trackWindowMinutes: c.TRACK_WINDOW_MINUTES,
     stripe: {
       secretKey: c.STRIPE_SECRET_KEY ?? null,
       apiBase: c.STRIPE_API_BASE ?? null,
@@ -329,6 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       holdingPeriodDays: c.HOLDING_PERIOD_DAYS,
       betaRetentionGateDays: c.BETA_RETENTION_GATE_DAYS,
       betaAutoBps: c.BETA_AUTO_COMMISSION_BPS,
+      maxTotalRewardBps: c.MAX_TOTAL_REWARD_BPS,
     },
     fraud: {
       enabled: c.FRAUD_RULES === 'on',

@@ -177,6 +177,29 @@ const paths: Path[] = [
     },
   },
   {
+    // A beta-seeded edge after the launch flip: its commission reaches the retention gate (since
+    // retention-gate-v1); the stand-in forfeits `forfeit-*` payments and releases `kept-*` ones.
+    name: 'referral-lifecycle-retention-gate',
+    run: async (env, taskQueue, input) => {
+      const handle = await startEdge(env, taskQueue, input);
+      await handle.signal(activatedSignal, await activation(env, input));
+      await handle.signal(phaseChangedSignal, { eventId: 'phase:public', phase: 'public', changedAt: await now(env) });
+      await env.sleep('1 day');
+      await handle.signal(paymentSignal, await payment(env, 'forfeit-p1', 10_000));
+      await env.sleep('7 days');
+      await handle.signal(paymentSignal, await payment(env, 'kept-p2', 10_000));
+      await env.sleep('31 days');
+      await handle.signal(refundSignal, {
+        eventId: 'refund:r1',
+        refundId: 'r1',
+        paymentId: 'forfeit-p1',
+        amountCents: 5_000,
+        refundedAt: await now(env),
+      });
+      await handle.result();
+    },
+  },
+  {
     // The first run of an edge that continued as new (a low history limit makes it hand over early).
     name: 'referral-lifecycle-continued-as-new',
     run: async (env, taskQueue, input) => {

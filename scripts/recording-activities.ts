@@ -135,6 +135,9 @@ export const recordingActivities: EdgeProgressActivities &
     });
   },
   releaseCommission: async () => {},
+  // A beta-seeded commission's gate: payments named `kept-*` are retained, any other is forfeited.
+  settleRetentionGate: async ({ paymentId }) =>
+    paymentId.startsWith('kept') ? { status: 'released' } : { status: 'forfeited', reason: 'referee_cancelled' },
   clawBackCommission: async () => {},
   markPaymentsNotEligible: async () => {},
 };

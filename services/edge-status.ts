@@ -122,7 +122,7 @@ function derivedState(
     source: 'database',
     unavailable,
     workflowId,
-    ...stateFromStamps(edge, verdicts, payments.counts.earned ?? 0),
+    ...stateFromStamps(edge, verdicts, (payments.counts.earned ?? 0) + (payments.counts.forfeited ?? 0)),
     activationDeadline: activationDeadline(edge.created_at, edge.activation_window_days).toISOString(),
     activatedAt: edge.activated_at?.toISOString() ?? null,
     commissionWindowEndsAt: null,

@@ -20,4 +20,6 @@ export const notFound = (code: string, message: string, param?: string) =>
   new ServiceError('not_found', code, message, param);
 export const conflict = (code: string, message: string, param?: string) =>
   new ServiceError('conflict', code, message, param);
+export const forbidden = (code: string, message: string, param?: string) =>
+  new ServiceError('forbidden', code, message, param);
 export const gone = (code: string, message: string, param?: string) => new ServiceError('gone', code, message, param);

@@ -2,7 +2,14 @@
 // through the same service; approval records who and when; stats come from the graph and ledger.
 import { randomBytes } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
-import { affiliateLink, DEFAULT_PARTNER_TERMS, type PartnerTerms } from '../domain/partner-settings.ts';
+import {
+  affiliateLink,
+  DEFAULT_MAX_TOTAL_REWARD_BPS,
+  DEFAULT_PARTNER_TERMS,
+  withinRewardCap,
+  type PartnerTerms,
+  type RewardRates,
+} from '../domain/partner-settings.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { tenantReferralStats } from '../db/graph.ts';
 import { balanceOf } from '../db/ledger.ts';
@@ -18,7 +25,25 @@ import {
 } from '../db/partners.ts';
 import { conflict, invalid, notFound } from './errors.ts';
 
-export type PartnerDeps = { db: DatabasePool; publicBaseUrl: string };
+export type PartnerDeps = {
+  db: DatabasePool;
+  publicBaseUrl: string;
+  /** MAX_TOTAL_REWARD_BPS: cash and credit rates together at most this; the default when left out. */
+  maxTotalRewardBps?: number;
+};
+
+const capOf = (deps: PartnerDeps) => deps.maxTotalRewardBps ?? DEFAULT_MAX_TOTAL_REWARD_BPS;
+
+/** A 400 naming both rates: together they may not pass the cap. */
+function overCap(rates: RewardRates, cap: number, given: Partial<RewardRates>) {
+  return invalid(
+    'reward_rates_over_cap',
+    `salesCommissionBps (${rates.salesCommissionBps}) and creditCommissionBps (${rates.creditCommissionBps}) add up to ${rates.salesCommissionBps + rates.creditCommissionBps} bps; together they may be at most ${cap} bps (MAX_TOTAL_REWARD_BPS).`,
+    given.creditCommissionBps !== undefined && given.salesCommissionBps === undefined
+      ? 'creditCommissionBps'
+      : 'salesCommissionBps',
+  );
+}
 
 export type PartnerView = PartnerRow & {
   affiliate_link: string;
@@ -35,24 +60,34 @@ export async function createPartner(
   deps: PartnerDeps,
   input: { tenantId: string } & Partial<PartnerTerms>,
 ): Promise<PartnerView> {
-  const { tenantId, ...terms } = input;
+  const { tenantId, ...given } = input;
+  const terms = { ...DEFAULT_PARTNER_TERMS, ...given };
+  if (!withinRewardCap(terms, capOf(deps))) throw overCap(terms, capOf(deps), given);
   if (!(await tenantExists(deps.db, tenantId))) throw invalid('tenant_not_found', `No tenant ${tenantId}.`, 'tenantId');
-  const row = await insertPartner(
-    deps.db,
-    tenantId,
-    { ...DEFAULT_PARTNER_TERMS, ...terms },
-    referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)),
-    null,
-  );
+  const row = await insertPartner(deps.db, tenantId, terms, referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)), null);
   if (!row) throw conflict('partner_exists', 'This tenant is already a partner; update it instead.', 'tenantId');
   return view(deps, row);
 }
 
+/**
+ * A patch that changes a rate is refused (400, nothing changed) when cash and credits would then add
+ * up to more than the cap; one that leaves the rates alone goes through whatever they are.
+ */
 export async function changePartner(deps: PartnerDeps, tenantId: string, patch: PartnerPatch): Promise<PartnerView> {
+  const touchesRates = patch.salesCommissionBps !== undefined || patch.creditCommissionBps !== undefined;
+  const cap = capOf(deps);
   const row = Object.keys(patch).length
-    ? await updatePartner(deps.db, tenantId, patch)
+    ? await updatePartner(deps.db, tenantId, patch, touchesRates ? cap : null)
     : await findPartner(deps.db, tenantId);
-  if (!row) throw notFound('partner_not_found', `No partner ${tenantId}.`);
+  if (!row) {
+    const current = touchesRates ? await findPartner(deps.db, tenantId) : null;
+    if (!current) throw notFound('partner_not_found', `No partner ${tenantId}.`);
+    const rates = {
+      salesCommissionBps: patch.salesCommissionBps ?? current.sales_commission_bps,
+      creditCommissionBps: patch.creditCommissionBps ?? current.credit_commission_bps,
+    };
+    throw overCap(rates, cap, patch);
+  }
   return view(deps, row);
 }
 

@@ -18,7 +18,7 @@ export type PaymentDeps = {
 };
 
 export type CommissionView = {
-  status: 'pending' | 'earned' | 'not_eligible';
+  status: 'pending' | 'earned' | 'not_eligible' | 'forfeited';
   reason: string | null;
   cashCents: number;
   credits: number;
@@ -101,13 +101,20 @@ async function paymentView(deps: PaymentDeps, row: PaymentRow): Promise<PaymentV
 
 export async function recordRefund(
   deps: PaymentDeps,
-  input: { refundId: string; paymentId: string; amountCents: number; refundedAt?: Date | undefined },
+  input: {
+    refundId: string;
+    paymentId: string;
+    amountCents: number;
+    refundedAt?: Date | undefined;
+    chargeback?: boolean | undefined;
+  },
 ): Promise<{ refund: RefundRow; payment: PaymentView; created: boolean }> {
   const outcome = await insertRefund(deps.db, {
     id: input.refundId,
     paymentId: input.paymentId,
     amountCents: input.amountCents,
     refundedAt: input.refundedAt ?? new Date(),
+    chargeback: input.chargeback ?? false,
   });
   if (outcome.kind === 'unknown_payment')
     throw notFound('payment_not_found', `No payment ${input.paymentId}.`, 'paymentId');
@@ -120,7 +127,9 @@ export async function recordRefund(
   }
   if (
     outcome.kind === 'existing' &&
-    (outcome.row.payment_id !== input.paymentId || outcome.row.amount_cents !== input.amountCents)
+    (outcome.row.payment_id !== input.paymentId ||
+      outcome.row.amount_cents !== input.amountCents ||
+      (input.chargeback !== undefined && outcome.row.chargeback !== input.chargeback))
   ) {
     throw conflict('refund_conflict', `Refund ${input.refundId} was already recorded with other details.`, 'refundId');
   }

@@ -24,7 +24,7 @@ export type WaitlistView = {
   admitted: { at: Date; waveId: string; waveName: string } | null;
   score: Score;
   waveSkip: boolean;
-  referrals: { vested: number; waiting: number; expired: number };
+  referrals: { vested: number; waiting: number; expired: number; held: number };
   milestones: {
     reached: { at: number; title: string | null; label: string; grantedAt: Date | null }[];
     next: { at: number; title: string | null; label: string; referralsNeeded: number } | null;

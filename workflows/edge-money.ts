@@ -1,12 +1,28 @@
 // The money steps of an edge's workflow: each posts through the commission activities (one ledger
 // transaction each, idempotent by its business key) what the rules in domain/edge-earnings.ts
 // answer, and keeps the new state once it is posted.
+import * as wf from '@temporalio/workflow';
 import { commissionWindowEnd, type NotEligibleReason } from '../domain/commission.ts';
-import { applyRefund, pendingReleases, recordPricedPayment, release, voidAll } from '../domain/edge-earnings.ts';
+import {
+  applyRefund,
+  atGate,
+  forfeit,
+  pendingReleases,
+  recordPricedPayment,
+  release,
+  voidAll,
+} from '../domain/edge-earnings.ts';
 import type { PaymentEvent, RefundEvent } from '../domain/lifecycle.ts';
 import type { PricedCommission } from '../activities/commission.ts';
 import { commission } from './edge-activities.ts';
 import type { EdgeState } from './edge-state.ts';
+
+/**
+ * Beta-seeded commissions are released only through their retention gate (the referee still there:
+ * no cancellation, refund or chargeback by then); workflows that released before the gate existed
+ * keep replaying as they ran.
+ */
+export const RETENTION_GATE_PATCH = 'retention-gate-v1';
 
 export function edgeMoney(edge: EdgeState, edgeId: string) {
   const { s, view } = edge;
@@ -53,12 +69,23 @@ export function edgeMoney(edge: EdgeState, edgeId: string) {
       s.refunds = waiting;
     },
 
-    /** Commission past its holding period becomes payable. */
+    /**
+     * Commission past its holding period becomes payable; a beta-seeded one only through its
+     * retention gate, which forfeits it instead when the referee cancelled, refunded or charged back.
+     */
     async releaseDueCommissions(): Promise<void> {
       for (const { paymentId } of pendingReleases(edge.earnings())) {
         const change = release(edge.earnings(), paymentId, Date.now());
         if (change === null) continue;
-        await commission.releaseCommission({ ...change.post, edgeId });
+        const gate = view.kind === 'beta_auto' ? atGate(edge.earnings(), paymentId, Date.now()) : null;
+        if (gate !== null && wf.patched(RETENTION_GATE_PATCH)) {
+          const decision = await commission.settleRetentionGate({ ...gate, edgeId });
+          if (decision.status === 'forfeited') {
+            edge.keep(forfeit(edge.earnings(), paymentId, decision.reason)!.next);
+            view.forfeited = [...(view.forfeited ?? []), { paymentId, reason: decision.reason, gateAt: gate.gateAt }];
+            continue;
+          }
+        } else await commission.releaseCommission({ ...change.post, edgeId });
         edge.keep(change.next);
       }
     },

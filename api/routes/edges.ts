@@ -76,6 +76,12 @@ const edgeStatusView = z.object({
     pending: z.number().int().describe("Not priced yet by the edge's workflow."),
     earned: z.number().int(),
     notEligible: z.number().int(),
+    forfeited: z
+      .number()
+      .int()
+      .describe(
+        'Beta-seeded commissions taken back at their retention gate (the referee cancelled, refunded or charged back).',
+      ),
     recent: z
       .array(
         z.object({
@@ -83,6 +89,12 @@ const edgeStatusView = z.object({
           amountCents: z.number().int(),
           paidAt: iso,
           commissionStatus: z.enum(COMMISSION_STATUSES),
+          commissionReason: z
+            .string()
+            .nullable()
+            .describe(
+              'Why it earned nothing, or why it was forfeited (referee_cancelled, referee_refunded, referee_charged_back).',
+            ),
         }),
       )
       .describe('The latest few, newest first.'),
@@ -122,11 +134,13 @@ const toEdgeStatusView = ({
     pending: payments.counts.pending ?? 0,
     earned: payments.counts.earned ?? 0,
     notEligible: payments.counts.not_eligible ?? 0,
+    forfeited: payments.counts.forfeited ?? 0,
     recent: payments.recent.map((p) => ({
       paymentId: p.id,
       amountCents: p.amount_cents,
       paidAt: p.paid_at.toISOString(),
       commissionStatus: p.commission_status,
+      commissionReason: p.commission_reason,
     })),
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { INVITE_FLAVORS } from '../../domain/invite-flavors.ts';
+import { DEFAULT_PERSONAL_CODE_LIMITS, INVITE_FLAVORS } from '../../domain/invite-flavors.ts';
 import { isEmail } from '../../domain/email.ts';
 import { createPersonalCode, mintInviteCodes, redeemInviteCode, type InviteDeps } from '../../services/invite-codes.ts';
 import { principalLabel } from '../auth.ts';
@@ -40,15 +40,17 @@ const mintRequest = z.strictObject({
     .describe('Mail one code to each address.'),
 });
 
-const personalRequest = z.strictObject({
-  maxUses: z.number().int().min(1).max(100),
-  credits: z.number().int().min(0).optional().describe("Capped at the flavor's default grant."),
-  expiresAt: futureDate.optional(),
-});
+const personalRequest = (maxUses: number) =>
+  z.strictObject({
+    maxUses: z.number().int().min(1).max(maxUses).describe('At most PERSONAL_CODE_MAX_USES.'),
+    credits: z.number().int().min(0).optional().describe("Capped at the flavor's default grant."),
+    expiresAt: futureDate.optional(),
+  });
 
 const codeParam = z.strictObject({ code: z.string().min(1).max(64) });
 
 export function inviteCodeRoutes(deps: InviteDeps) {
+  const limits = deps.personalCodes ?? DEFAULT_PERSONAL_CODE_LIMITS;
   return [
     defineRoute({
       method: 'post',
@@ -71,10 +73,11 @@ export function inviteCodeRoutes(deps: InviteDeps) {
       path: '/v1/invite-codes',
       operationId: 'createPersonalInviteCode',
       summary: 'Make a personal invite code (you are the referrer)',
+      description: `For users admitted off the waitlist (else 403 \`not_admitted\`): at most ${limits.perUser} personal codes per user, made ever (then 409 \`personal_code_limit\`), each with at most ${limits.maxUses} uses. What an invite earns you comes through its edge, once the invitee builds an app.`,
       tags: ['invite codes'],
       access: { users: true },
       idempotent: true,
-      body: personalRequest,
+      body: personalRequest(limits.maxUses),
       responses: { 201: { description: 'Created', schema: inviteCodeView } },
       handle: async ({ body, principal }) => {
         const code = await createPersonalCode(
@@ -91,7 +94,7 @@ export function inviteCodeRoutes(deps: InviteDeps) {
       operationId: 'redeemInviteCode',
       summary: 'Redeem an invite code',
       description:
-        "Grants the code's credits, writes the edge from the code's owner (or records that you were already attributed), and for a partner invite upgrades your tenant. Errors: `code_not_found` (404), `code_expired` (410), `code_exhausted` (409), `code_already_redeemed` (409), `self_referral` (400).",
+        "Grants the code's credits to you, writes the edge from the code's owner (or records that you were already attributed), and for a partner invite upgrades your tenant. A person redeems one invite, ever (partner invites aside). Errors: `code_not_found` (404), `code_expired` (410), `code_exhausted` (409), `code_already_redeemed` (409), `invite_already_redeemed` (409: you redeemed another invite), `self_referral` (400).",
       tags: ['invite codes'],
       access: { users: true },
       idempotent: true,

@@ -35,6 +35,8 @@ export function partnerRoutes(deps: PartnerDeps) {
       path: '/v1/admin/partners',
       operationId: 'createPartner',
       summary: 'Make a tenant a partner, with default terms unless given',
+      description:
+        'Cash and credit rates together may be at most MAX_TOTAL_REWARD_BPS (50% by default): more is a 400 `reward_rates_over_cap` naming both, and nothing is written.',
       tags: ['partners'],
       access: { roles: ['admin'] },
       idempotent: true,
@@ -47,6 +49,8 @@ export function partnerRoutes(deps: PartnerDeps) {
       path: '/v1/admin/partners/{id}',
       operationId: 'updatePartner',
       summary: "Change a partner's terms, payout settings or status",
+      description:
+        'A change of either rate that would make cash and credits together more than MAX_TOTAL_REWARD_BPS is a 400 `reward_rates_over_cap` naming both, and changes nothing.',
       tags: ['partners'],
       access: { roles: ['admin'] },
       params: idParam,

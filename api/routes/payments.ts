@@ -50,6 +50,12 @@ const refundRequest = z.strictObject({
   paymentId: businessId,
   amountCents: cents.describe('Part or all of what is left of the payment.'),
   refundedAt: past.optional(),
+  chargeback: z
+    .boolean()
+    .optional()
+    .describe(
+      'True for a chargeback (a dispute the payer won): it takes back commission like a refund. False if omitted.',
+    ),
 });
 const verdictRequest = z.strictObject({
   verdictId: businessId,
@@ -63,13 +69,15 @@ const verdictRequest = z.strictObject({
 
 const commissionView = z.object({
   status: z
-    .enum(['pending', 'earned', 'not_eligible'])
-    .describe("pending until the edge's workflow has priced the payment"),
+    .enum(['pending', 'earned', 'not_eligible', 'forfeited'])
+    .describe(
+      "pending until the edge's workflow has priced the payment; forfeited: a beta-seeded commission taken back at its retention gate",
+    ),
   reason: z
     .string()
     .nullable()
     .describe(
-      'Why it earned nothing: no_edge, beta_phase, outside_window, self_purchase, partner_inactive, edge_expired, edge_voided, edge_closed, zero_commission.',
+      'Why it earned nothing: no_edge, beta_phase, outside_window, self_purchase, partner_inactive, edge_expired, edge_voided, edge_closed, zero_commission; why it was forfeited: referee_cancelled, referee_refunded, referee_charged_back.',
     ),
   cashCents: z.number().int().describe('Commission in cents this payment earned, net of clawbacks, from the ledger.'),
   credits: z.number().int(),
@@ -104,6 +112,7 @@ const refundView = z.object({
   paymentId: z.string(),
   amountCents: z.number().int(),
   refundedAt: z.iso.datetime(),
+  chargeback: z.boolean(),
   payment: paymentView,
 });
 const verdictView = z.object({
@@ -200,6 +209,7 @@ export function paymentRoutes(deps: PaymentDeps) {
             paymentId: refund.payment_id,
             amountCents: refund.amount_cents,
             refundedAt: refund.refunded_at.toISOString(),
+            chargeback: refund.chargeback,
             payment: toPaymentView(payment),
           },
         };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { validateCode, trackReferral, type TrackDeps } from '../../services/attribution.ts';
+import { DEFAULT_TRACK_WINDOW_MINUTES } from '../../domain/attribution.ts';
+import { attributeByAdmin, validateCode, trackReferral, type TrackDeps } from '../../services/attribution.ts';
+import { principalLabel } from '../auth.ts';
 import { rememberReferrer } from '../referrer-cookie.ts';
 import { defineRoute } from '../route.ts';
 import { edgeView, toEdgeView } from '../views.ts';
@@ -15,7 +17,14 @@ const validateResponse = z.union([
   z.object({ valid: z.literal(false), reason: z.enum(['not_found', 'expired', 'exhausted', 'partner_not_approved']) }),
 ]);
 
+const adminAttribution = z.strictObject({
+  refereeId: z.uuid().describe('The user to attribute.'),
+  ref: z.string().min(1).max(64).describe("Who brought them: a user's id or referral code, or a partner's code."),
+  reason: z.string().min(1).max(500).describe('Why, kept on the attribution event with the admin who decided it.'),
+});
+
 export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
+  const windowMinutes = deps.trackWindowMinutes ?? DEFAULT_TRACK_WINDOW_MINUTES;
   return [
     defineRoute({
       method: 'post',
@@ -44,9 +53,8 @@ export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
       method: 'post',
       path: '/v1/referrals/track',
       operationId: 'trackReferral',
-      summary: 'Bind a referral to the signed-in user',
-      description:
-        'Writes the edge from the referrer the code names to the caller. When the caller was already attributed, answers the existing edge (first touch wins) and records the attempt. Accepts the session cookie or a bearer token.',
+      summary: 'Bind a referral to the signed-in user, at signup',
+      description: `Writes the edge from the referrer the code names to the caller. When the caller was already attributed, answers the existing edge (first touch wins) and records the attempt. A caller nobody referred may name a referrer only within ${windowMinutes} minutes of signing up (TRACK_WINDOW_MINUTES): later it is a 409 \`attribution_window_closed\`, the attempt is recorded and nothing else is written (an admin attributes instead: POST /v1/admin/attributions). Accepts the session cookie or a bearer token.`,
       tags: ['referrals'],
       access: { users: true },
       idempotent: true,
@@ -70,6 +78,46 @@ export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
         return {
           status: result.outcome === 'edge_written' ? 201 : 200,
           body: { outcome: result.outcome, edge: toEdgeView(result.edge) },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/admin/attributions',
+      operationId: 'attributeUser',
+      summary: 'Attribute a user after signup (an admin decision)',
+      description:
+        'Writes the edge from the referrer `ref` names to the user, through the same writer as signup and tracking, and records on the attribution event the admin who decided it and why. First touch wins: a user already attributed keeps their edge (200) and the attempt is recorded. Errors: `user_not_found` (404), `referrer_not_found`, `referrer_not_approved`, `self_referral` (400).',
+      tags: ['referrals'],
+      access: { roles: ['admin'] },
+      idempotent: true,
+      body: adminAttribution,
+      responses: {
+        201: {
+          description: 'The edge was written',
+          schema: z.object({
+            outcome: z.literal('edge_written'),
+            edge: edgeView,
+            decidedBy: z.string(),
+            reason: z.string(),
+          }),
+        },
+        200: {
+          description: 'Already attributed: the existing edge, unchanged',
+          schema: z.object({
+            outcome: z.literal('already_attributed'),
+            edge: edgeView,
+            decidedBy: z.string(),
+            reason: z.string(),
+          }),
+        },
+      },
+      handle: async ({ body, principal }) => {
+        const decidedBy = principalLabel(principal);
+        const result = await attributeByAdmin(deps, { ...body, decidedBy });
+        return {
+          status: result.outcome === 'edge_written' ? 201 : 200,
+          body: { outcome: result.outcome, edge: toEdgeView(result.edge), decidedBy, reason: body.reason },
         };
       },
     }),

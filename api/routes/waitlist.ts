@@ -21,7 +21,12 @@ const meView = z.object({
     order: z.string(),
   }),
   waveSkip: z.boolean().describe('Earned at 5 vested referrals: ahead of every score, so in the next wave with seats.'),
-  referrals: z.object({ vested: z.number().int(), waiting: z.number().int(), expired: z.number().int() }),
+  referrals: z.object({
+    vested: z.number().int(),
+    waiting: z.number().int(),
+    expired: z.number().int(),
+    held: z.number().int().describe('Held for review (whatever their stage): they count for nothing until cleared.'),
+  }),
   milestones: z.object({
     reached: z.array(
       z.object({ at: z.number().int(), title: z.string().nullable(), reward: z.string(), grantedAt: iso.nullable() }),

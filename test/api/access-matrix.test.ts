@@ -2,6 +2,7 @@
 // server and finance keys). 401 without credentials, 403 without the role, 404 for another
 // tenant's object. The matrix must cover every route the app mounts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'slonik';
 import { apiRoutes } from '../../api/app.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createTemporalClient } from '../../platform/temporal.ts';
@@ -32,6 +33,8 @@ beforeAll(async () => {
   const partnerA = await partner(api, PARTNER_A);
   await partner(api, PARTNER_B);
   user = await signup(api);
+  // Admitted off the waitlist: only admitted users make personal invite codes.
+  await database.db.query(sql.unsafe`UPDATE users SET status = 'active' WHERE id = ${user.id}`);
   partnerAEdgeId = (await signup(api, { ref: partnerA.referralCode })).body.edge.id;
 });
 afterAll(async () => {
@@ -117,6 +120,13 @@ const cases = (): Case[] => [
     call: (key) => api.request('/v1/referrals/track', { json: { ref: 'nobody1234' }, key }),
     expect: only({ user: 400 }),
   },
+  // An admin attributes a user after signup; the ref names nobody, so the admin gets 400.
+  {
+    route: 'POST /v1/admin/attributions',
+    call: (key) =>
+      api.request('/v1/admin/attributions', { json: { refereeId: user.id, ref: 'nobody1234', reason: 'r' }, key }),
+    expect: only({ admin: 400 }),
+  },
   { route: 'GET /r/{code}', call: (key) => api.request('/r/nobody', { key, redirect: 'manual' }), expect: all(302) },
   // Money events: the server key (and admin); bodies name nobody, so authorised callers get 404.
   {
@@ -138,6 +148,15 @@ const cases = (): Case[] => [
     call: (key) =>
       api.request('/v1/refunds', {
         json: { refundId: `re_${Math.random()}`, paymentId: 'ch_none', amountCents: 100 },
+        key,
+      }),
+    expect: only({ server: 404, admin: 404 }),
+  },
+  {
+    route: 'POST /v1/cancellations',
+    call: (key) =>
+      api.request('/v1/cancellations', {
+        json: { cancellationId: `sub_${Math.random()}`, userId: '00000000-0000-4000-8000-000000000000' },
         key,
       }),
     expect: only({ server: 404, admin: 404 }),

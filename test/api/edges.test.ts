@@ -95,7 +95,7 @@ describe('GET /v1/edges/{id}', () => {
       voidedAt: null,
       money: { earnedCents: 0, pendingCents: 0, payableCents: 0, credits: 0 },
       verdicts: [],
-      payments: { total: 0, pending: 0, earned: 0, notEligible: 0, recent: [] },
+      payments: { total: 0, pending: 0, earned: 0, notEligible: 0, forfeited: 0, recent: [] },
     });
     expect(body.workflow).toEqual({
       source: 'workflow',
@@ -132,7 +132,16 @@ describe('GET /v1/edges/{id}', () => {
       pending: 0,
       earned: 1,
       notEligible: 0,
-      recent: [{ paymentId, amountCents: 4_999, paidAt: expect.any(String), commissionStatus: 'earned' }],
+      forfeited: 0,
+      recent: [
+        {
+          paymentId,
+          amountCents: 4_999,
+          paidAt: expect.any(String),
+          commissionStatus: 'earned',
+          commissionReason: null,
+        },
+      ],
     });
 
     // 37.48 left: floor(3,748 x 20%) = 749 and floor(3,748 x 5%) = 187 kept.

@@ -36,6 +36,9 @@ const mint = (body: Record<string, unknown>, key = TEST_KEYS.admin) =>
   api.request('/v1/admin/invite-codes', { json: body, key });
 const redeem = (code: string, token: string) =>
   api.request(`/v1/invite-codes/${encodeURIComponent(code)}/redeem`, { method: 'POST', key: token });
+/** Admitted off the waitlist (what admitting a wave sets): only admitted users make personal codes. */
+const admit = (user: { id: string }) =>
+  database.db.query(sql.unsafe`UPDATE users SET status = 'active', admitted_at = now() WHERE id = ${user.id}`);
 const count = (query: ReturnType<typeof sql.unsafe>) =>
   database.db.oneFirst(sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM (${query}) q`);
 
@@ -102,6 +105,7 @@ describe('minting', () => {
 describe('personal codes', () => {
   it('names the user as referrer and caps the credits at the flavor default', async () => {
     const owner = await signup(api);
+    await admit(owner);
     const res = await api.request('/v1/invite-codes', { json: { maxUses: 3, credits: 1_000_000 }, key: owner.token });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
@@ -117,6 +121,7 @@ describe('personal codes', () => {
 describe('redemption', () => {
   it("grants the credits through the ledger and writes the edge from the code's owner", async () => {
     const owner = await signup(api);
+    await admit(owner);
     const code = (await api.request('/v1/invite-codes', { json: { maxUses: 2, credits: 300 }, key: owner.token })).body
       .code as string;
     const friend = await signup(api);
@@ -151,6 +156,7 @@ describe('redemption', () => {
     const first = await signup(api);
     const friend = await signup(api, { ref: first.id });
     const other = await signup(api);
+    await admit(other);
     const code = (await api.request('/v1/invite-codes', { json: { maxUses: 1 }, key: other.token })).body.code;
     const res = await redeem(code, friend.token);
     expect(res.status).toBe(201);
@@ -185,6 +191,7 @@ describe('redemption', () => {
     const expired = await redeem(soon.code, other.token);
     expect([expired.status, expired.body.error.code]).toEqual([410, 'code_expired']);
 
+    await admit(other);
     const own = (await api.request('/v1/invite-codes', { json: { maxUses: 5 }, key: other.token })).body.code;
     const self = await redeem(own, other.token);
     expect([self.status, self.body.error.code]).toEqual([400, 'self_referral']);

@@ -178,6 +178,8 @@ describe('before the flip', () => {
 
     // In beta a beta auto-enrolled edge earns nothing in cash.
     await activate(payer.id);
+    // r1's referral vests too: the flip enrolls referrers with a vested beta edge (r2's is the payer's).
+    await activate(betaReferees[4]!.id);
     expect(await pay(payer.id, 5_000)).toEqual({
       status: 'not_eligible',
       reason: 'beta_phase',

@@ -200,20 +200,26 @@ describe('the milestone ladder, every rung', () => {
     expect(grants).toBe(7);
   });
 
-  it('a voided referral lowers the score; a rung already granted is neither taken back nor offered again', async () => {
+  it('a voided referral lowers the score and takes back the rung it reached (its credits and badge); reached again, it is granted again', async () => {
     const { referrer, edgeIds } = await referrerWith(2);
     const activities = createEdgeProgressActivities({ db: database.db });
     await activities.recordEdgeVested({ edgeId: edgeIds[0]!, vestedAt: new Date().toISOString() });
+    expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(250);
     await activities.recordEdgeVoided({ edgeId: edgeIds[0]!, voidedAt: new Date().toISOString() });
     const view = await me(referrer);
     expect(view).toMatchObject({
       score: { points: 0 },
       referrals: { vested: 0 },
-      milestones: { reached: [{ at: 1 }], next: { at: 3, referralsNeeded: 3 } },
+      milestones: { reached: [], next: { at: 1, referralsNeeded: 1 } },
+      entitlements: [],
     });
     expect(view.messages.find((m: any) => m.kind === 'next_milestone').text).toBe(
-      "You're 3 referrals from 1,000 credits and a 7-day Pro preview.",
+      "You're 1 referral from a badge, 250 credits and a jump up the list.",
     );
+    expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(0);
+
+    await activities.recordEdgeVested({ edgeId: edgeIds[1]!, vestedAt: new Date().toISOString() });
+    expect(await me(referrer)).toMatchObject({ milestones: { reached: [{ at: 1 }] }, referrals: { vested: 1 } });
     expect(await balanceOf(database.db, userCredits(referrer.id))).toBe(250);
   });
 });

@@ -1,4 +1,5 @@
-// An edge's earnings over any life: payments priced, refunded in parts, released, perhaps voided.
+// An edge's earnings over any life: payments priced, refunded in parts, released or forfeited at a
+// retention gate, perhaps voided.
 // The ledger here is built only from what the rules say to post, so the totals the workflow shows
 // and the money it moves are checked against each other and against keptOn.
 import { describe, expect, it } from '@jest/globals';
@@ -6,8 +7,11 @@ import fc from 'fast-check';
 import { keptOn, type CommissionTerms } from '../../domain/commission.ts';
 import {
   applyRefund,
+  atGate,
   closesAt,
+  forfeit,
   NO_EARNINGS,
+  retentionVerdict,
   pendingReleases,
   recordPricedPayment,
   release,
@@ -28,7 +32,7 @@ const terms: fc.Arbitrary<CommissionTerms> = fc.record({
 type Step =
   | { op: 'pay'; amount: number; terms: CommissionTerms | null; holdDays: number }
   | { op: 'refund'; payment: number; share: number }
-  | { op: 'wait'; days: number }
+  | { op: 'wait'; days: number; forfeit?: boolean }
   | { op: 'void' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -43,7 +47,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     payment: fc.nat(),
     share: fc.double({ min: 0, max: 1.2, noNaN: true }),
   }),
-  fc.record({ op: fc.constant('wait' as const), days: fc.integer({ min: 0, max: 40 }) }),
+  fc.record({ op: fc.constant('wait' as const), days: fc.integer({ min: 0, max: 40 }), forfeit: fc.boolean() }),
   fc.constant({ op: 'void' as const }),
 );
 
@@ -60,7 +64,7 @@ function takeBack(ledger: Ledger, c: Clawback): void {
 function kept(e: EdgeEarnings) {
   const sum = { pending: 0, payable: 0, credits: 0 };
   for (const p of Object.values(e.priced)) {
-    if (!p.terms) continue;
+    if (!p.terms || p.forfeited) continue;
     const k = keptOn(p.amountCents, p.refundedCents, p.terms);
     if (p.released) sum.payable += k.cash;
     else sum.pending += k.cash;
@@ -103,6 +107,16 @@ function live(steps: Step[]): { e: EdgeEarnings; ledger: Ledger; voided: boolean
       for (const { paymentId } of pendingReleases(e)) {
         const change = release(e, paymentId, now);
         if (!change) continue;
+        // A retention gate that finds the referee gone forfeits instead of releasing.
+        if (s.forfeit) {
+          const gate = atGate(e, paymentId, now)!;
+          const forfeited = forfeit(e, paymentId, 'referee_cancelled')!;
+          expect(forfeited.post.amounts).toEqual(gate.amounts);
+          ledger.pending -= forfeited.post.amounts.cash;
+          ledger.credits -= forfeited.post.amounts.credits;
+          e = forfeited.next;
+          continue;
+        }
         ledger.pending -= change.post.cash;
         ledger.payable += change.post.cash;
         e = change.next;
@@ -125,6 +139,39 @@ function live(steps: Step[]): { e: EdgeEarnings; ledger: Ledger; voided: boolean
 describe('edge earnings', () => {
   it('pending + payable is always the cash the payments keep, and the ledger holds the same', () => {
     fc.assert(fc.property(fc.array(step, { maxLength: 30 }), (steps) => void live(steps)));
+  });
+
+  it('a forfeited commission is never released, and later refunds or a void take nothing more of it', () => {
+    const t: CommissionTerms = { salesBps: 1_000, creditBps: 200, recurringMonths: null };
+    let e = recordPricedPayment(
+      { priced: {}, earned: { ...NO_EARNINGS } },
+      { paymentId: 'p', amountCents: 10_000 },
+      { terms: t, earned: keptOn(10_000, 0, t), holdDays: 60, beneficiary: to },
+      START,
+    );
+    e = applyRefund(e, { refundId: 'r1', paymentId: 'p', amountCents: 2_000 })!.next;
+    expect(atGate(e, 'p', START + 60 * DAY - 1)).toBeNull();
+    expect(atGate(e, 'p', START + 60 * DAY)).toEqual({
+      paymentId: 'p',
+      to,
+      amounts: { cash: 800, credits: 160 },
+      gateAt: new Date(START + 60 * DAY).toISOString(),
+    });
+    const { post, next } = forfeit(e, 'p', 'referee_refunded')!;
+    expect(post).toEqual({ paymentId: 'p', to, amounts: { cash: 800, credits: 160 }, reason: 'referee_refunded' });
+    expect(next.earned).toEqual(NO_EARNINGS);
+    expect(release(next, 'p', START + 90 * DAY)).toBeNull();
+    expect(atGate(next, 'p', START + 90 * DAY)).toBeNull();
+    expect(forfeit(next, 'p', 'referee_cancelled')).toBeNull();
+    expect(applyRefund(next, { refundId: 'r2', paymentId: 'p', amountCents: 8_000 })!.post).toBeNull();
+    expect(voidAll(next).posts).toEqual([]);
+  });
+
+  it('the gate keeps a commission only if the referee neither cancelled, charged back nor refunded', () => {
+    expect(retentionVerdict({ cancelled: false, chargedBack: false, refunded: false })).toBeNull();
+    expect(retentionVerdict({ cancelled: true, chargedBack: true, refunded: true })).toBe('referee_cancelled');
+    expect(retentionVerdict({ cancelled: false, chargedBack: true, refunded: true })).toBe('referee_charged_back');
+    expect(retentionVerdict({ cancelled: false, chargedBack: false, refunded: true })).toBe('referee_refunded');
   });
 
   it('a payment refunded in full keeps zero, whether released or not', () => {

@@ -27,6 +27,7 @@ describe('replay of recorded histories', () => {
         'referral-lifecycle-screened.json', // fraud-screen-v1: held at activation, a payment held before pricing
         'referral-lifecycle-held-expired.json',
         'referral-lifecycle-held-activated-voided.json',
+        'referral-lifecycle-retention-gate.json', // a beta-seeded commission forfeited at its gate, another released
         'wave-release.json', // a run of the retired every-minute Schedule: one round
         'wave-release-loop-continued-as-new.json',
         'launch-flip-continued-as-new.json',
