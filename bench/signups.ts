@@ -11,6 +11,8 @@ import { freePort, waitFor } from '../scripts/ports.ts';
 import { startLocalTemporal } from '../scripts/local-temporal.ts';
 import { ensureTemporalCli } from '../scripts/provision.ts';
 import type { BenchStack } from './run.ts';
+import { createFraudActivities } from '../activities/fraud.ts';
+import { createDatabasePool } from '../db/pool.ts';
 import { betaEdgeStart } from './support/beta-edge.ts';
 import { DEFAULT_STARTER_CONCURRENCY } from '../platform/env.ts';
 import { flag, fmt, measure, pace, percentile, type Measured } from './_measure.ts';
@@ -209,6 +211,23 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   const medianOf = (runs: Measured[]) =>
     [...runs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs.length / 2)]!;
   const [rulesOn, rulesOff] = [medianOf(rulesRounds.on), medianOf(rulesRounds.off)];
+
+  // 5. The edge-write rules themselves: what the edge's workflow runs first (the screenEdge
+  //     activity: gather the facts, run every rule, store each verdict, hold or block), over the
+  //     edges phase 4 wrote with their signals, at the same concurrency. It runs in the worker,
+  //     after the signup answered; it keeps up when it screens faster than signups arrive.
+  const slonik = await createDatabasePool(databaseUrl, concurrency + 2);
+  const { screenEdge } = createFraudActivities({ db: slonik });
+  const { rows: screened } = await pool.query<{ id: string }>(
+    `SELECT e.id FROM edges e JOIN users u ON u.id = e.referee_id WHERE u.email LIKE 'signal-%' ORDER BY e.created_at LIMIT $1`,
+    [count],
+  );
+  const decisions: Record<string, number> = {};
+  const screening = await measure(screened.length, concurrency, async (i) => {
+    const result = await screenEdge({ edgeId: screened[i]!.id, stage: 'edge_write' });
+    decisions[result.decision] = (decisions[result.decision] ?? 0) + 1;
+  });
+  await slonik.end();
   agent.destroy();
   await pool.end();
 
@@ -232,6 +251,9 @@ export async function run({ databaseUrl, temporalAddress, args }: BenchStack): P
   );
   console.log(
     `  ratio                    ${fmt((100 * rulesOn.perSecond) / rulesOff.perSecond)}% of the rate with the rules off (target >= 80%)`,
+  );
+  console.log(
+    `  screening at edge write  ${fmt(screening.perSecond)}/s   p50 ${fmt(screening.p50, 1)} ms   p99 ${fmt(screening.p99, 1)} ms   (${fmt(screened.length)} of those edges, every rule, in-process at concurrency ${concurrency}; ${fmt((100 * screening.perSecond) / rulesOn.perSecond)}% of the signup rate with the rules on; decisions ${JSON.stringify(decisions)})`,
   );
   const rates = (rated: Rated[]) => rated.map((r) => fmt(r.perSecond)).join(', ');
   const cpu = (r: Rated, who: string) =>
