@@ -9,6 +9,7 @@ import {
   type PaymentView,
 } from '../../services/payments.ts';
 import { principalLabel } from '../auth.ts';
+import { pastDateInput } from '../dates.ts';
 import { defineRoute } from '../route.ts';
 
 const businessId = z
@@ -17,10 +18,6 @@ const businessId = z
   .max(200)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 const cents = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const past = z.iso
-  .datetime({ offset: true })
-  .transform((s) => new Date(s))
-  .refine((d) => d.getTime() <= Date.now() + 5 * 60_000, 'must not be in the future');
 
 const paymentRequest = z.strictObject({
   paymentId: businessId.describe(
@@ -29,13 +26,13 @@ const paymentRequest = z.strictObject({
   userId: z.uuid().describe('The user who paid (the referee of an edge, if anyone referred them).'),
   amountCents: cents,
   currency: z.literal('USD').default('USD'),
-  paidAt: past.optional().describe('When it was paid; now if omitted.'),
+  paidAt: pastDateInput.optional().describe('When it was paid; now if omitted. Between 2000-01-01 and 2100-01-01.'),
 });
 const refundRequest = z.strictObject({
   refundId: businessId.describe('Your id for the refund: a repeat with the same id is the same refund.'),
   paymentId: businessId,
   amountCents: cents.describe('Part or all of what is left of the payment.'),
-  refundedAt: past.optional(),
+  refundedAt: pastDateInput.optional(),
 });
 const verdictRequest = z.strictObject({
   verdictId: businessId,
