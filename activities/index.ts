@@ -6,6 +6,7 @@ import { createEdgeProgressActivities } from './edge-progress.ts';
 import { createPayoutActivities } from './payouts.ts';
 import { createWaveActivities } from './waves.ts';
 import { createLaunchActivities, LAUNCH_SIGNAL_CONCURRENCY } from './launch.ts';
+import { createLateRefundActivities } from './late-refund.ts';
 import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
@@ -41,5 +42,6 @@ export function createActivities(deps: ActivityDependencies) {
       betaAutoBps: (deps.commission ?? DEFAULT_COMMISSION_SETTINGS).betaAutoBps,
       concurrency: LAUNCH_SIGNAL_CONCURRENCY,
     }),
+    ...createLateRefundActivities({ db: deps.db }),
   };
 }

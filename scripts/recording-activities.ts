@@ -4,6 +4,7 @@ import type { EdgeProgressActivities } from '../activities/edge-progress.ts';
 import type { CommissionActivities } from '../activities/commission.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
+import type { LateRefundActivities } from '../activities/late-refund.ts';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
 import { NO_CYCLE_TOTALS } from '../contracts/payout-cycle.ts';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
@@ -61,6 +62,7 @@ export const recordingActivities: EdgeProgressActivities &
   CommissionActivities &
   WaveActivities &
   LaunchActivities &
+  LateRefundActivities &
   PayoutActivities = {
   ...payoutActivities,
   enrollLaunchPartners: async () => launchTotals(0),
@@ -103,4 +105,12 @@ export const recordingActivities: EdgeProgressActivities &
   releaseCommission: async () => {},
   clawBackCommission: async () => {},
   markPaymentsNotEligible: async () => {},
+  // A refund of 2,000 of a 4,999 payment at 20% and 5%: 599 cash and 149 credits kept, 400 and 100 back.
+  takeBackLateRefund: async ({ refundId }) => ({
+    refundId,
+    paymentId: 'm2',
+    outcome: 'taken_back',
+    takenBack: { cash: 400, credits: 100 },
+    from: 'payable',
+  }),
 };

@@ -3,3 +3,4 @@ export { referralLifecycle } from './referral-lifecycle.ts';
 export { payoutCycle } from './payout-cycle.ts';
 export { waveRelease } from './wave-release.ts';
 export { launchFlip } from './launch-flip.ts';
+export { lateRefund } from './late-refund.ts';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as workflows from '../../workflows/index.ts';
 import * as edge from '../../contracts/edge-lifecycle.ts';
 import * as launch from '../../contracts/launch-flip.ts';
+import * as lateRefund from '../../contracts/late-refund.ts';
 import * as payout from '../../contracts/payout-cycle.ts';
 import * as waves from '../../contracts/wave-release.ts';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes.ts';
@@ -44,7 +45,14 @@ describe('workflow contracts', () => {
     expect(workflows.launchFlip.name).toBe(launch.LAUNCH_FLIP_TYPE);
     expect(workflows.payoutCycle.name).toBe(payout.PAYOUT_CYCLE_TYPE);
     expect(workflows.waveRelease.name).toBe(waves.WAVE_RELEASE_TYPE);
-    expect(Object.keys(workflows).sort()).toEqual(['launchFlip', 'payoutCycle', 'referralLifecycle', 'waveRelease']);
+    expect(workflows.lateRefund.name).toBe(lateRefund.LATE_REFUND_TYPE);
+    expect(Object.keys(workflows).sort()).toEqual([
+      'lateRefund',
+      'launchFlip',
+      'payoutCycle',
+      'referralLifecycle',
+      'waveRelease',
+    ]);
   });
 
   it('build ids of the form type:key, and read a cycle id back from its workflow id', () => {
@@ -56,14 +64,22 @@ describe('workflow contracts', () => {
     expect(waves.waveReleaseWorkflowId('referral-graph')).toBe('wave-release:referral-graph');
     expect(launch.launchFlipWorkflowId('referral-graph')).toBe('launch-flip');
     expect(launch.launchFlipWorkflowId('q1')).toBe('launch-flip:q1');
+    expect(lateRefund.lateRefundWorkflowId('re_1')).toBe('late-refund:re_1');
   });
 
   it('are the only source files that spell those names', () => {
     const names: { name: string; prefix: boolean }[] = [
-      ...[edge.EDGE_LIFECYCLE_TYPE, launch.LAUNCH_FLIP_TYPE, payout.PAYOUT_CYCLE_TYPE, waves.WAVE_RELEASE_TYPE].map(
-        (name) => ({ name, prefix: false }),
-      ),
-      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip'].map((name) => ({ name, prefix: true })),
+      ...[
+        edge.EDGE_LIFECYCLE_TYPE,
+        launch.LAUNCH_FLIP_TYPE,
+        payout.PAYOUT_CYCLE_TYPE,
+        waves.WAVE_RELEASE_TYPE,
+        lateRefund.LATE_REFUND_TYPE,
+      ].map((name) => ({ name, prefix: false })),
+      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip', 'late-refund:'].map((name) => ({
+        name,
+        prefix: true,
+      })),
       ...[
         edge.activatedSignal,
         edge.paymentSignal,

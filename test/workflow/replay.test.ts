@@ -30,6 +30,7 @@ describe('replay of recorded histories', () => {
         'launch-flip.json',
         'payout-cycle.json',
         'payout-cycle-skipped.json',
+        'late-refund.json',
       ]),
     );
   });
