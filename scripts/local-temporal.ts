@@ -57,20 +57,29 @@ export async function startLocalTemporal({ cli, port, uiPort, dbFile }: LocalTem
     clearTimeout(timer);
   };
   const unregister = onShutdown('the Temporal dev server', stop);
+  let ended = false;
+  void exited.then(() => (ended = true));
   try {
     await Promise.race([
-      waitFor(`the Temporal dev server on ${address}`, async () => {
-        const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-        try {
-          await connection.workflowService.getSystemInfo({});
-          // Search attributes are registered asynchronously after the frontend answers.
-          const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-          if (!CUSTOM_SEARCH_ATTRIBUTES.every((k) => customAttributes && k.name in customAttributes))
-            throw new Error('search attributes not registered yet');
-        } finally {
-          await connection.close();
-        }
-      }),
+      waitFor(
+        `the Temporal dev server on ${address}`,
+        async () => {
+          const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+          try {
+            await connection.workflowService.getSystemInfo({});
+            // Search attributes are registered asynchronously after the frontend answers.
+            const { customAttributes } = await connection.operatorService.listSearchAttributes({
+              namespace: 'default',
+            });
+            if (!CUSTOM_SEARCH_ATTRIBUTES.every((k) => customAttributes && k.name in customAttributes))
+              throw new Error('search attributes not registered yet');
+          } finally {
+            await connection.close();
+          }
+        },
+        60_000,
+        () => ended, // no polling on once it died
+      ),
       exited.then((code) => {
         throw new Error(
           `the Temporal dev server exited (code ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
