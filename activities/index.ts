@@ -10,6 +10,7 @@ import { createFraudRingActivities } from './fraud-rings.ts';
 import type { RingSettings } from '../domain/fraud/rings.ts';
 import { createFraudActivities } from './fraud.ts';
 import type { FraudSettings } from '../domain/fraud/settings.ts';
+import { createLateRefundActivities } from './late-refund.ts';
 import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
@@ -53,5 +54,6 @@ export function createActivities(deps: ActivityDependencies) {
     }),
     ...createFraudRingActivities({ db: deps.db, ...(deps.rings ? { settings: deps.rings } : {}) }),
     ...createFraudActivities({ db: deps.db, ...(deps.fraud ? { settings: deps.fraud } : {}) }),
+    ...createLateRefundActivities({ db: deps.db }),
   };
 }

@@ -23,5 +23,5 @@ export type DeliveryOutcome = 'delivered' | 'workflow_closed';
  * What the workflow outbox names: the kind of business object a row is about and its id. The relay
  * builds the start (or finds the workflow to tell) from that object's current row.
  */
-export const OUTBOX_SUBJECTS = ['edge', 'launch'] as const;
+export const OUTBOX_SUBJECTS = ['edge', 'launch', 'refund'] as const;
 export type OutboxSubject = (typeof OUTBOX_SUBJECTS)[number];

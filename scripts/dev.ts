@@ -1,6 +1,8 @@
 // `npm run dev`: the whole system on one machine. Embedded PostgreSQL and a Temporal dev server
 // (unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere), migrations, the worker and the API.
-// State is kept under .data/ between runs; Ctrl-C stops everything.
+// State is kept under .data/ between runs; Ctrl-C stops everything, and so does any failure (a
+// server that does not start, a process that dies): nothing this run started is left running
+// (scripts/shutdown.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,25 +13,21 @@ import { loadConfig } from '../platform/env.ts';
 import { startLocalPostgres, type LocalPostgres } from './local-postgres.ts';
 import { startLocalSmtp, writeMailsTo } from './local-smtp.ts';
 import { startLocalTemporal, type LocalTemporal } from './local-temporal.ts';
-import { assertPortFree, freePort, waitFor } from './ports.ts';
+import { assertPortFree, waitFor } from './ports.ts';
 import { ensureStripeMock, ensureTemporalCli } from './provision.ts';
 import { startStripeMock } from './local-stripe-mock.ts';
+import { installShutdownHandlers, onShutdown, shutdown, trackChild } from './shutdown.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, '.data');
 const say = (line: string) => process.stdout.write(`[dev] ${line}\n`);
 
-const cleanups: (() => Promise<void>)[] = [];
-const children: ChildProcess[] = [];
 let stopping = false;
 
+/** Stops the app's processes, then the servers (each registered its stop when it was spawned), and exits. */
 async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  }
+  stopping = true;
+  await shutdown((line) => process.stderr.write(`[dev] ${line}\n`));
   process.exit(code);
 }
 
@@ -46,7 +44,10 @@ function devSecrets(): { API_KEYS: string; SESSION_SECRET: string } {
 }
 
 function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [join(root, script)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = trackChild(
+    spawn(process.execPath, [join(root, script)], { env, stdio: ['ignore', 'inherit', 'inherit'] }),
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', (code, signal) => {
     if (stopping) return;
     process.stderr.write(
@@ -54,7 +55,10 @@ function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess
     );
     void stopAll(1);
   });
-  children.push(child);
+  onShutdown(`the ${name}`, async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
   return child;
 }
 
@@ -85,8 +89,12 @@ async function main(): Promise<void> {
     const pgPort = Number(env.DEV_PG_PORT ?? 55432);
     await assertPortFree(pgPort, 'embedded PostgreSQL', 'DEV_PG_PORT');
     say(`starting embedded PostgreSQL on 127.0.0.1:${pgPort} (data in .data/postgres)`);
-    postgres = await startLocalPostgres({ dataDir: join(dataDir, 'postgres'), port: pgPort, persistent: true });
-    cleanups.push(() => postgres!.stop());
+    postgres = await startLocalPostgres({
+      dataDir: join(dataDir, 'postgres'),
+      port: pgPort,
+      persistent: true,
+      onNotice: say,
+    });
     await postgres.createDatabase('referral_graph');
     env.DATABASE_URL = postgres.urlFor('referral_graph');
   }
@@ -102,7 +110,6 @@ async function main(): Promise<void> {
       `starting the Temporal dev server on 127.0.0.1:${temporalPort} (state in .data/temporal.db)${cli ? '' : ' with the SDK-downloaded CLI (no Go here)'}`,
     );
     temporal = await startLocalTemporal({ cli, port: temporalPort, uiPort, dbFile: join(dataDir, 'temporal.db') });
-    cleanups.push(() => temporal!.stop());
     env.TEMPORAL_ADDRESS = temporal.address;
   }
 
@@ -110,14 +117,13 @@ async function main(): Promise<void> {
     const smtpPort = Number(env.DEV_SMTP_PORT ?? 2525);
     await assertPortFree(smtpPort, 'local SMTP sink', 'DEV_SMTP_PORT');
     const smtp = await startLocalSmtp({ port: smtpPort, onMail: writeMailsTo(join(dataDir, 'mail')) });
-    cleanups.push(() => smtp.stop());
+    onShutdown('the local SMTP sink', () => smtp.stop());
     env.SMTP_URL = smtp.url;
   }
 
   // Stripe in dev: stripe-mock (Stripe's own mock) unless a key is given, so payout cycles run.
   if (!env.STRIPE_SECRET_KEY) {
-    const stripeMock = await startStripeMock({ bin: ensureStripeMock(), port: await freePort() });
-    cleanups.push(() => stripeMock.stop());
+    const stripeMock = await startStripeMock({ bin: ensureStripeMock() });
     env.STRIPE_SECRET_KEY = 'sk_test_dev';
     env.STRIPE_API_BASE = stripeMock.url;
   }
@@ -155,8 +161,10 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-process.once('SIGINT', () => void stopAll(0));
-process.once('SIGTERM', () => void stopAll(0));
+installShutdownHandlers((line) => {
+  stopping = true;
+  say(line);
+}, 0);
 main().catch(async (err) => {
   process.stderr.write(`[dev] ${(err as Error).message ?? err}\n`);
   await stopAll(1);

@@ -3,7 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../contracts/search-attributes.ts';
+import { childEnv } from './child-env.ts';
 import { waitFor } from './ports.ts';
+import { onShutdown, trackChild } from './shutdown.ts';
 
 export type LocalTemporal = { address: string; uiUrl: string | null; stop(): Promise<void> };
 
@@ -35,24 +37,49 @@ export async function startLocalTemporal({ cli, port, uiPort, dbFile }: LocalTem
     '--log-level',
     'error',
   ];
-  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Our environment stays ours: the CLI reads TEMPORAL_* variables of its own (scripts/child-env.ts).
+  const child: ChildProcess = trackChild(spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv() }));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', resolve);
+    // Not started at all (not executable, say): an error event, no exit.
+    child.once('error', (err) => {
+      stderr += `${cli}: ${err.message}`;
+      resolve(null);
+    });
+  });
+  const stop = async () => {
+    unregister();
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const unregister = onShutdown('the Temporal dev server', stop);
+  let ended = false;
+  void exited.then(() => (ended = true));
   try {
     await Promise.race([
-      waitFor(`the Temporal dev server on ${address}`, async () => {
-        const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-        try {
-          await connection.workflowService.getSystemInfo({});
-          // Search attributes are registered asynchronously after the frontend answers.
-          const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-          if (!CUSTOM_SEARCH_ATTRIBUTES.every((k) => customAttributes && k.name in customAttributes))
-            throw new Error('search attributes not registered yet');
-        } finally {
-          await connection.close();
-        }
-      }),
+      waitFor(
+        `the Temporal dev server on ${address}`,
+        async () => {
+          const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+          try {
+            await connection.workflowService.getSystemInfo({});
+            // Search attributes are registered asynchronously after the frontend answers.
+            const { customAttributes } = await connection.operatorService.listSearchAttributes({
+              namespace: 'default',
+            });
+            if (!CUSTOM_SEARCH_ATTRIBUTES.every((k) => customAttributes && k.name in customAttributes))
+              throw new Error('search attributes not registered yet');
+          } finally {
+            await connection.close();
+          }
+        },
+        60_000,
+        () => ended, // no polling on once it died
+      ),
       exited.then((code) => {
         throw new Error(
           `the Temporal dev server exited (code ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
@@ -60,20 +87,12 @@ export async function startLocalTemporal({ cli, port, uiPort, dbFile }: LocalTem
       }),
     ]);
   } catch (err) {
+    unregister();
     child.kill('SIGKILL');
+    await exited;
     throw err;
   }
-  return {
-    address,
-    uiUrl,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { address, uiUrl, stop };
 }
 
 async function startDownloaded({
@@ -99,7 +118,15 @@ async function startDownloaded({
       `no Temporal CLI: Go is not installed to build one and the SDK's own download failed (${err.message}); install Go, or set TEMPORAL_CLI to a Temporal CLI binary, or TEMPORAL_ADDRESS to a running server.`,
     );
   });
-  return { address, uiUrl, stop: () => env.teardown() };
+  const unregister = onShutdown('the Temporal dev server', () => env.teardown());
+  return {
+    address,
+    uiUrl,
+    stop: () => {
+      unregister();
+      return env.teardown();
+    },
+  };
 }
 
 /**

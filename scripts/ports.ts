@@ -26,8 +26,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `probe` until it succeeds or `timeoutMs` passes, then rejects naming `what`. */
-export async function waitFor(what: string, probe: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
+/**
+ * Polls `probe` until it succeeds or `timeoutMs` passes, then rejects naming `what`. `hopeless`: when it answers true
+ * after a failed probe (the process died), the probe's error is the answer at once.
+ */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<unknown>,
+  timeoutMs = 60_000,
+  hopeless: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -36,6 +44,7 @@ export async function waitFor(what: string, probe: () => Promise<unknown>, timeo
       return;
     } catch (err) {
       lastError = err;
+      if (hopeless()) throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
   }

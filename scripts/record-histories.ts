@@ -24,6 +24,7 @@ import { WAVE_RELEASE_TYPE, waveReleaseStart, wavesChangedSignal } from '../cont
 import { LAUNCH_FLIP_TYPE, launchFlipWorkflowId } from '../contracts/launch-flip.ts';
 import { payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
 import { fraudRingScanStart } from '../contracts/fraud-ring-scan.ts';
+import { lateRefundStart } from '../contracts/late-refund.ts';
 import { recordingActivities } from './recording-activities.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
@@ -292,6 +293,27 @@ const paths: Path[] = [
         staticSummary: start.summary,
       });
       return { workflowId };
+    },
+  },
+  {
+    // A refund that reached its payment after the edge's workflow had ended: taken back by a workflow of its own.
+    name: 'late-refund',
+    run: async (env, taskQueue, input) => {
+      const start = lateRefundStart({
+        refundId: 'r-late',
+        paymentId: 'm2',
+        amountCents: 2_000,
+        edgeId: input.edgeId,
+        referrerId: input.referrerId,
+        refereeId: input.refereeId,
+      });
+      await env.client.workflow.execute(start.workflowType, {
+        workflowId: start.workflowId,
+        taskQueue,
+        args: start.args,
+        staticSummary: start.summary,
+      });
+      return { workflowId: start.workflowId };
     },
   },
 ];

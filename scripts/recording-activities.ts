@@ -5,6 +5,7 @@ import type { CommissionActivities } from '../activities/commission.ts';
 import type { FraudActivities, ScreenResult } from '../activities/fraud.ts';
 import type { WaveActivities } from '../activities/waves.ts';
 import type { LaunchActivities } from '../activities/launch.ts';
+import type { LateRefundActivities } from '../activities/late-refund.ts';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
 import type { FraudRingActivities } from '../activities/fraud-rings.ts';
 import { NO_CYCLE_TOTALS } from '../contracts/payout-cycle.ts';
@@ -76,6 +77,7 @@ export const recordingActivities: EdgeProgressActivities &
   CommissionActivities &
   WaveActivities &
   LaunchActivities &
+  LateRefundActivities &
   PayoutActivities &
   FraudRingActivities = {
   ...payoutActivities,
@@ -140,4 +142,12 @@ export const recordingActivities: EdgeProgressActivities &
     paymentId.startsWith('kept') ? { status: 'released' } : { status: 'forfeited', reason: 'referee_cancelled' },
   clawBackCommission: async () => {},
   markPaymentsNotEligible: async () => {},
+  // A refund of 2,000 of a 4,999 payment at 20% and 5%: 599 cash and 149 credits kept, 400 and 100 back.
+  takeBackLateRefund: async ({ refundId }) => ({
+    refundId,
+    paymentId: 'm2',
+    outcome: 'taken_back',
+    takenBack: { cash: 400, credits: 100 },
+    from: 'payable',
+  }),
 };

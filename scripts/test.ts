@@ -2,7 +2,8 @@
 // stops itself: an embedded PostgreSQL (a migrated template database each test file copies), a
 // Temporal dev server (in memory), the Java time-skipping test server for month-long timers, and
 // stripe-mock for the shape of our Stripe requests.
-// Extra arguments go to jest (`npm test -- test/unit`).
+// Extra arguments go to jest (`npm test -- test/unit`). However the run ends (done, failed, Ctrl-C,
+// `kill`, a crash), what it started is stopped (scripts/shutdown.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { startLocalTemporal, type LocalTemporal } from './local-temporal.ts';
 import { freePort } from './ports.ts';
 import { ensureStripeMock, ensureTemporalCli, ensureTestServer } from './provision.ts';
 import { startStripeMock, type LocalStripeMock } from './local-stripe-mock.ts';
+import { installShutdownHandlers, onShutdown, shutdown, trackChild } from './shutdown.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (line: string) => process.stderr.write(`[test] ${line}\n`);
@@ -45,16 +47,17 @@ async function main(): Promise<number> {
   const stripeMockBin = ensureStripeMock();
   const work = mkdtempSync(join(tmpdir(), 'referral-graph-test-'));
   chmodSync(work, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
+  onShutdown('the work folder', async () => rmSync(work, { recursive: true, force: true })); // runs last
   let postgres: LocalPostgres | undefined;
   let temporal: LocalTemporal | undefined;
   let stripeMock: LocalStripeMock | undefined;
   try {
-    const [pgPort, temporalPort, stripeMockPort] = [await freePort(), await freePort(), await freePort()];
-    // All start at once; whichever came up is stopped in `finally` even if another failed.
+    const [pgPort, temporalPort] = [await freePort(), await freePort()];
+    // All start at once; whichever came up (or is still starting) is stopped in `finally` even if another failed.
     const [pgResult, temporalResult, stripeResult] = await Promise.allSettled([
-      startLocalPostgres({ dataDir: join(work, 'postgres'), port: pgPort, persistent: false }),
+      startLocalPostgres({ dataDir: join(work, 'postgres'), port: pgPort, persistent: false, onNotice: say }),
       startLocalTemporal({ cli, port: temporalPort, uiPort: null, dbFile: null }),
-      startStripeMock({ bin: stripeMockBin, port: stripeMockPort }),
+      startStripeMock({ bin: stripeMockBin }),
     ]);
     if (pgResult.status === 'fulfilled') postgres = pgResult.value;
     if (temporalResult.status === 'fulfilled') temporal = temporalResult.value;
@@ -85,24 +88,31 @@ async function main(): Promise<number> {
         .filter(Boolean)
         .join(' '),
     };
-    const jest = spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], {
-      env,
-      stdio: 'inherit',
-      cwd: root,
+    const jest = trackChild(
+      spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], {
+        env,
+        stdio: 'inherit',
+        cwd: root,
+      }),
+    );
+    const finished = new Promise<number>((resolve) => jest.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+    // Interrupted: jest ends first (its workers and their servers), then the servers it used.
+    const unregister = onShutdown('jest', async () => {
+      if (jest.exitCode === null && jest.signalCode === null) jest.kill('SIGTERM');
+      await finished;
     });
-    const forward = (signal: NodeJS.Signals) => jest.kill(signal);
-    process.on('SIGINT', forward).on('SIGTERM', forward);
-    const code = await new Promise<number>((resolve) => jest.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+    const code = await finished;
+    unregister();
     say(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return code;
   } finally {
-    await Promise.allSettled([temporal?.stop(), postgres?.stop(), stripeMock?.stop()]);
-    rmSync(work, { recursive: true, force: true });
+    await shutdown(say);
   }
 }
 
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
 
+installShutdownHandlers(say);
 main().then(
   (code) => process.exit(code),
   (err) => {

@@ -4,3 +4,4 @@ export { payoutCycle } from './payout-cycle.ts';
 export { waveRelease } from './wave-release.ts';
 export { launchFlip } from './launch-flip.ts';
 export { fraudRingScan } from './fraud-ring-scan.ts';
+export { lateRefund } from './late-refund.ts';

@@ -3,14 +3,11 @@ import { DEFAULT_PERSONAL_CODE_LIMITS, INVITE_FLAVORS } from '../../domain/invit
 import { isEmail } from '../../domain/email.ts';
 import { createPersonalCode, mintInviteCodes, redeemInviteCode, type InviteDeps } from '../../services/invite-codes.ts';
 import { principalLabel } from '../auth.ts';
+import { futureDateInput } from '../dates.ts';
 import { defineRoute } from '../route.ts';
 import { inviteCodeView, redemptionView, toInviteCodeView, toRedemptionView } from '../views.ts';
 
 const MAX_MINT = 1_000;
-const futureDate = z.iso
-  .datetime({ offset: true })
-  .transform((s) => new Date(s))
-  .refine((d) => d.getTime() > Date.now(), 'must be in the future');
 
 const mintRequest = z.strictObject({
   flavor: z.enum(INVITE_FLAVORS),
@@ -29,7 +26,7 @@ const mintRequest = z.strictObject({
     .max(1_000_000)
     .optional()
     .describe("Credits each redemption grants; the flavor's default when left out."),
-  expiresAt: futureDate.optional(),
+  expiresAt: futureDateInput.optional(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   ownerUserId: z.uuid().optional().describe('The referrer redemptions attribute to.'),
   emails: z
@@ -44,7 +41,7 @@ const personalRequest = (maxUses: number) =>
   z.strictObject({
     maxUses: z.number().int().min(1).max(maxUses).describe('At most PERSONAL_CODE_MAX_USES.'),
     credits: z.number().int().min(0).optional().describe("Capped at the flavor's default grant."),
-    expiresAt: futureDate.optional(),
+    expiresAt: futureDateInput.optional(),
   });
 
 const codeParam = z.strictObject({ code: z.string().min(1).max(64) });

@@ -11,6 +11,7 @@ import {
 import { edgeVerdictsExplained } from '../../services/edge-verdicts.ts';
 import { FRAUD_STAGES } from '../../domain/fraud/rule.ts';
 import { principalLabel } from '../auth.ts';
+import { pastDateInput } from '../dates.ts';
 import { defineRoute } from '../route.ts';
 
 const businessId = z
@@ -19,10 +20,6 @@ const businessId = z
   .max(200)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 const cents = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const past = z.iso
-  .datetime({ offset: true })
-  .transform((s) => new Date(s))
-  .refine((d) => d.getTime() <= Date.now() + 5 * 60_000, 'must not be in the future');
 
 const paymentRequest = z.strictObject({
   paymentId: businessId.describe(
@@ -35,7 +32,7 @@ const paymentRequest = z.strictObject({
     .default('USD')
     .transform(() => 'USD' as const)
     .describe('ISO 4217, either case (Stripe sends `usd`); stored upper-case.'),
-  paidAt: past.optional().describe('When it was paid; now if omitted.'),
+  paidAt: pastDateInput.optional().describe('When it was paid; now if omitted.'),
   paymentMethodFingerprint: z
     .string()
     .min(1)
@@ -49,7 +46,7 @@ const refundRequest = z.strictObject({
   refundId: businessId.describe('Your id for the refund: a repeat with the same id is the same refund.'),
   paymentId: businessId,
   amountCents: cents.describe('Part or all of what is left of the payment.'),
-  refundedAt: past.optional(),
+  refundedAt: pastDateInput.optional(),
   chargeback: z
     .boolean()
     .optional()

@@ -12,6 +12,7 @@ import {
 } from '../../services/waves.ts';
 import type { WaveSettings } from '../../platform/env.ts';
 import { principalLabel } from '../auth.ts';
+import { dateInput } from '../dates.ts';
 import { defineRoute } from '../route.ts';
 
 const iso = z.iso.datetime();
@@ -95,13 +96,15 @@ export function waveRoutes({
       body: z.strictObject({
         name: z.string().trim().min(1).max(100).optional(),
         seatCap: z.number().int().min(1).max(1_000_000),
-        opensAt: iso.describe('When the wave opens (ISO 8601 with time zone).'),
+        opensAt: dateInput.describe(
+          'When the wave opens (ISO 8601 with a time zone, between 2000-01-01 and 2100-01-01).',
+        ),
       }),
       responses: { 201: { description: 'Scheduled', schema: waveView } },
       handle: async ({ body, principal }) => {
         const wave = await createWave(
           db,
-          { name: body.name, seatCap: body.seatCap, opensAt: new Date(body.opensAt) },
+          { name: body.name, seatCap: body.seatCap, opensAt: body.opensAt },
           principalLabel(principal),
           release,
         );

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as workflows from '../../workflows/index.ts';
 import * as edge from '../../contracts/edge-lifecycle.ts';
 import * as launch from '../../contracts/launch-flip.ts';
+import * as lateRefund from '../../contracts/late-refund.ts';
 import * as payout from '../../contracts/payout-cycle.ts';
 import * as waves from '../../contracts/wave-release.ts';
 import * as rings from '../../contracts/fraud-ring-scan.ts';
@@ -54,9 +55,11 @@ describe('workflow contracts', () => {
     expect(workflows.launchFlip.name).toBe(launch.LAUNCH_FLIP_TYPE);
     expect(workflows.payoutCycle.name).toBe(payout.PAYOUT_CYCLE_TYPE);
     expect(workflows.waveRelease.name).toBe(waves.WAVE_RELEASE_TYPE);
+    expect(workflows.lateRefund.name).toBe(lateRefund.LATE_REFUND_TYPE);
     expect(workflows.fraudRingScan.name).toBe(rings.FRAUD_RING_SCAN_TYPE);
     expect(Object.keys(workflows).sort()).toEqual([
       'fraudRingScan',
+      'lateRefund',
       'launchFlip',
       'payoutCycle',
       'referralLifecycle',
@@ -74,6 +77,7 @@ describe('workflow contracts', () => {
     expect(launch.launchFlipWorkflowId('referral-graph')).toBe('launch-flip');
     expect(launch.launchFlipWorkflowId('q1')).toBe('launch-flip:q1');
     expect(rings.fraudRingScanWorkflowId('referral-graph')).toBe('fraud-ring-scan:referral-graph');
+    expect(lateRefund.lateRefundWorkflowId('re_1')).toBe('late-refund:re_1');
   });
 
   it('are the only source files that spell those names', () => {
@@ -84,8 +88,9 @@ describe('workflow contracts', () => {
         payout.PAYOUT_CYCLE_TYPE,
         waves.WAVE_RELEASE_TYPE,
         rings.FRAUD_RING_SCAN_TYPE,
+        lateRefund.LATE_REFUND_TYPE,
       ].map((name) => ({ name, prefix: false })),
-      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip', 'fraud-ring-scan'].map((name) => ({
+      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip', 'fraud-ring-scan', 'late-refund:'].map((name) => ({
         name,
         prefix: true,
       })),

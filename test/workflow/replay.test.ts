@@ -35,6 +35,7 @@ describe('replay of recorded histories', () => {
         'payout-cycle.json',
         'payout-cycle-skipped.json',
         'fraud-ring-scan.json',
+        'late-refund.json',
       ]),
     );
   });
