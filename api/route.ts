@@ -138,6 +138,9 @@ function send(res: Response, route: RouteDef, reply: Reply): void {
  * with the same body gets that answer again, with another body a 409. A failure on our side frees
  * the key for a retry.
  */
+/** How long a repeat waits for the first request under its key before answering 409 in progress. */
+const IN_PROGRESS_WAIT_MS = 15_000;
+
 async function idempotently(
   db: DatabasePool,
   route: RouteDef,
@@ -155,7 +158,15 @@ async function idempotently(
     );
   const scope = `${route.operationId}|${'type' in who ? principalLabel(who) : `ip:${who.ip}`}`;
   const hash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-  const stored = await claimIdempotencyKey(db, scope, key, hash);
+  // A repeat that arrives while the first request runs waits for its answer (a client retrying a
+  // slow call, or a burst of identical requests, gets the same answer, not a 409); the key is
+  // claimed again meanwhile, so a first request that failed on our side lets this one run instead.
+  const deadline = Date.now() + IN_PROGRESS_WAIT_MS;
+  let stored = await claimIdempotencyKey(db, scope, key, hash);
+  while (stored && stored.request_hash === hash && stored.status === null && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    stored = await claimIdempotencyKey(db, scope, key, hash);
+  }
   if (stored) {
     if (stored.request_hash !== hash)
       throw new ApiError(

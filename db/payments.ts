@@ -72,7 +72,12 @@ export async function insertPayment(
     SELECT *, true AS created FROM inserted
     UNION ALL
     SELECT ${paymentColumns}, false FROM payments WHERE id = ${p.id} AND NOT EXISTS (SELECT 1 FROM inserted)`);
-  if (!written) return null;
+  if (!written) {
+    // A concurrent insert of the same id committed while this statement waited on it: the row is
+    // not in this statement's snapshot, but it is in the next one's. Nothing found then: no such user.
+    const existing = await findPayment(db, p.id);
+    return existing ? { row: existing, created: false } : null;
+  }
   const { created, ...row } = written;
   return { row, created };
 }

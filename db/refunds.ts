@@ -55,9 +55,13 @@ export type RefundOutcome =
  */
 export async function insertRefund(db: Db, r: NewRefund): Promise<RefundOutcome> {
   return db.transaction(async (tx) => {
-    const existing = await tx.maybeOne(sql.type(refundRow)`SELECT ${refundColumns} FROM refunds WHERE id = ${r.id}`);
-    const payment = await findPayment(tx, existing?.payment_id ?? r.paymentId, { forUpdate: true });
+    const byId = () => tx.maybeOne(sql.type(refundRow)`SELECT ${refundColumns} FROM refunds WHERE id = ${r.id}`);
+    const seen = await byId();
+    const payment = await findPayment(tx, seen?.payment_id ?? r.paymentId, { forUpdate: true });
     if (!payment) return { kind: 'unknown_payment' };
+    // Read again under the payment's lock: the same refund sent concurrently may have committed
+    // while this one waited for the lock (inserting it again would be a unique violation, a 500).
+    const existing = seen ?? (await byId());
     const refundedCents = await refundedOf(tx, payment.id);
     if (existing) return { kind: 'existing', row: existing, payment, refundedCents };
     if (refundedCents + r.amountCents > payment.amount_cents)
