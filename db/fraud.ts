@@ -58,6 +58,20 @@ const factsRow = z.object({
   payment: z.object({ id: z.string(), fingerprint: z.string().nullable() }).nullable(),
 });
 
+// The referrer's edges counted for the velocity rule. Where the edge is written: the hour and the
+// day up to it. At activation, the edges written after it are known too: the hour and the day
+// centred on it (each still one hour, one day long), so every edge of a burst is seen in it, the
+// first ones included, before any of them vests.
+const upToTheEdge = sql.fragment`
+      SELECT count(*) FILTER (WHERE x.created_at > e.created_at - interval '1 hour')::int AS hour, count(*)::int AS day
+      FROM e JOIN edges x ON x.referrer_id = e.referrer_id
+        AND x.created_at > e.created_at - interval '1 day' AND x.created_at <= e.created_at`;
+const aroundTheEdge = sql.fragment`
+      SELECT count(*) FILTER (WHERE x.created_at > e.created_at - interval '30 minutes' AND x.created_at <= e.created_at + interval '30 minutes')::int AS hour,
+             count(*)::int AS day
+      FROM e JOIN edges x ON x.referrer_id = e.referrer_id
+        AND x.created_at > e.created_at - interval '12 hours' AND x.created_at <= e.created_at + interval '12 hours'`;
+
 /**
  * What every rule of the stage reads about the edge, in one query; null when there is no such edge.
  * At payment, `subject` is the payment id (a payment of this edge, else `payment` is null). Every
@@ -101,10 +115,7 @@ export async function gatherFacts(
         AND s.seen_at > e.referee_created_at - interval '1 day' AND s.seen_at <= e.referee_created_at
       WHERE s.source = ${SIGHTING_SOURCES.signup}
       GROUP BY g.kind, g.value
-    ), velocity AS (
-      SELECT count(*) FILTER (WHERE x.created_at > e.created_at - interval '1 hour')::int AS hour, count(*)::int AS day
-      FROM e JOIN edges x ON x.referrer_id = e.referrer_id
-        AND x.created_at > e.created_at - interval '1 day' AND x.created_at <= e.created_at
+    ), velocity AS (${stage === 'activation' ? aroundTheEdge : upToTheEdge}
     )
     SELECT e.*,
            coalesce((SELECT json_agg(seen) FROM seen), '[]') AS sightings,

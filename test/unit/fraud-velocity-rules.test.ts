@@ -26,6 +26,15 @@ describe('referrer-velocity', () => {
     expect(edges(200, 1_000, true).decision).toBe('allow');
     expect(edges(D.partnerEdgesPerHour + 1, D.partnerEdgesPerHour + 1, true).decision).toBe('hold');
   });
+
+  it('runs again at activation over the hour around the edge, so the first edges of a burst are held too', () => {
+    expect(rule.stages).toEqual(['edge_write', 'activation']);
+    const atActivation = (hour: number) =>
+      rule.evaluate(facts({ stage: 'activation', referrerEdges: { hour, day: hour } }));
+    expect(atActivation(25)).toMatchObject({ decision: 'hold', evidence: { hour: 25, window: 'around' } });
+    expect(atActivation(25).reason).toContain('the hour around this one');
+    expect(atActivation(D.referrerEdgesPerHour).decision).toBe('allow');
+  });
 });
 
 describe('ip-velocity', () => {
