@@ -35,8 +35,16 @@ function checksOf(schema: z.core.$ZodType): Check[] {
   return checks;
 }
 
+/**
+ * No request string may hold a NUL character (api/request-guards.ts refuses it for every route), so
+ * a free string's schema says so; strings with a format, a pattern or fixed values already exclude it.
+ */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
 /** Adds to a request field's schema the rules its checks enforce beyond what JSON Schema says. */
 function stateRules(zodSchema: z.core.$ZodType, json: JsonSchema): void {
+  if (json.type === 'string' && !json.pattern && !json.format && !json.enum && json.const === undefined)
+    json.pattern = NO_NUL_PATTERN;
   const rules: string[] = [];
   for (const check of checksOf(zodSchema)) {
     const { def } = check._zod;

@@ -86,11 +86,10 @@ describe('a synthetic population through the API, the workflows and the ledger',
     expect(group("self-purchase with the referrer's card").creditsTakenBack).toBe(3 * 250);
     // The burst: 25 edges; the 5 past 20 in the hour held where they were written, the 20 before
     // them at activation (the hour around each holds all 25), before any vested.
-    expect(group('referrer burst')).toMatchObject({
-      edges: 25,
-      decisions: { hold: 25, block: 0 },
-      heldBy: { 'referrer-velocity': 25 },
-    });
+    const burst = group('referrer burst');
+    expect(burst).toMatchObject({ edges: 25, decisions: { hold: 25, block: 0 } });
+    const heldForVelocity = Object.entries(burst.heldBy).filter(([rules]) => rules.includes('referrer-velocity'));
+    expect(heldForVelocity.reduce((n, [, count]) => n + count, 0)).toBe(25);
 
     // Honest: none held; each group earns exactly what the rules say (10% of each first payment
     // after the flip and the milestone credits per referrer; the partner's 20% + 5% in credits).

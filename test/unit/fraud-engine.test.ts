@@ -127,7 +127,12 @@ describe('the rulebook', () => {
       'ip-velocity',
       'network-velocity',
     ]);
-    expect(names('activation')).toEqual(['device-overlap', 'shared-device-referees', 'quick-activation']);
+    expect(names('activation')).toEqual([
+      'device-overlap',
+      'shared-device-referees',
+      'referrer-velocity',
+      'quick-activation',
+    ]);
     expect(names('payment')).toEqual(['card-overlap', 'shared-card-referees']);
     expect(new Set(rules.map((r) => r.name)).size).toBe(rules.length);
     expect([...networkOnly].sort()).toEqual(['ip-overlap', 'ip-velocity', 'network-velocity', 'shared-ip-referees']);

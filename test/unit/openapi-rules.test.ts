@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Client } from '@temporalio/client';
 import type { DatabasePool } from 'slonik';
 import { apiRoutes } from '../../api/app.ts';
-import { openApiDocument } from '../../api/openapi.ts';
+import { NO_NUL_PATTERN, openApiDocument } from '../../api/openapi.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { testConfig } from '../support/app.ts';
 
@@ -18,6 +18,13 @@ const doc = openApiDocument(routes, { title: 't', version: '1' }) as any;
 const body = (path: string, method = 'post') => doc.paths[path][method].requestBody.content['application/json'].schema;
 
 describe('OpenAPI rules', () => {
+  it('says free strings hold no NUL character (the server refuses one in any field)', () => {
+    const reason = body('/v1/admin/edges/{id}/archive').properties.reason;
+    expect(reason.pattern).toBe(NO_NUL_PATTERN);
+    expect(new RegExp(reason.pattern).test('fraud ring')).toBe(true);
+    expect(new RegExp(reason.pattern).test('fraud\u0000ring')).toBe(false);
+  });
+
   it('marks email fields and states the email rule', () => {
     const email = body('/v1/signups').properties.email;
     expect(email.format).toBe('email');
