@@ -281,9 +281,24 @@ export async function recordStripeEvent(db: Db, id: string, type: string): Promi
   return row !== null;
 }
 
-export async function setStripeAccountStatus(db: Db, accountId: string, status: string): Promise<number> {
-  const result = await db.query(
-    sql.unsafe`UPDATE partners SET stripe_account_status = ${status}, updated_at = now() WHERE stripe_account_id = ${accountId}`,
-  );
+/**
+ * Sets the Connect status of the partners on this account from an `account.updated` event, unless
+ * they already hold it from a newer event (by `created`, in seconds, then id in byte order): Stripe
+ * delivers in no particular order. The number of partners changed.
+ */
+export async function setStripeAccountStatus(
+  db: Db,
+  accountId: string,
+  status: string,
+  event: { id: string; created: number },
+): Promise<number> {
+  const result = await db.query(sql.unsafe`
+    UPDATE partners SET stripe_account_status = ${status}, stripe_status_event_created = to_timestamp(${event.created}),
+                        stripe_status_event_id = ${event.id}, updated_at = now()
+    WHERE stripe_account_id = ${accountId}
+      AND (stripe_status_event_created IS NULL
+           OR stripe_status_event_created < to_timestamp(${event.created})
+           OR (stripe_status_event_created = to_timestamp(${event.created})
+               AND stripe_status_event_id COLLATE "C" < ${event.id} COLLATE "C"))`);
   return result.rowCount;
 }

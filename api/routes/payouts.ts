@@ -206,7 +206,7 @@ export function payoutRoutes(deps: PayoutServiceDeps & WebhookDeps) {
       operationId: 'stripeWebhook',
       summary: 'Stripe events (signed): keeps Connect account status current',
       description:
-        'Checked against the Stripe-Signature header; each event id is handled once (a repeat answers duplicate: true).',
+        'Checked against the Stripe-Signature header (a signature older than 5 minutes or more than 5 minutes in the future is refused, and so is an event created more than 5 minutes in the future); each event id is handled once (a repeat answers duplicate: true); an account.updated older (by created, then id) than the one the status came from is handled and changes nothing.',
       tags: ['webhooks'],
       access: { public: true },
       signatureHeader: 'Stripe-Signature',
