@@ -89,7 +89,7 @@ async function call(apiUrl: string, method: string, path: string, body?: unknown
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`toxiproxy ${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+  return res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text;
 }
 
 /** Starts a toxiproxy server on a free loopback port and waits until its API answers. */

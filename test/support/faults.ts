@@ -2,7 +2,7 @@
 // talk to PostgreSQL and Temporal only through proxies the test can slow, cut or disable. A direct
 // pool and a direct Temporal client stay beside them to check the outcome.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.ts';
 import { createDatabasePool, type DatabasePool } from '../../db/pool.ts';
 import { createLogger } from '../../platform/logger.ts';
@@ -29,6 +29,15 @@ export type FaultStack = {
 };
 
 export async function startFaultStack(name: string): Promise<FaultStack> {
+  // Activities fail and retry by design here: only errors are worth printing.
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    });
+  } catch {
+    // a runtime is already installed in this process
+  }
   quietRuntime();
   const toxiproxy = await startToxiproxy();
   const stops: (() => Promise<unknown>)[] = [() => toxiproxy.stop()];
