@@ -1,5 +1,12 @@
 // Every failure leaves the API as { error: { type, code, message, param? } } with the right status.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import {
+  BackendTerminatedError,
+  BackendTerminatedUnexpectedlyError,
+  ConnectionError,
+  IdleTransactionTimeoutError,
+  StatementTimeoutError,
+} from 'slonik';
 import { z } from 'zod';
 import { ServiceError, type ServiceErrorKind } from '../services/errors.ts';
 
@@ -122,6 +129,61 @@ function unreadableRequest(err: object): ApiError | null {
 export const badPath = () =>
   new ApiError(400, 'invalid_request_error', 'path_invalid', 'The path is not valid: a broken %-escape or a NUL.');
 
+/** Seconds a client is told to wait before retrying a request that met an outage. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+// Node socket errors, PostgreSQL's connection and shutdown states (class 08, 57P01-57P03), and
+// gRPC's UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) as Temporal's client raises them.
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTCONN']);
+const PG_UNAVAILABLE = /^(08...|57P0[123])$/;
+const GRPC_UNAVAILABLE = new Set([4, 14]);
+const PG_CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is not open/i;
+
+/**
+ * Whether an error means PostgreSQL or Temporal could not be reached (or went away mid-request), a
+ * failure of ours that a retry can mend: the caller gets a 503 with Retry-After, not a 500. Follows
+ * `cause` chains (slonik and Temporal's client wrap the socket error).
+ */
+export function isUnavailable(err: unknown): boolean {
+  for (
+    let e: unknown = err, depth = 0;
+    e && typeof e === 'object' && depth < 6;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    if (
+      e instanceof ConnectionError ||
+      e instanceof BackendTerminatedError ||
+      e instanceof BackendTerminatedUnexpectedlyError ||
+      e instanceof IdleTransactionTimeoutError ||
+      e instanceof StatementTimeoutError
+    )
+      return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (SOCKET_CODES.has(code) || PG_UNAVAILABLE.test(code))) return true;
+    if (typeof code === 'number' && GRPC_UNAVAILABLE.has(code) && 'metadata' in e) return true;
+    const name = (e as { name?: unknown }).name;
+    if (
+      name === 'ServiceError' &&
+      /UNAVAILABLE|DEADLINE_EXCEEDED|Failed to (connect|start)/i.test(String((e as Error).message))
+    )
+      return true;
+    if (e instanceof Error && PG_CONNECTION_MESSAGES.test(e.message)) return true;
+  }
+  return false;
+}
+
+export const serviceUnavailable = () =>
+  Object.assign(
+    new ApiError(
+      503,
+      'api_error',
+      'service_unavailable',
+      `A service this request needs is unreachable for now; nothing was lost. Retry in ${UNAVAILABLE_RETRY_AFTER_S} s with the same Idempotency-Key (or business id).`,
+    ),
+    { retryAfter: UNAVAILABLE_RETRY_AFTER_S },
+  );
+
 /** The API error a thrown error means; null for an unexpected one (a 500). */
 export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
@@ -138,6 +200,10 @@ export function toApiError(err: unknown): ApiError | null {
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   let apiError = toApiError(err);
+  if (!apiError && isUnavailable(err)) {
+    req.log?.warn({ err }, 'dependency unavailable');
+    apiError = serviceUnavailable();
+  }
   if (!apiError) {
     req.log?.error({ err }, 'unhandled error');
     apiError = new ApiError(

@@ -10,6 +10,13 @@ const storedRow = z.object({
 });
 export type StoredAnswer = z.infer<typeof storedRow>;
 
+/**
+ * How long a claim without an answer holds its key. A request that failed on our side frees its key,
+ * but when PostgreSQL itself went away it cannot; after this long the same request (same body) may
+ * take the claim over, so a client retrying after an outage is not refused forever.
+ */
+export const STALE_CLAIM_SECONDS = 10;
+
 /** Claims the key for this request; returns null when claimed, or what is stored under it. */
 export async function claimIdempotencyKey(
   db: Db,
@@ -19,7 +26,10 @@ export async function claimIdempotencyKey(
 ): Promise<StoredAnswer | null> {
   const claimed = await db.maybeOneFirst(sql.type(z.object({ key: z.string() }))`
     INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (${scope}, ${key}, ${requestHash})
-    ON CONFLICT (scope, key) DO NOTHING RETURNING key`);
+    ON CONFLICT (scope, key) DO UPDATE SET created_at = now()
+      WHERE idempotency_keys.status IS NULL AND idempotency_keys.request_hash = EXCLUDED.request_hash
+        AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS})
+    RETURNING key`);
   if (claimed) return null;
   return db.one(
     sql.type(
