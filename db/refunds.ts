@@ -3,7 +3,7 @@
 // has ended: completed, voided or expired) the start of a late refund workflow of its own
 // (contracts/late-refund.ts). The edge's row is read under a share lock, so its workflow's end
 // (the stamp) and a refund are ordered: a refund recorded before the stamp is in the refunds the
-// stamp hands to late refunds (migration 0013), one recorded after goes late itself.
+// stamp hands to late refunds (migration 0012), one recorded after goes late itself.
 // A chargeback (a dispute the payer won) is recorded as one that says so: it takes back commission
 // the same way.
 import { sql } from 'slonik';
