@@ -136,9 +136,17 @@ async function startDownloaded({
 export async function startTimeSkippingServer(executable: string | undefined) {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const { default: proto } = await import('@temporalio/proto');
-  const env = await TestWorkflowEnvironment.createTimeSkipping(
-    executable ? { server: { executable: { type: 'existing-path', path: executable } } } : {},
-  );
+  const options = executable ? { server: { executable: { type: 'existing-path' as const, path: executable } } } : {};
+  // The SDK gives the test server 5 s to answer; on a loaded machine its JVM can take longer to
+  // start. A start that timed out is tried again (the SDK stops the process it started).
+  let env: Awaited<ReturnType<typeof TestWorkflowEnvironment.createTimeSkipping>> | undefined;
+  for (let attempt = 1; env === undefined; attempt++) {
+    try {
+      env = await TestWorkflowEnvironment.createTimeSkipping(options);
+    } catch (error) {
+      if (attempt >= 3 || !/did not start within/.test(String(error))) throw error;
+    }
+  }
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
