@@ -14,6 +14,8 @@ import { createLateRefundActivities } from './late-refund.ts';
 import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
+import type { FlavorTable } from '../domain/invite-flavors.ts';
+import type { LinkGrants } from '../domain/seats.ts';
 
 // `temporal` and `taskQueue`: the client activities that signal workflows (the launch flip) use, and the queue they
 // start workflows on.
@@ -29,6 +31,9 @@ export type ActivityDependencies = {
   /** The ring scan's thresholds (domain/fraud/rings.ts DEFAULT_RING_SETTINGS unless given). */
   rings?: RingSettings;
   fraud?: FraudSettings;
+  /** INVITE_FLAVORS and the LINK_* grants: what an inviter gets when the edge vests (defaults when left out). */
+  flavors?: FlavorTable;
+  links?: LinkGrants;
 };
 
 export function createActivities(deps: ActivityDependencies) {
@@ -36,6 +41,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...createEdgeProgressActivities({
       db: deps.db,
       betaAutoBps: (deps.commission ?? DEFAULT_COMMISSION_SETTINGS).betaAutoBps,
+      ...(deps.flavors ? { flavors: deps.flavors } : {}),
+      ...(deps.links ? { links: deps.links } : {}),
     }),
     ...createCommissionActivities({ db: deps.db, settings: deps.commission ?? DEFAULT_COMMISSION_SETTINGS }),
     ...createPayoutActivities({

@@ -29,6 +29,7 @@ import { partnerRoutes } from './routes/partners.ts';
 import { referralRoutes } from './routes/referrals.ts';
 import { userRoutes } from './routes/users.ts';
 import { waitlistRoutes } from './routes/waitlist.ts';
+import { creditRoutes } from './routes/credits.ts';
 import { waveRoutes } from './routes/waves.ts';
 import { launchRoutes } from './routes/launch.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -57,7 +58,17 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
       { name: 'postgres', check: async () => void (await db.oneFirst(sql.unsafe`SELECT 1`)) },
       { name: 'temporal', check: () => checkTemporal(temporal) },
     ]),
-    ...signupRoutes({ db, activationWindowDays, flavors, fraud: config.fraud }, auth),
+    ...signupRoutes(
+      {
+        db,
+        activationWindowDays,
+        flavors,
+        fraud: config.fraud,
+        links: config.linkGrants,
+        seatInvitesPerUser: config.seatInvitesPerUser,
+      },
+      auth,
+    ),
     ...sessionRoutes(auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, fraud: config.fraud }),
     ...paymentRoutes({ db, fraud: config.fraud }),
@@ -70,7 +81,14 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
       stripe: createStripe(config.stripe),
       webhookSecret: config.stripe.webhookSecret,
     }),
-    ...inviteCodeRoutes({ db, activationWindowDays, flavors, publicBaseUrl, personalCodes: config.personalCodes }),
+    ...inviteCodeRoutes({
+      db,
+      activationWindowDays,
+      flavors,
+      publicBaseUrl,
+      personalCodes: config.personalCodes,
+      seatInvitesPerUser: config.seatInvitesPerUser,
+    }),
     ...partnerRoutes({ db, publicBaseUrl, maxTotalRewardBps: config.commission.maxTotalRewardBps }),
     ...referralRoutes({
       db,
@@ -80,6 +98,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
     }),
     ...userRoutes({ db }),
     ...waitlistRoutes({ db }),
+    ...creditRoutes({ db }),
     ...waveRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
     ...launchRoutes({ db, taskQueue: config.temporal.taskQueue }),
     ...fraudRoutes({ db }),

@@ -19,10 +19,11 @@ export const inviteCodeRow = z.object({
   metadata: z.record(z.string(), z.unknown()),
   created_by: z.string(),
   created_at: z.date(),
+  grants_seat: z.boolean(),
 });
 export type InviteCodeRow = z.infer<typeof inviteCodeRow>;
 
-const columns = sql.fragment`id, code, flavor, owner_user_id, max_uses, uses, credits, expires_at, metadata, created_by, created_at`;
+const columns = sql.fragment`id, code, flavor, owner_user_id, max_uses, uses, credits, expires_at, metadata, created_by, created_at, grants_seat`;
 
 export type NewInviteCode = {
   code: string;
@@ -33,6 +34,8 @@ export type NewInviteCode = {
   expiresAt: Date | null;
   metadata: Record<string, unknown>;
   createdBy: string;
+  /** Whether a redemption may admit (a personal code made when its owner's seats were spent: no). */
+  grantsSeat?: boolean;
 };
 
 /** Inserts many codes in one statement; returns them in input order. */
@@ -47,13 +50,14 @@ export async function insertInviteCodes(db: Db, codes: readonly NewInviteCode[])
     expires_at: c.expiresAt?.toISOString() ?? null,
     metadata: c.metadata,
     created_by: c.createdBy,
+    grants_seat: c.grantsSeat ?? true,
   }));
   return db.any(sql.type(inviteCodeRow)`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${sql.jsonb(records)}) AS x(ordinal int, code text, flavor text, owner_user_id uuid, max_uses int, credits bigint, expires_at timestamptz, metadata jsonb, created_by text)
+      SELECT * FROM jsonb_to_recordset(${sql.jsonb(records)}) AS x(ordinal int, code text, flavor text, owner_user_id uuid, max_uses int, credits bigint, expires_at timestamptz, metadata jsonb, created_by text, grants_seat boolean)
     ), inserted AS (
-      INSERT INTO invite_codes (code, flavor, owner_user_id, max_uses, credits, expires_at, metadata, created_by)
-      SELECT code, flavor, owner_user_id, max_uses, credits, expires_at, metadata, created_by FROM input ORDER BY ordinal
+      INSERT INTO invite_codes (code, flavor, owner_user_id, max_uses, credits, expires_at, metadata, created_by, grants_seat)
+      SELECT code, flavor, owner_user_id, max_uses, credits, expires_at, metadata, created_by, grants_seat FROM input ORDER BY ordinal
       RETURNING ${columns}
     )
     SELECT i.*
@@ -106,11 +110,100 @@ export async function lockPersonalCodes(
   tx: Db,
   userId: string,
   createdBy: string,
-): Promise<{ status: 'waitlisted' | 'active'; held: number } | null> {
-  const status = await tx.maybeOneFirst(sql.type(z.object({ status: z.enum(['waitlisted', 'active']) }))`
-    SELECT status FROM users WHERE id = ${userId} FOR UPDATE`);
-  if (status === null) return null;
-  const held = await tx.oneFirst(sql.type(z.object({ n: z.number() }))`
-    SELECT count(*)::int AS n FROM invite_codes WHERE owner_user_id = ${userId} AND created_by = ${createdBy}`);
-  return { status, held };
+): Promise<{ status: 'waitlisted' | 'active'; held: number; vested: number; seatsUsed: number } | null> {
+  const locked = await tx.maybeOne(
+    sql.type(z.object({ status: z.enum(['waitlisted', 'active']), vested_referrals: z.number() }))`
+    SELECT status, vested_referrals FROM users WHERE id = ${userId} FOR UPDATE`,
+  );
+  if (locked === null) return null;
+  const row = await tx.one(sql.type(z.object({ held: z.number(), seats: z.number() }))`
+    SELECT (SELECT count(*)::int FROM invite_codes WHERE owner_user_id = ${userId} AND created_by = ${createdBy}) AS held,
+           (SELECT count(*)::int FROM invite_seats WHERE seat_owner_id = ${userId}) AS seats`);
+  return { status: locked.status, held: row.held, vested: locked.vested_referrals, seatsUsed: row.seats };
+}
+
+// ---- Seats ------------------------------------------------------------------------------------
+
+const lockedUser = z.object({ id: z.uuid(), status: z.enum(['waitlisted', 'active']), vested_referrals: z.number() });
+
+/**
+ * Locks the redeemer and, for a personal code, its owner (in id order, so two users redeeming each
+ * other's codes cannot deadlock), and answers the redeemer's status now and the owner's vested
+ * referrals and seats used; what was committed before the locks were granted is counted (a second
+ * statement), so racing redemptions of one owner's codes take seats one at a time.
+ */
+export async function lockForSeat(
+  tx: Db,
+  redeemerId: string,
+  ownerId: string | null,
+): Promise<{ redeemerStatus: 'waitlisted' | 'active'; ownerVested: number; ownerSeatsUsed: number }> {
+  const ids = ownerId && ownerId !== redeemerId ? [redeemerId, ownerId] : [redeemerId];
+  const rows = await tx.any(sql.type(lockedUser)`
+    SELECT id, status, vested_referrals FROM users WHERE id = ANY(${sql.array(ids, 'uuid')}) ORDER BY id FOR UPDATE`);
+  const redeemer = rows.find((r) => r.id === redeemerId);
+  const owner = ownerId ? rows.find((r) => r.id === ownerId) : undefined;
+  const used = ownerId
+    ? await tx.oneFirst(sql.type(z.object({ n: z.number() }))`
+        SELECT count(*)::int AS n FROM invite_seats WHERE seat_owner_id = ${ownerId}`)
+    : 0;
+  return {
+    redeemerStatus: redeemer?.status ?? 'waitlisted',
+    ownerVested: owner?.vested_referrals ?? 0,
+    ownerSeatsUsed: used,
+  };
+}
+
+/** Records the seat a redemption took (whose allowance it used: null for an admin's code). */
+export async function insertSeat(
+  tx: Db,
+  seat: { userId: string; codeId: string; redemptionId: string; seatOwnerId: string | null },
+): Promise<void> {
+  await tx.query(sql.unsafe`
+    INSERT INTO invite_seats (user_id, code_id, redemption_id, seat_owner_id)
+    VALUES (${seat.userId}, ${seat.codeId}, ${seat.redemptionId}, ${seat.seatOwnerId})`);
+}
+
+/** A user's seat invites used so far. */
+export async function seatsUsedBy(db: Db, userId: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ n: z.number() }))`
+    SELECT count(*)::int AS n FROM invite_seats WHERE seat_owner_id = ${userId}`);
+}
+
+/** The redemption a user made of a code (its id), or null. */
+export async function redemptionOf(db: Db, code: string, userId: string): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(z.object({ id: z.uuid() }))`
+    SELECT r.id FROM invite_redemptions r JOIN invite_codes c ON c.id = r.code_id
+    WHERE c.code = ${code} AND r.user_id = ${userId}`);
+}
+
+/** The flavor of the code an edge came with (edges.code), or null. */
+export async function flavorOfCode(
+  db: Db,
+  code: string | null,
+): Promise<z.infer<typeof inviteCodeRow>['flavor'] | null> {
+  if (code === null) return null;
+  return db.maybeOneFirst(sql.type(z.object({ flavor: z.enum(INVITE_FLAVORS) }))`
+    SELECT flavor FROM invite_codes WHERE code = ${code}`);
+}
+
+const admissionRow = z.object({
+  user_id: z.uuid(),
+  email: z.string(),
+  code: z.string(),
+  flavor: z.enum(INVITE_FLAVORS),
+  seat_owner_id: z.uuid().nullable(),
+  admitted_at: z.date(),
+});
+export type InviteAdmissionRow = z.infer<typeof admissionRow>;
+
+/** Users admitted by an invite (a seat), newest first; `after`: the user id the previous page ended with. */
+export async function inviteAdmissions(
+  db: Db,
+  page: { limit: number; after: string | null },
+): Promise<readonly InviteAdmissionRow[]> {
+  return db.any(sql.type(admissionRow)`
+    SELECT s.user_id, u.email, c.code, c.flavor, s.seat_owner_id, s.created_at AS admitted_at
+    FROM invite_seats s JOIN users u ON u.id = s.user_id JOIN invite_codes c ON c.id = s.code_id
+    WHERE ${page.after ? sql.fragment`(s.created_at, s.user_id) < (SELECT x.created_at, x.user_id FROM invite_seats x WHERE x.user_id = ${page.after}::uuid)` : sql.fragment`true`}
+    ORDER BY s.created_at DESC, s.user_id DESC LIMIT ${page.limit}`);
 }

@@ -107,3 +107,57 @@ export async function markActivated(
 export async function findUser(db: Db, userId: string): Promise<UserRow | null> {
   return db.maybeOne(sql.type(userRow)`SELECT ${userColumns} FROM users WHERE id = ${userId}`);
 }
+
+/**
+ * Admits a waitlisted user by an invite (a seat): active now, recorded as an invite admission with
+ * the code, outside any wave. Null when the user was not waiting (nothing changes).
+ */
+export async function admitByInvite(db: Db, userId: string, codeId: string): Promise<UserRow | null> {
+  return db.maybeOne(sql.type(userRow)`
+    UPDATE users SET status = 'active', admitted_at = now(), admitted_via = 'invite', admitted_code_id = ${codeId}
+    WHERE id = ${userId} AND status = 'waitlisted'
+    RETURNING ${userColumns}`);
+}
+
+const admissionRow = z.object({
+  admitted_at: z.date().nullable(),
+  admitted_via: z.enum(['wave', 'invite', 'launch']).nullable(),
+  admitted_wave_id: z.uuid().nullable(),
+  code: z.string().nullable(),
+  seat_owner_id: z.uuid().nullable(),
+});
+export type AdmissionRow = z.infer<typeof admissionRow>;
+
+/** How the user was admitted: by a wave, or by an invite (its code and whose seat it was). */
+export async function admissionOf(db: Db, userId: string): Promise<AdmissionRow | null> {
+  return db.maybeOne(sql.type(admissionRow)`
+    SELECT u.admitted_at, u.admitted_via, u.admitted_wave_id, c.code, s.seat_owner_id
+    FROM users u LEFT JOIN invite_codes c ON c.id = u.admitted_code_id LEFT JOIN invite_seats s ON s.user_id = u.id
+    WHERE u.id = ${userId}`);
+}
+
+/**
+ * Gives the user a head start (waitlist points) unless they already have one at least as large; the
+ * edge it came with, when there is one, is kept so a fraud void of that edge takes it back. True
+ * when it changed (the caller then recounts the user's standing).
+ */
+export async function grantHeadStart(db: Db, userId: string, points: number, edgeId: string | null): Promise<boolean> {
+  if (points <= 0) return false;
+  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.uuid() }))`
+    UPDATE users SET head_start = ${points}, head_start_edge_id = ${edgeId}
+    WHERE id = ${userId} AND head_start < ${points} RETURNING id`);
+  return row !== null;
+}
+
+/** Takes back the head start that came with this edge; true when there was one. */
+export async function revokeHeadStart(db: Db, userId: string, edgeId: string): Promise<boolean> {
+  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.uuid() }))`
+    UPDATE users SET head_start = 0, head_start_edge_id = NULL
+    WHERE id = ${userId} AND head_start_edge_id = ${edgeId} RETURNING id`);
+  return row !== null;
+}
+
+/** The program's phase now (beta until the launch flip). */
+export async function programPhase(db: Db): Promise<'beta' | 'public'> {
+  return db.oneFirst(sql.type(z.object({ phase: z.enum(['beta', 'public']) }))`SELECT phase FROM program`);
+}

@@ -14,20 +14,27 @@ const orderKey = (alias: string) =>
 const keyOf = (k: { skip: boolean; score: number; createdAt: Date; id: string }) =>
   sql.fragment`(${!k.skip}::boolean, ${-k.score}::int, ${k.createdAt.toISOString()}::timestamptz, ${k.id}::uuid)`;
 
-const countsRow = z.object({ vested: z.number(), waiting: z.number(), expired: z.number(), held: z.number() });
+const countsRow = z.object({
+  vested: z.number(),
+  waiting: z.number(),
+  expired: z.number(),
+  held: z.number(),
+  headStart: z.number(),
+});
 export type ReferralCountsRow = z.infer<typeof countsRow>;
 
 /**
  * A referrer's beta auto-enrolled referrals (what earns beta rewards; partner edges earn cash), voided ones left out: vested,
  * still waiting for activation, and expired without it; held ones (edges.held_at) apart, whatever their stage:
- * a held edge counts for nothing until cleared.
+ * a held edge counts for nothing until cleared. And the user's head start (users.head_start), part of the score.
  */
 export async function referralCounts(db: Db, userId: string): Promise<ReferralCountsRow> {
   return db.one(sql.type(countsRow)`
     SELECT count(*) FILTER (WHERE held_at IS NULL AND vested_at IS NOT NULL)::int AS vested,
            count(*) FILTER (WHERE held_at IS NULL AND vested_at IS NULL AND expired_at IS NULL)::int AS waiting,
            count(*) FILTER (WHERE held_at IS NULL AND vested_at IS NULL AND expired_at IS NOT NULL)::int AS expired,
-           count(*) FILTER (WHERE held_at IS NOT NULL)::int AS held
+           count(*) FILTER (WHERE held_at IS NOT NULL)::int AS held,
+           coalesce((SELECT head_start FROM users WHERE id = ${userId}), 0)::int AS "headStart"
     FROM edges WHERE referrer_id = ${userId} AND kind = 'beta_auto' AND voided_at IS NULL`);
 }
 

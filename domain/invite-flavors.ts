@@ -1,17 +1,28 @@
-// Invite code flavors: each has its own prefix, landing page and default credit grant. The table
-// is configuration (INVITE_FLAVORS overrides it as JSON); the rules below read whatever it says.
+// Invite code flavors: each has its own prefix, landing page and default credit grant (to the
+// redeemer), the credits its inviter gets when the invitee builds an app, and the head start (waitlist
+// points) its redeemer gets. The table is configuration (INVITE_FLAVORS overrides it as JSON); the
+// rules below read whatever it says.
 
 export const INVITE_FLAVORS = ['beta', 'free', 'og', 'partner'] as const;
 export type InviteFlavor = (typeof INVITE_FLAVORS)[number];
 
-export type FlavorSettings = { prefix: string; landingPage: string; defaultCredits: number };
+export type FlavorSettings = {
+  prefix: string;
+  landingPage: string;
+  /** Credits a redemption grants the redeemer (a code may say otherwise when minted). */
+  defaultCredits: number;
+  /** Credits the code's owner gets when the invitee builds an app (the edge vests); once per edge. */
+  inviterCredits: number;
+  /** Waitlist points the redeemer gets at redemption: a head start, its own line in the score. */
+  headStart: number;
+};
 export type FlavorTable = Record<InviteFlavor, FlavorSettings>;
 
 export const DEFAULT_FLAVORS: FlavorTable = {
-  beta: { prefix: 'BETA', landingPage: '/beta', defaultCredits: 500 },
-  free: { prefix: 'FREE', landingPage: '/join', defaultCredits: 100 },
-  og: { prefix: 'OG', landingPage: '/og', defaultCredits: 2_000 },
-  partner: { prefix: 'PARTNER', landingPage: '/partners/welcome', defaultCredits: 0 },
+  beta: { prefix: 'BETA', landingPage: '/beta', defaultCredits: 500, inviterCredits: 500, headStart: 10 },
+  free: { prefix: 'FREE', landingPage: '/join', defaultCredits: 100, inviterCredits: 100, headStart: 5 },
+  og: { prefix: 'OG', landingPage: '/og', defaultCredits: 2_000, inviterCredits: 1_000, headStart: 20 },
+  partner: { prefix: 'PARTNER', landingPage: '/partners/welcome', defaultCredits: 0, inviterCredits: 0, headStart: 0 },
 };
 
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I/L

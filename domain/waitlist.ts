@@ -8,8 +8,11 @@ import { nextRung } from './milestones.ts';
 /** Points per referral. Only a referral whose referee built an app counts; a signup alone is free to fake. */
 export const POINTS = { vested: 10, unvested: 0 } as const;
 
-/** `held`: referrals held for review (a fraud hold), whatever their stage; apart from the other three. */
-export type ReferralCounts = { vested: number; waiting: number; expired: number; held?: number };
+/**
+ * `held`: referrals held for review (a fraud hold), whatever their stage; apart from the other three.
+ * `headStart`: the points the user got with their invite or referral link (domain/seats.ts).
+ */
+export type ReferralCounts = { vested: number; waiting: number; expired: number; held?: number; headStart?: number };
 
 export type ScoreLine = { what: string; count: number; pointsEach: number; points: number };
 export type Score = { points: number; lines: ScoreLine[] };
@@ -36,6 +39,13 @@ export function waitlistScore(counts: ReferralCounts): Score {
       count: counts.held,
       pointsEach: 0,
       points: 0,
+    });
+  if (counts.headStart)
+    lines.push({
+      what: 'head start: you came with an invite or a referral link',
+      count: 1,
+      pointsEach: counts.headStart,
+      points: counts.headStart,
     });
   return { points: lines.reduce((sum, l) => sum + l.points, 0), lines };
 }

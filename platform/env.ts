@@ -9,6 +9,7 @@ import {
   type PersonalCodeLimits,
 } from '../domain/invite-flavors.ts';
 import { DEFAULT_TRACK_WINDOW_MINUTES } from '../domain/attribution.ts';
+import { DEFAULT_LINK_GRANTS, DEFAULT_SEAT_INVITES_PER_USER, type LinkGrants } from '../domain/seats.ts';
 import { DEFAULT_MAX_TOTAL_REWARD_BPS } from '../domain/partner-settings.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
 import type { StripeSettings } from './stripe.ts';
@@ -191,6 +192,10 @@ export const configSchema = z.object({
   TRACK_WINDOW_MINUTES: z.coerce.number().int().min(1).max(10_080).default(DEFAULT_TRACK_WINDOW_MINUTES),
   PERSONAL_CODES_PER_USER: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_PERSONAL_CODE_LIMITS.perUser),
   PERSONAL_CODE_MAX_USES: z.coerce.number().int().min(1).max(1_000).default(DEFAULT_PERSONAL_CODE_LIMITS.maxUses),
+  SEAT_INVITES_PER_USER: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_SEAT_INVITES_PER_USER),
+  LINK_INVITEE_CREDITS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_LINK_GRANTS.inviteeCredits),
+  LINK_INVITER_CREDITS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_LINK_GRANTS.inviterCredits),
+  LINK_HEAD_START_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_LINK_GRANTS.headStart),
   MAX_TOTAL_REWARD_BPS: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_MAX_TOTAL_REWARD_BPS),
 });
 
@@ -220,6 +225,8 @@ const flavorSettings = z.strictObject({
   prefix: z.string().regex(/^[A-Z0-9]{1,12}$/),
   landingPage: z.string().startsWith('/'),
   defaultCredits: z.number().int().min(0),
+  inviterCredits: z.number().int().min(0),
+  headStart: z.number().int().min(0),
 });
 const flavorTable = z.strictObject({
   beta: flavorSettings,
@@ -236,7 +243,22 @@ function parseFlavors(raw: string | undefined): FlavorTable {
   } catch {
     throw new ConfigError('invalid configuration: INVITE_FLAVORS: is not JSON');
   }
-  const merged = flavorTable.safeParse({ ...DEFAULT_FLAVORS, ...(json as object) });
+  // A flavor given in part keeps the defaults of the fields it leaves out.
+  const given = (json ?? {}) as Record<string, unknown>;
+  const merged = flavorTable.safeParse(
+    Object.fromEntries(
+      [...new Set([...Object.keys(DEFAULT_FLAVORS), ...Object.keys(given)])].map((flavor) => {
+        const defaults = (DEFAULT_FLAVORS as Record<string, object>)[flavor];
+        const value = given[flavor];
+        return [
+          flavor,
+          defaults && value && typeof value === 'object' && !Array.isArray(value)
+            ? { ...defaults, ...value }
+            : (value ?? defaults),
+        ];
+      }),
+    ),
+  );
   if (!merged.success)
     throw new ConfigError(
       `invalid configuration: INVITE_FLAVORS: ${merged.error.issues[0]?.path.join('.')} ${merged.error.issues[0]?.message}`,
@@ -271,6 +293,10 @@ export type Config = {
   flavors: FlavorTable;
   /** Personal invite codes a user may hold, and the uses each may have. */
   personalCodes: PersonalCodeLimits;
+  /** Seat invites each user has (SEAT_INVITES_PER_USER; milestone rungs may add more). */
+  seatInvitesPerUser: number;
+  /** What a referral link gives: the invitee's credits and head start at signup, the inviter's credits when it vests. */
+  linkGrants: LinkGrants;
   /** Minutes after signup an unattributed user may still bind a referrer (POST /v1/referrals/track). */
   trackWindowMinutes: number;
   commission: CommissionSettings;
@@ -326,6 +352,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailMaxAttempts: c.MAIL_MAX_ATTEMPTS,
     flavors: parseFlavors(c.INVITE_FLAVORS),
     personalCodes: { perUser: c.PERSONAL_CODES_PER_USER, maxUses: c.PERSONAL_CODE_MAX_USES },
+    seatInvitesPerUser: c.SEAT_INVITES_PER_USER,
+    linkGrants: {
+      inviteeCredits: c.LINK_INVITEE_CREDITS,
+      inviterCredits: c.LINK_INVITER_CREDITS,
+      headStart: c.LINK_HEAD_START_POINTS,
+    },
     trackWindowMinutes: c.TRACK_WINDOW_MINUTES,
     stripe: {
       secretKey: c.STRIPE_SECRET_KEY ?? null,

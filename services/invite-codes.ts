@@ -1,11 +1,14 @@
 // Invite codes: admins mint them in bulk (and mail them), admitted users make a few personal ones,
 // and a person redeems one invite, ever. A redemption grants the code's credits to the redeemer
 // through the ledger, writes the same edge a referral link would (the code's owner is the referrer)
-// and, for a partner invite, upgrades the tenant. All of it in one transaction. The inviter gets
-// nothing at redemption: what the invite earns them is the edge's, which vests when the invitee
-// builds an app (and then counts on their ladder like any referral).
+// and, for a partner invite, upgrades the tenant. All of it in one transaction. In beta a beta or OG
+// invite is a seat: it admits a waitlisted redeemer at once, outside any wave, within its owner's
+// allowance of seat invites (an admin's code admits regardless); the redeemer also gets a head start
+// (waitlist points, its own line in the score). The inviter gets nothing at redemption: their credits
+// land when the invitee builds an app (the edge vests: activities/edge-progress.ts), and the referral
+// counts on their ladder like any other.
 import { randomBytes } from 'node:crypto';
-import type { DatabasePool } from 'slonik';
+import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
 import { isSelfReferral, type EdgeAttribution } from '../domain/attribution.ts';
 import { DEFAULT_PARTNER_TERMS } from '../domain/partner-settings.ts';
 import {
@@ -22,6 +25,14 @@ import {
 } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { inviteCreditsPosting } from '../domain/ledger-postings.ts';
+import {
+  DEFAULT_SEAT_INVITES_PER_USER,
+  isSeatFlavor,
+  seatAllowance,
+  seatDecision,
+  seatsLeft,
+  type SeatDecision,
+} from '../domain/seats.ts';
 import { findReferrer } from '../db/graph.ts';
 import { attributeExistingUser, type EdgeRow } from '../db/edges.ts';
 import {
@@ -31,7 +42,12 @@ import {
   hasRedeemedAnInvite,
   insertInviteCodes,
   insertRedemption,
+  insertSeat,
+  inviteAdmissions,
+  type InviteAdmissionRow,
+  lockForSeat,
   lockPersonalCodes,
+  seatsUsedBy,
   type InviteCodeRow,
 } from '../db/invite-codes.ts';
 import { postTransaction } from '../db/ledger.ts';
@@ -39,7 +55,9 @@ import { enqueueMail } from '../db/mail.ts';
 import { insertPartner, tenantIsPartner, upgradeTenantToPartner } from '../db/partners.ts';
 import type { Db } from '../db/pool.ts';
 import type { UserRow } from '../db/users.ts';
-import { findUser } from '../db/users.ts';
+import { admitByInvite, findUser, grantHeadStart, programPhase } from '../db/users.ts';
+import { refreshStanding } from '../db/standing.ts';
+import { findStanding } from '../db/waitlist.ts';
 import { edgeFrom } from './edge-from-referrer.ts';
 import { conflict, forbidden, gone, invalid, notFound } from './errors.ts';
 
@@ -50,6 +68,16 @@ export type InviteDeps = {
   publicBaseUrl?: string;
   /** PERSONAL_CODES_PER_USER and PERSONAL_CODE_MAX_USES; the defaults when left out. */
   personalCodes?: PersonalCodeLimits;
+  /** SEAT_INVITES_PER_USER (3 when left out); milestone rungs may add more (domain/seats.ts). */
+  seatInvitesPerUser?: number;
+};
+
+/** Whether a redemption admitted its redeemer (a seat), and if not, why not. */
+export type SeatOutcome = {
+  admitted: boolean;
+  decision: SeatDecision;
+  /** Whose allowance the seat used; null for an admin's code or when nothing was admitted. */
+  seatOwnerId: string | null;
 };
 
 export type Redemption = {
@@ -60,6 +88,11 @@ export type Redemption = {
   attribution: EdgeAttribution | null;
   partnerUpgraded: boolean;
   landingPage: string;
+  seat: SeatOutcome;
+  /** The head start (waitlist points) the redemption gave; 0 when none (or a larger one was held). */
+  headStart: number;
+  /** The redeemer as they are after the redemption (active when it admitted them). */
+  user: UserRow | null;
 };
 
 const newCode = (flavors: FlavorTable, flavor: InviteFlavor) => inviteCodeFor(flavors[flavor], randomBytes(16));
@@ -73,6 +106,8 @@ export type MintInput = {
   metadata?: Record<string, unknown> | undefined;
   emails?: string[] | undefined;
   ownerUserId?: string | undefined;
+  /** Only for personal codes: made when the owner's seats were spent, a code grants no seat. */
+  grantsSeat?: boolean;
 };
 
 /** Mints `count` codes (one per address when emails are given) and queues their mails in the same transaction. */
@@ -114,6 +149,7 @@ async function insertCodes(
       expiresAt: input.expiresAt ?? null,
       metadata: { ...(input.metadata ?? {}), ...(input.ownerUserId ? { referrerId: input.ownerUserId } : {}) },
       createdBy,
+      grantsSeat: input.grantsSeat ?? true,
     })),
   );
   const base = (deps.publicBaseUrl ?? '').replace(/\/+$/, '');
@@ -159,6 +195,10 @@ export async function createPersonalCode(
         'personal_code_limit',
         `You already have ${held.held} personal invite codes, the most a user may have (${limits.perUser}).`,
       );
+    // Made while the owner has seats left, the code admits (each redemption then takes one of those
+    // seats while they last); made when they are spent, it grants credits but no seat.
+    const allowance = seatAllowance(held.vested, deps.seatInvitesPerUser ?? DEFAULT_SEAT_INVITES_PER_USER);
+    const grantsSeat = seatsLeft(allowance, held.seatsUsed) > 0;
     const [code] = await insertCodes(
       tx,
       deps,
@@ -168,6 +208,7 @@ export async function createPersonalCode(
         credits: personalCodeCredits(deps.flavors[flavor], input.credits),
         expiresAt: input.expiresAt,
         ownerUserId: user.userId,
+        grantsSeat,
       },
       createdBy,
     );
@@ -185,14 +226,24 @@ export async function redeemInviteCode(deps: InviteDeps, input: { code: string; 
 }
 
 export async function redeemInTransaction(
-  tx: Db,
-  deps: Pick<InviteDeps, 'flavors' | 'activationWindowDays'>,
+  tx: DatabaseTransactionConnection,
+  deps: Pick<InviteDeps, 'flavors' | 'activationWindowDays' | 'seatInvitesPerUser'>,
   { code: raw, user }: { code: string; user: UserRow },
 ): Promise<Redemption> {
   const code = await findInviteCode(tx, normalizeInviteCode(raw));
   if (!code) throw notFound('code_not_found', 'No such invite code.', 'code');
   const landingPage = deps.flavors[code.flavor].landingPage;
-  const nothing = { code, creditsGranted: 0, edge: null, attribution: null, partnerUpgraded: false, landingPage };
+  const nothing = {
+    code,
+    creditsGranted: 0,
+    edge: null,
+    attribution: null,
+    partnerUpgraded: false,
+    landingPage,
+    seat: { admitted: false, decision: 'no_seat_flavor' as const, seatOwnerId: null },
+    headStart: 0,
+    user,
+  };
   if (code.flavor === 'partner' && (await tenantIsPartner(tx, user.tenant_id)))
     return { status: 'already_set_up', ...nothing };
   if (await hasRedeemed(tx, code.id, user.id))
@@ -248,6 +299,16 @@ export async function redeemInTransaction(
       { by: code.created_by, at: new Date() },
     );
   }
+  const seat = await takeSeat(tx, deps, code, user, redemptionId);
+  // The head start comes with the edge the code wrote (a fraud void of it takes the head start back).
+  const headStart = deps.flavors[code.flavor].headStart;
+  const gotHeadStart = await grantHeadStart(
+    tx,
+    user.id,
+    headStart,
+    edge && attribution === 'edge_written' ? edge.id : null,
+  );
+  if (gotHeadStart) await refreshStanding(tx, user.id, `head start (invite code ${code.code})`);
   return {
     status: 'redeemed',
     code: { ...code, uses: code.uses + 1 },
@@ -256,5 +317,69 @@ export async function redeemInTransaction(
     attribution,
     partnerUpgraded,
     landingPage,
+    seat,
+    headStart: gotHeadStart ? headStart : 0,
+    user: seat.admitted ? ((await findUser(tx, user.id)) ?? user) : user,
   };
+}
+
+/** A personal code is made by its owner (created_by user:<owner>); any other is an admin's. */
+const isPersonal = (code: InviteCodeRow) =>
+  code.owner_user_id !== null && code.created_by === personalCodeCreator(code.owner_user_id);
+
+/**
+ * In beta a beta or OG code admits a waitlisted redeemer: an admin's code regardless of anyone's
+ * allowance, a personal code while its owner has seats left (counted under the owner's row lock, so
+ * racing redemptions never take more than the allowance).
+ */
+async function takeSeat(
+  tx: Db,
+  deps: Pick<InviteDeps, 'seatInvitesPerUser'>,
+  code: InviteCodeRow,
+  user: UserRow,
+  redemptionId: string,
+): Promise<SeatOutcome> {
+  if (user.status === 'active') return { admitted: false, decision: 'already_admitted', seatOwnerId: null };
+  if (!isSeatFlavor(code.flavor)) return { admitted: false, decision: 'no_seat_flavor', seatOwnerId: null };
+  const personal = isPersonal(code);
+  const owner = personal ? code.owner_user_id : null;
+  const locked = await lockForSeat(tx, user.id, owner);
+  const decision = seatDecision({
+    phase: await programPhase(tx),
+    flavor: code.flavor,
+    codeGrantsSeat: code.grants_seat,
+    redeemerStatus: locked.redeemerStatus,
+    adminCode: !personal,
+    ownerSeatsLeft: seatsLeft(
+      seatAllowance(locked.ownerVested, deps.seatInvitesPerUser ?? DEFAULT_SEAT_INVITES_PER_USER),
+      locked.ownerSeatsUsed,
+    ),
+  });
+  if (decision !== 'admit') return { admitted: false, decision, seatOwnerId: null };
+  if (!(await admitByInvite(tx, user.id, code.id)))
+    return { admitted: false, decision: 'already_admitted', seatOwnerId: null };
+  await insertSeat(tx, { userId: user.id, codeId: code.id, redemptionId, seatOwnerId: owner });
+  return { admitted: true, decision, seatOwnerId: owner };
+}
+
+/** A user's seat invites: how many they have (the allowance with what their rungs add), used and left. */
+export async function seatInvitesOf(
+  deps: Pick<InviteDeps, 'db' | 'seatInvitesPerUser'>,
+  userId: string,
+): Promise<{ allowance: number; used: number; left: number }> {
+  const user = await findStanding(deps.db, userId);
+  if (!user) throw notFound('user_not_found', 'The signed-in user no longer exists.');
+  const allowance = seatAllowance(user.vested_referrals, deps.seatInvitesPerUser ?? DEFAULT_SEAT_INVITES_PER_USER);
+  const used = await seatsUsedBy(deps.db, userId);
+  return { allowance, used, left: seatsLeft(allowance, used) };
+}
+
+/** A page of invite admissions, newest first. */
+export async function listInviteAdmissions(
+  deps: Pick<InviteDeps, 'db'>,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ data: readonly InviteAdmissionRow[]; nextCursor: string | null }> {
+  const rows = await inviteAdmissions(deps.db, { limit: page.limit + 1, after: page.cursor ?? null });
+  const data = rows.slice(0, page.limit);
+  return { data, nextCursor: rows.length > page.limit ? data[data.length - 1]!.user_id : null };
 }

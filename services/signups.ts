@@ -1,6 +1,8 @@
 // A signup: the user, and when a referrer is named (ref, the referrer cookie, a listing's share
 // token or an invite code), the one edge that says who brought them. Commits to PostgreSQL and
-// returns; the edge's workflow follows from the outbox.
+// returns; the edge's workflow follows from the outbox. A beta referral link gives the invitee
+// credits (through the ledger, keyed by the edge) and a head start in the same transaction; an
+// invite code gives what its redemption gives (services/invite-codes.ts), a seat included.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import { isSelfReferral } from '../domain/attribution.ts';
@@ -8,7 +10,11 @@ import { canonicalEmail, inboxOf } from '../domain/email.ts';
 import type { FlavorTable } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { findReferrer } from '../db/graph.ts';
-import { insertSignup, EmailTakenError, type UserRow } from '../db/users.ts';
+import { grantHeadStart, insertSignup, EmailTakenError, type UserRow } from '../db/users.ts';
+import { postTransaction } from '../db/ledger.ts';
+import { refreshStanding } from '../db/standing.ts';
+import { linkInviteePosting } from '../domain/credits.ts';
+import { DEFAULT_LINK_GRANTS, linkInviteeGrant, type LinkGrants } from '../domain/seats.ts';
 import type { EdgeRow, EdgeToWrite } from '../db/edges.ts';
 import { assertReferrerUsable, edgeFrom, refSource } from './edge-from-referrer.ts';
 import { conflict, invalid } from './errors.ts';
@@ -21,6 +27,10 @@ export type SignupDeps = {
   flavors: FlavorTable;
   /** Whether the client's device and address are recorded as fraud signals (default: yes). */
   fraud?: SignalSettings;
+  /** What a referral link gives its invitee (LINK_INVITEE_CREDITS, LINK_HEAD_START_POINTS); the defaults when left out. */
+  links?: LinkGrants;
+  /** SEAT_INVITES_PER_USER, for an invite code redeemed with the signup. */
+  seatInvitesPerUser?: number;
 };
 export type SignupInput = {
   email: string;
@@ -80,12 +90,25 @@ export async function signUp(
   }
   const sightings = await clientSightings(deps.fraud, { deviceId: input.deviceId, ip: input.ip });
   try {
-    if (input.code === undefined) return { ...(await insertSignup(db, user, edge, sightings)), redemption: null };
+    if (input.code === undefined) {
+      const grant = edge ? linkInviteeGrant(edge, deps.links ?? DEFAULT_LINK_GRANTS) : null;
+      if (!edge || !grant || (grant.credits === 0 && grant.headStart === 0))
+        return { ...(await insertSignup(db, user, edge, sightings)), redemption: null };
+      const linked = edge;
+      return await db.transaction(async (tx) => {
+        const created = await insertSignup(tx, user, linked, sightings);
+        const credits = linkInviteePosting({ edgeId: linked.id, userId: user.id, credits: grant.credits });
+        if (credits) await postTransaction(tx, credits);
+        if (await grantHeadStart(tx, user.id, grant.headStart, linked.id))
+          await refreshStanding(tx, user.id, 'head start (referral link)');
+        return { ...created, redemption: null };
+      });
+    }
     const code = input.code;
     return await db.transaction(async (tx) => {
       const created = await insertSignup(tx, user, null, sightings);
       const redemption = await redeemInTransaction(tx, deps, { code, user: created.user });
-      return { user: created.user, edge: redemption.edge, redemption };
+      return { user: redemption.user ?? created.user, edge: redemption.edge, redemption };
     });
   } catch (err) {
     if (err instanceof EmailTakenError)

@@ -80,7 +80,7 @@ export async function waitlistView(db: DatabasePool, userId: string): Promise<Wa
         : null,
     score: waitlistScore(counts),
     waveSkip: user.wave_skip,
-    referrals: counts,
+    referrals: { vested: counts.vested, waiting: counts.waiting, expired: counts.expired, held: counts.held },
     milestones: {
       reached: LADDER.filter((r) => grantedRungsMap.has(r.at)).map((r) => ({
         at: r.at,

@@ -47,6 +47,8 @@ async function main(): Promise<void> {
       temporal: client,
       taskQueue: config.temporal.taskQueue,
       fraud: config.fraud,
+      flavors: config.flavors,
+      links: config.linkGrants,
     }),
   }).finally(() => bundle?.remove());
 

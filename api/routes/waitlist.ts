@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { DatabasePool } from '../../db/pool.ts';
 import { LADDER } from '../../domain/milestones.ts';
+import { admissionOf, type AdmissionRow } from '../../db/users.ts';
 import { waitlistView } from '../../services/waitlist.ts';
 import { defineRoute } from '../route.ts';
 
@@ -13,6 +14,14 @@ const meView = z.object({
   position: z.number().int().nullable().describe('1 is next in line; null once admitted.'),
   waitingSince: iso,
   admitted: z.object({ at: iso, waveId: z.uuid(), waveName: z.string() }).nullable(),
+  admission: z
+    .object({
+      via: z.enum(['wave', 'invite', 'launch']),
+      at: iso,
+      inviteCode: z.string().nullable().describe('For an invite admission (a seat): the code redeemed.'),
+    })
+    .nullable()
+    .describe('How you were admitted: a wave, or an invite (outside every wave). null while waiting.'),
   score: z.object({
     points: z.number().int(),
     explanation: z.array(
@@ -60,6 +69,13 @@ const meView = z.object({
   messages: z.array(z.object({ kind: z.enum(['passed_you', 'next_milestone', 'next_wave_seats']), text: z.string() })),
 });
 
+/** How an active user was admitted, as recorded (a wave admission before admitted_via existed names its wave). */
+function admissionView(a: AdmissionRow | null, status: 'waitlisted' | 'active') {
+  const via = a?.admitted_via ?? (a?.admitted_wave_id ? 'wave' : null);
+  if (!a?.admitted_at || status !== 'active' || via === null) return null;
+  return { via, at: a.admitted_at.toISOString(), inviteCode: via === 'invite' ? a.code : null };
+}
+
 export function waitlistRoutes({ db }: { db: DatabasePool }) {
   return [
     defineRoute({
@@ -68,13 +84,16 @@ export function waitlistRoutes({ db }: { db: DatabasePool }) {
       operationId: 'getMyWaitlistPlace',
       summary: "The caller's place on the waitlist, explained",
       description:
-        'Position, score with what counted for how much, milestones and the next one with exactly how many vested referrals it needs, entitlements, and messages only when literally true.',
+        'Position, score with what counted for how much (a head start from an invite or a referral link is a line of its own), how you were admitted, milestones and the next one with exactly how many vested referrals it needs, entitlements, and messages only when literally true.',
       tags: ['waitlist'],
       access: { users: true },
       responses: { 200: { description: 'Your place', schema: meView } },
       handle: async ({ principal }) => {
         if (principal?.type !== 'user') throw new Error('unreachable: users only');
-        const v = await waitlistView(db, principal.userId);
+        const [v, admission] = await Promise.all([
+          waitlistView(db, principal.userId),
+          admissionOf(db, principal.userId),
+        ]);
         return {
           status: 200,
           body: {
@@ -87,6 +106,7 @@ export function waitlistRoutes({ db }: { db: DatabasePool }) {
               waveId: v.admitted.waveId,
               waveName: v.admitted.waveName,
             },
+            admission: admissionView(admission, v.status),
             score: {
               points: v.score.points,
               explanation: v.score.lines,

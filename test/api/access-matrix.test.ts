@@ -223,6 +223,27 @@ const cases = (): Case[] => [
   },
   // The waitlist: a user reads their own place; waves, the wait and the forecast are admin's (finance may forecast).
   { route: 'GET /v1/waitlist/me', call: (key) => api.request('/v1/waitlist/me', { key }), expect: only({ user: 200 }) },
+  // Credits: a user reads their own; only the product's server key spends (404: no such user).
+  { route: 'GET /v1/credits/me', call: (key) => api.request('/v1/credits/me', { key }), expect: only({ user: 200 }) },
+  {
+    route: 'POST /v1/credits/spend',
+    call: (key) =>
+      api.request('/v1/credits/spend', {
+        json: { spendId: 'matrix-spend', userId: '00000000-0000-4000-8000-000000000000', credits: 1 },
+        key,
+      }),
+    expect: only({ server: 404 }),
+  },
+  {
+    route: 'GET /v1/invite-codes/seats',
+    call: (key) => api.request('/v1/invite-codes/seats', { key }),
+    expect: only({ user: 200 }),
+  },
+  {
+    route: 'GET /v1/admin/invite-admissions',
+    call: (key) => api.request('/v1/admin/invite-admissions', { key }),
+    expect: only({ admin: 200 }),
+  },
   {
     route: 'POST /v1/admin/waves',
     call: (key) => api.request('/v1/admin/waves', { json: { seatCap: 1, opensAt: '2099-01-01T09:00:00Z' }, key }),
