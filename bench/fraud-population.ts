@@ -441,6 +441,19 @@ export async function runPopulation(d: PopulationDriver, size = 1): Promise<Popu
       for (const stage of ['pending', 'payable', 'paid'] as const)
         cashCents += await balanceOf(d.db, partnerEarnings(tenantId, stage));
     for (const r of referrers) credits += await balanceOf(d.db, userCredits(r.id));
+    // What they earned as referrers: a ring's members are referees too, and a referee's own grant at
+    // signup through a link or an invite (theirs to build with; reversed by a void, kept through a
+    // hold) is not what their referrals earned.
+    credits -= await d.db.oneFirst(sql.type(z.object({ n: z.number() }))`
+      SELECT coalesce(sum(le.amount), 0)::int AS n FROM ledger_entries le
+      JOIN ledger_accounts a ON a.id = le.account_id
+      JOIN ledger_transactions t ON t.id = le.transaction_id
+      WHERE a.owner_type = 'user' AND a.purpose = 'credits' AND a.owner_id = ANY(${sql.array(
+        referrers.map((r) => r.id),
+        'text',
+      )})
+        AND (t.kind IN ('invite_credits', 'link_invitee_credits')
+             OR (t.kind = 'invite_credits_reversal' AND (t.metadata ->> 'grantKey' LIKE 'link-invitee:%' OR t.metadata ->> 'grantKey' LIKE 'redemption:%')))`);
     const creditsTakenBack = await d.db.oneFirst(sql.type(z.object({ n: z.number() }))`
       SELECT coalesce(sum(-le.amount), 0)::int AS n FROM ledger_entries le
       JOIN ledger_accounts a ON a.id = le.account_id

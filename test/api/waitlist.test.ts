@@ -19,7 +19,9 @@ let database: TestDatabase;
 let api: TestApi;
 
 beforeAll(async () => {
-  stack = await startStack('waitlist');
+  // Referees through a link start with no head start here, so the places below are the referral's
+  // alone (the head start has its own test in seats-and-credits.test.ts).
+  stack = await startStack('waitlist', { env: { LINK_HEAD_START_POINTS: '0' } });
   ({ database, api } = stack);
 });
 afterAll(async () => {

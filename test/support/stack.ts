@@ -16,11 +16,11 @@ export type TestStack = {
 
 export async function startStack(
   name: string,
-  { pollIntervalMs = 200 }: { pollIntervalMs?: number } = {},
+  { pollIntervalMs = 200, env = {} }: { pollIntervalMs?: number; env?: Record<string, string> } = {},
 ): Promise<TestStack> {
   const database = await createTestDatabase();
   const worker = await startDevWorker(database.db, name);
-  const config = testConfig(database.url, { TEMPORAL_TASK_QUEUE: worker.taskQueue });
+  const config = testConfig(database.url, { ...env, TEMPORAL_TASK_QUEUE: worker.taskQueue });
   const starter = startWorkflowStarter({
     db: database.db,
     databaseUrl: database.url,
