@@ -31,6 +31,8 @@ import { userRoutes } from './routes/users.ts';
 import { waitlistRoutes } from './routes/waitlist.ts';
 import { waveRoutes } from './routes/waves.ts';
 import { launchRoutes } from './routes/launch.ts';
+import { shareRoutes } from './routes/share.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { referrerFromQuery, SECURE_COOKIES_SETTING } from './referrer-cookie.ts';
 import { methodNotAllowed, refuseNulInBody, refuseUnreadablePath, securityHeaders } from './request-guards.ts';
@@ -57,7 +59,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
       { name: 'postgres', check: async () => void (await db.oneFirst(sql.unsafe`SELECT 1`)) },
       { name: 'temporal', check: () => checkTemporal(temporal) },
     ]),
-    ...signupRoutes({ db, activationWindowDays, flavors, fraud: config.fraud }, auth),
+    ...signupRoutes({ db, activationWindowDays, flavors, fraud: config.fraud, publicBaseUrl }, auth),
     ...sessionRoutes(auth),
     ...activationRoutes({ db, temporal, taskQueue: config.temporal.taskQueue, fraud: config.fraud }),
     ...paymentRoutes({ db, fraud: config.fraud }),
@@ -83,6 +85,8 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
     ...waveRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
     ...launchRoutes({ db, taskQueue: config.temporal.taskQueue }),
     ...fraudRoutes({ db }),
+    ...shareRoutes({ db, publicBaseUrl }),
+    ...statsRoutes({ db }),
   ];
 }
 
