@@ -13,6 +13,8 @@ export const OG_WIDTH = 1200;
 export const OG_HEIGHT = 630;
 /** Bumped whenever the layout changes, so an ETag never names bytes drawn by another layout. */
 const LAYOUT_VERSION = '1';
+/** The width text wraps at: the card less its side padding. */
+const TEXT_WIDTH = OG_WIDTH - 2 * 80;
 const FONT_DIR = join(import.meta.dirname, '..', 'assets', 'fonts');
 
 /** What a card draws: every line of it, as shown. */
@@ -46,6 +48,7 @@ function layout(facts: CardFacts): Node {
     {
       width: '100%',
       height: '100%',
+      boxSizing: 'border-box',
       flexDirection: 'column',
       justifyContent: 'space-between',
       padding: '72px 80px',
@@ -56,12 +59,14 @@ function layout(facts: CardFacts): Node {
     },
     [
       el({ fontSize: 34, color: '#93c5fd', fontWeight: 700 }, "You're invited"),
-      el({ flexDirection: 'column' }, [
+      el({ flexDirection: 'column', width: TEXT_WIDTH }, [
         el({ fontSize: 88, fontWeight: 700, lineHeight: 1.1 }, facts.name),
         el({ fontSize: 60, fontWeight: 700, marginTop: 16, color: '#fde68a' }, facts.headline),
-        ...(facts.reward ? [el({ fontSize: 30, marginTop: 24, color: '#e2e8f0', lineHeight: 1.3 }, facts.reward)] : []),
+        ...(facts.reward
+          ? [el({ fontSize: 30, marginTop: 24, color: '#e2e8f0', lineHeight: 1.3, width: TEXT_WIDTH }, facts.reward)]
+          : []),
       ]),
-      el({ fontSize: 30, color: '#cbd5e1' }, `Join me: ${facts.link.replace(/^https?:\/\//, '')}`),
+      el({ fontSize: 30, color: '#cbd5e1', width: TEXT_WIDTH }, `Join me: ${facts.link.replace(/^https?:\/\//, '')}`),
     ],
   );
 }
