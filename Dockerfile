@@ -14,6 +14,7 @@ COPY services ./services
 COPY workers ./workers
 COPY api ./api
 COPY db ./db
+COPY assets ./assets
 COPY scripts/migrate.ts ./scripts/migrate.ts
 USER node
 EXPOSE 3000

@@ -32,6 +32,8 @@ import { waitlistRoutes } from './routes/waitlist.ts';
 import { creditRoutes } from './routes/credits.ts';
 import { waveRoutes } from './routes/waves.ts';
 import { launchRoutes } from './routes/launch.ts';
+import { shareRoutes } from './routes/share.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { referrerFromQuery, SECURE_COOKIES_SETTING } from './referrer-cookie.ts';
 import { methodNotAllowed, refuseNulInBody, refuseUnreadablePath, securityHeaders } from './request-guards.ts';
@@ -66,6 +68,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
         fraud: config.fraud,
         links: config.linkGrants,
         seatInvitesPerUser: config.seatInvitesPerUser,
+        publicBaseUrl,
       },
       auth,
     ),
@@ -102,6 +105,8 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
     ...waveRoutes({ db, waves: config.waves, release: { temporal, taskQueue: config.temporal.taskQueue, log } }),
     ...launchRoutes({ db, taskQueue: config.temporal.taskQueue }),
     ...fraudRoutes({ db }),
+    ...shareRoutes({ db, publicBaseUrl }),
+    ...statsRoutes({ db }),
   ];
 }
 

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { isEmail } from '../../domain/email.ts';
 import { edgeWorkflowId } from '../../contracts/edge-lifecycle.ts';
 import { signUp, type SignupDeps } from '../../services/signups.ts';
+import { shareForUser } from '../../services/share.ts';
 import { warmSignals } from '../../services/fraud-signals.ts';
 import type { Authenticator } from '../auth.ts';
 import { rememberedReferral } from '../referrer-cookie.ts';
 import { defineRoute } from '../route.ts';
+import { shareView, toShareView } from './share.ts';
 import { edgeView, redemptionView, toEdgeView, toRedemptionView, toUserView, userView } from '../views.ts';
 
 const signupRequest = z.strictObject({
@@ -45,9 +47,12 @@ const signupResponse = z.object({
     .describe(
       'A bearer token for the new user; also set as the session cookie. null on an Idempotency-Key replay: a token is handed out once and never stored.',
     ),
+  share: shareView.describe(
+    'The share moment: link, Open Graph card and copy per channel, as GET /v1/share/me gives them (an Idempotency-Key replay repeats the first answer).',
+  ),
 });
 
-export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
+export function signupRoutes(deps: SignupDeps & { publicBaseUrl: string }, auth: Authenticator) {
   warmSignals(deps.fraud);
   return [
     defineRoute({
@@ -73,6 +78,7 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
           // The socket's address, or the client's as a trusted proxy reported it (Express's trust proxy).
           ip: req.ip,
         });
+        const share = await shareForUser(deps, user.id);
         const session = await auth.issueSession({ userId: user.id, tenantId: user.tenant_id });
         auth.setSessionCookie(req, res, session);
         return {
@@ -82,6 +88,7 @@ export function signupRoutes(deps: SignupDeps, auth: Authenticator) {
             edge: edge && toEdgeView(edge),
             redemption: redemption && toRedemptionView(redemption),
             session: { token: session.token, expiresAt: session.expiresAt.toISOString() },
+            share: toShareView(share),
           },
         };
       },

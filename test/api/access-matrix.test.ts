@@ -274,6 +274,14 @@ const cases = (): Case[] => [
     call: (key) => api.request(`/v1/users/${user.id}/downline`, { key }),
     expect: only({ user: 200, admin: 200 }),
   },
+  // The share moment and the public counts: a user reads their own share; the card and the counts are public.
+  { route: 'GET /v1/share/me', call: (key) => api.request('/v1/share/me', { key }), expect: only({ user: 200 }) },
+  {
+    route: 'GET /og/{code}.png',
+    call: (key) => api.request(`/og/${user.referralCode}.png`, { key }),
+    expect: all(200),
+  },
+  { route: 'GET /v1/stats/public', call: (key) => api.request('/v1/stats/public', { key }), expect: all(200) },
   // Sessions: a user signs out or rotates the token they call with (a fresh user's, so the shared
   // user's token stays valid for the other cases).
   {

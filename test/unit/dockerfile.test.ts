@@ -15,6 +15,8 @@ const RUNTIME_FOLDERS = [
   'workflows',
   'api',
   'workers',
+  // Files read at run time: the fonts of the Open Graph card (services/og-card.ts).
+  'assets',
 ];
 
 describe('the Dockerfile', () => {
