@@ -31,9 +31,10 @@ export const launchRow = z.object({
 export type LaunchRow = z.infer<typeof launchRow>;
 
 const launchColumns = sql.fragment`l.workflow_id, l.started_at, l.started_by, l.finished_at, l.total, l.converted, l.skipped, l.partners_enrolled, l.cursor,
-  l.page_size, l.pages_per_run, coalesce(o.started_at IS NOT NULL, false) AS workflow_started, l.waitlist_at_flip, l.waitlist_admitted,
-  l.admission_finished_at`;
-const launchFrom = sql.fragment`launch l LEFT JOIN workflow_outbox o ON o.subject = ${LAUNCH_SUBJECT} AND o.subject_id = ${LAUNCH_SUBJECT_ID} AND o.signal_name IS NULL`;
+  l.page_size, l.pages_per_run, coalesce(o.started_at IS NOT NULL, false) AS workflow_started, coalesce(a.waitlist_at_flip, 0) AS waitlist_at_flip,
+  coalesce(a.waitlist_admitted, 0) AS waitlist_admitted, a.finished_at AS admission_finished_at`;
+const launchFrom = sql.fragment`launch l LEFT JOIN workflow_outbox o ON o.subject = ${LAUNCH_SUBJECT} AND o.subject_id = ${LAUNCH_SUBJECT_ID} AND o.signal_name IS NULL
+  LEFT JOIN launch_admission a ON true`;
 
 const programRow = z.object({ phase: z.enum(PROGRAM_PHASES), phase_changed_at: z.date().nullable() });
 export type ProgramRow = z.infer<typeof programRow>;
@@ -72,10 +73,10 @@ export async function flipToPublic(
       RETURNING phase, phase_changed_at`);
     await tx.query(sql.unsafe`
       WITH record AS (
-        INSERT INTO launch (workflow_id, started_at, started_by, total, page_size, pages_per_run, waitlist_at_flip)
-        SELECT ${p.workflowId}, now(), ${p.startedBy}, count(*), ${p.pageSize}, ${p.pagesPerRun},
-               (SELECT count(*) FROM users WHERE status = 'waitlisted')
-        FROM edges WHERE kind = 'beta_auto' AND phase_at_write = 'beta'
+        INSERT INTO launch (workflow_id, started_at, started_by, total, page_size, pages_per_run)
+        SELECT ${p.workflowId}, now(), ${p.startedBy}, count(*), ${p.pageSize}, ${p.pagesPerRun} FROM edges WHERE kind = 'beta_auto' AND phase_at_write = 'beta'
+      ), admission AS (
+        INSERT INTO launch_admission (waitlist_at_flip) SELECT count(*) FROM users WHERE status = 'waitlisted'
       )
       INSERT INTO workflow_outbox (subject, subject_id) VALUES (${LAUNCH_SUBJECT}, ${LAUNCH_SUBJECT_ID})`);
     return { created: true, launch: (await findLaunch(tx))!, program };
@@ -196,7 +197,7 @@ export type AdmissionPage = {
  * Admits the next `limit` waitlisted users in the waitlist's order (users_waitlist_order_idx): each
  * made active (admitted now), recorded in launch_admissions with their place in the flip's order,
  * and mailed (dedupe key `launch-admitted:<userId>`); the record's count moves in the same
- * transaction, under the record's row lock, so two attempts of a page never run at once and a page
+ * transaction, under the admission record's row lock (launch_admission), so two attempts of a page never run at once and a page
  * run again admits the next users, nobody twice. Null: no launch recorded.
  */
 export async function admitWaitlistPage(
@@ -207,7 +208,7 @@ export async function admitWaitlistPage(
   return db.transaction(async (tx) => {
     const record = await tx.maybeOne(
       sql.type(z.object({ waitlist_admitted: z.number(), admission_finished_at: z.date().nullable() }))`
-        SELECT waitlist_admitted, admission_finished_at FROM launch FOR UPDATE`,
+        SELECT waitlist_admitted, finished_at AS admission_finished_at FROM launch_admission FOR UPDATE`,
     );
     if (!record) return null;
     if (record.admission_finished_at)
@@ -234,7 +235,7 @@ export async function admitWaitlistPage(
     for (const user of admitted)
       await enqueueMail(tx, { dedupeKey: `launch-admitted:${user.id}`, to: user.email, ...mail(user) });
     const waitlistAdmitted = await tx.oneFirst(sql.type(z.object({ waitlist_admitted: z.number() }))`
-      UPDATE launch SET waitlist_admitted = waitlist_admitted + ${admitted.length} RETURNING waitlist_admitted`);
+      UPDATE launch_admission SET waitlist_admitted = waitlist_admitted + ${admitted.length} RETURNING waitlist_admitted`);
     return { admitted: admitted.length, waitlistAdmitted, finished: false };
   });
 }
@@ -250,7 +251,7 @@ export async function finishAdmission(db: DatabasePool): Promise<boolean> {
     await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(launch_flip_lock())`);
     return tx.oneFirst(sql.type(z.object({ finished: z.boolean() }))`
       WITH finished AS (
-        UPDATE launch SET admission_finished_at = coalesce(admission_finished_at, now())
+        UPDATE launch_admission SET finished_at = coalesce(finished_at, now())
         WHERE NOT EXISTS (SELECT 1 FROM users WHERE status = 'waitlisted') RETURNING 1
       )
       SELECT EXISTS (SELECT 1 FROM finished) AS finished`);

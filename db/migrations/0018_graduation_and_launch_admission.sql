@@ -20,17 +20,21 @@ CREATE TABLE partner_graduations (
 -- program goes public, in the waitlist's order, page by page. Until it has finished, a signup is
 -- waitlisted behind them (never admitted before someone who signed up before it); once it has,
 -- every signup is active at once.
-ALTER TABLE launch
+-- The admission's own record (apart from `launch`, so its pages never wait on the telling's
+-- record), written with the flip.
+CREATE TABLE launch_admission (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   -- Users waitlisted when the flip committed.
-  ADD COLUMN waitlist_at_flip integer NOT NULL DEFAULT 0 CHECK (waitlist_at_flip >= 0),
+  waitlist_at_flip integer NOT NULL DEFAULT 0 CHECK (waitlist_at_flip >= 0),
   -- Users the flip's admission has admitted so far (signups it held back included).
-  ADD COLUMN waitlist_admitted integer NOT NULL DEFAULT 0 CHECK (waitlist_admitted >= 0),
+  waitlist_admitted integer NOT NULL DEFAULT 0 CHECK (waitlist_admitted >= 0),
   -- Set once nobody is waitlisted any more (checked under the flip lock): from then on signups are active at once.
-  ADD COLUMN admission_finished_at timestamptz;
+  finished_at timestamptz
+);
 
 -- A flip recorded before this migration ran: its workflow predates the admission and its signups
 -- were active at once; it has nothing to hold new signups back for.
-UPDATE launch SET admission_finished_at = started_at;
+INSERT INTO launch_admission (finished_at) SELECT started_at FROM launch;
 
 -- Who the flip admitted, in which order (1 first), and since when they had waited.
 CREATE TABLE launch_admissions (
@@ -48,14 +52,14 @@ CREATE TABLE launch_admissions (
 -- finish sees it waiting) or sees what they wrote.
 CREATE FUNCTION users_status_follows_launch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM launch WHERE admission_finished_at IS NOT NULL) THEN
+  IF EXISTS (SELECT 1 FROM launch_admission WHERE finished_at IS NOT NULL) THEN
     NEW.status := 'active';
     RETURN NEW;
   END IF;
   PERFORM pg_advisory_xact_lock_shared(launch_flip_lock());
-  IF EXISTS (SELECT 1 FROM launch WHERE admission_finished_at IS NULL) THEN
+  IF EXISTS (SELECT 1 FROM launch_admission WHERE finished_at IS NULL) THEN
     NEW.status := 'waitlisted';
-  ELSIF EXISTS (SELECT 1 FROM launch) THEN
+  ELSIF EXISTS (SELECT 1 FROM launch_admission) THEN
     NEW.status := 'active';
   END IF;
   RETURN NEW;
