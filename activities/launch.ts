@@ -8,12 +8,14 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
-import { betaReferrerTerms, publicPhaseEvent } from '../domain/launch.ts';
+import { betaReferrerTerms, LAUNCH_ADMISSION_MAIL, publicPhaseEvent } from '../domain/launch.ts';
 import {
+  admitWaitlistPage,
   betaEdgePage,
   betaEdgesUpTo,
   enrollBetaReferrers,
   findLaunch,
+  finishAdmission,
   finishLaunch,
   recordLaunchPage,
   type BetaEdge,
@@ -22,7 +24,7 @@ import {
 import { edgeLifecycleStarts } from '../db/edges.ts';
 import { signalIfRunning, signalWithStart } from '../platform/workflow-delivery.ts';
 import { edgeWorkflowId, phaseChangedSignal } from '../contracts/edge-lifecycle.ts';
-import { LAUNCH_APPROVER, type LaunchTotals } from '../contracts/launch-flip.ts';
+import { LAUNCH_APPROVER, type LaunchAdmissionPage, type LaunchTotals } from '../contracts/launch-flip.ts';
 
 export type LaunchDeps = {
   db: DatabasePool;
@@ -153,6 +155,25 @@ export function createLaunchActivities(deps: LaunchDeps) {
           if (enrolled === wanted) break; // else a random referral code collided (or a partner was created meanwhile): again
         }
         return totalsOf(await launchRecord());
+      });
+    },
+
+    /**
+     * Admits the next `limit` users of the waitlist (active, recorded in order, mailed once); when
+     * fewer were left, finishes the admission if nobody waits any more (a signup held back meanwhile
+     * is admitted by the next page). Run again after it committed, it admits the next users: nobody twice.
+     */
+    async admitLaunchPage(input: { limit: number }): Promise<LaunchAdmissionPage> {
+      return beating(async () => {
+        const page = await admitWaitlistPage(deps.db, input.limit, () => LAUNCH_ADMISSION_MAIL);
+        if (!page)
+          throw ApplicationFailure.nonRetryable(
+            'no launch is recorded: the flip starts with POST /v1/admin/launch',
+            'LaunchNotRecorded',
+          );
+        if (page.finished) return { admitted: 0, waitlistAdmitted: page.waitlistAdmitted, done: true };
+        const done = page.admitted < input.limit && (await finishAdmission(deps.db));
+        return { admitted: page.admitted, waitlistAdmitted: page.waitlistAdmitted, done };
       });
     },
 

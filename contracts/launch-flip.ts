@@ -34,6 +34,21 @@ export type LaunchFlipInput = {
   after?: string | null;
   totals?: LaunchTotals;
   runs?: number;
+  /**
+   * Carried across continue-as-new while the flip admits the waitlist (launch-admits-waitlist-v1):
+   * true in the runs that go on admitting (the partners enrolled already).
+   */
+  admitting?: boolean;
+};
+
+/** One page of the waitlist's admission, as the record says after it. */
+export type LaunchAdmissionPage = {
+  /** Admitted by this page. */
+  admitted: number;
+  /** Admitted by the flip so far. */
+  waitlistAdmitted: number;
+  /** Nobody waits any more: signups are active at once from now on. */
+  done: boolean;
 };
 
 export type LaunchFlipProgress = {
@@ -41,6 +56,8 @@ export type LaunchFlipProgress = {
   runs: number;
   after: string | null;
   totals: LaunchTotals | null;
+  /** The waitlist's admission (launch-admits-waitlist-v1): admitted so far, and whether it has finished. */
+  admission?: { waitlistAdmitted: number; done: boolean };
 };
 
 export const launchProgressQuery = defineQuery<LaunchFlipProgress>('progress');
@@ -51,6 +68,6 @@ export function launchFlipStart(workflowId: string, input: LaunchFlipInput): Wor
     workflowType: LAUNCH_FLIP_TYPE,
     args: [input],
     searchAttributes: [],
-    summary: `launch flip: the program went public at ${input.changedAt}; telling every beta edge`,
+    summary: `launch flip: the program went public at ${input.changedAt}; admitting the waitlist, telling every beta edge`,
   };
 }

@@ -2,7 +2,9 @@
 // the recount, the new score and place, and the milestone rewards commit together, so nobody reads
 // the stamp without its consequences. Shared by the vesting activity, the void, and the verdicts
 // that hold or clear an edge (db/verdicts.ts calls refreshStanding in its transaction).
-import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
+import { z } from 'zod';
+import { DEFAULT_MAX_TOTAL_REWARD_BPS, DEFAULT_PARTNER_TERMS, type PartnerTerms } from '../domain/partner-settings.ts';
 import {
   milestonePosting,
   milestoneReversalPosting,
@@ -14,7 +16,10 @@ import {
   creditsToTakeBack,
   entitlementsOf,
   grantSource,
+  graduatesToPartner,
+  graduationSource,
   hasWaveSkip,
+  type GraduationOutcome,
   LADDER,
   rungsReached,
 } from '../domain/milestones.ts';
@@ -41,6 +46,8 @@ export type StandingRefresh = {
   rungsGranted: number[];
   /** Rungs whose grant was revoked: the count fell below them (a referral voided or held). */
   rungsRevoked: number[];
+  /** A rung granted now graduated the referrer (the Legend rung, the first time): what it did to their tenant's partner row. */
+  graduated: GraduationOutcome | null;
 };
 
 /**
@@ -138,6 +145,7 @@ export async function refreshStanding(
   // Rungs reached and not held: granted (the next grant of a rung revoked before).
   const holding = new Set(held.filter((g) => g.rung <= counts.vested).map((g) => g.rung));
   const rungsGranted: number[] = [];
+  let graduated: GraduationOutcome | null = null;
   for (const rung of rungsReached(counts.vested)) {
     if (holding.has(rung.at)) continue;
     const grant = await insertGrant(tx, userId, rung.at, counts.vested);
@@ -151,7 +159,61 @@ export async function refreshStanding(
       user.activated_at,
       entitlementsOf(rung).map((e) => ({ ...e, source: grantSource(rung.at, grant) })),
     );
+    if (graduatesToPartner(rung)) graduated = await graduateToPartner(tx, userId, rung.at, counts.vested);
   }
   await postTransactions(tx, postings);
-  return { userId, vested: counts.vested, score, waveSkip: skip, moved, rungsGranted, rungsRevoked };
+  return { userId, vested: counts.vested, score, waveSkip: skip, moved, rungsGranted, rungsRevoked, graduated };
+}
+
+/** What a graduate's tenant becomes: a partner at the intentional rate, not the beta tier. */
+export const GRADUATE_TERMS: PartnerTerms = DEFAULT_PARTNER_TERMS;
+
+/**
+ * The Legend rung graduates its referrer, once per user (partner_graduations is the key: a rung
+ * revoked and reached again finds it and does nothing; null then). Their tenant becomes an approved
+ * partner at GRADUATE_TERMS (approved by `milestone:<rung>`). A tenant that is a partner already is
+ * never downgraded: rates below the intentional ones are raised (recurring too), unless cash and
+ * credits would then add up to more than the default reward cap; its approval and status (an admin's
+ * decisions) stay as they are. Inside the standing's transaction, under the user's row lock.
+ */
+async function graduateToPartner(
+  tx: DatabaseTransactionConnection,
+  userId: string,
+  rung: number,
+  vested: number,
+): Promise<GraduationOutcome | null> {
+  const done = await tx.exists(sql.unsafe`SELECT 1 FROM partner_graduations WHERE user_id = ${userId}`);
+  if (done) return null;
+  const t = GRADUATE_TERMS;
+  const source = graduationSource(rung);
+  const tenantId = await tx.oneFirst(
+    sql.type(z.object({ tenant_id: z.uuid() }))`SELECT tenant_id FROM users WHERE id = ${userId}`,
+  );
+  const enrolled = await tx.maybeOneFirst(sql.type(z.object({ tenant_id: z.uuid() }))`
+    INSERT INTO partners (tenant_id, sales_commission_bps, credit_commission_bps, recurring, recurring_months, referral_code,
+                          payout_method, payout_threshold_cents, payout_frequency, approved, approved_by, approved_at)
+    VALUES (${tenantId}, ${t.salesCommissionBps}, ${t.creditCommissionBps}, ${t.recurring}, ${t.recurringMonths}, random_referral_code(),
+            ${t.payoutMethod}, ${t.payoutThresholdCents}, ${t.payoutFrequency}, true, ${source}, now())
+    ON CONFLICT (tenant_id) DO NOTHING
+    RETURNING tenant_id`);
+  const outcome: GraduationOutcome =
+    enrolled !== null
+      ? 'enrolled'
+      : (await tx.maybeOneFirst(sql.type(z.object({ tenant_id: z.uuid() }))`
+        UPDATE partners SET sales_commission_bps = greatest(sales_commission_bps, ${t.salesCommissionBps}),
+                            credit_commission_bps = greatest(credit_commission_bps, ${t.creditCommissionBps}),
+                            recurring = recurring OR ${t.recurring},
+                            recurring_months = greatest(recurring_months, ${t.recurringMonths}),
+                            updated_at = now()
+        WHERE tenant_id = ${tenantId}
+          AND (sales_commission_bps < ${t.salesCommissionBps} OR credit_commission_bps < ${t.creditCommissionBps}
+               OR (${t.recurring} AND NOT recurring) OR recurring_months < ${t.recurringMonths})
+          AND greatest(sales_commission_bps, ${t.salesCommissionBps}) + greatest(credit_commission_bps, ${t.creditCommissionBps}) <= ${DEFAULT_MAX_TOTAL_REWARD_BPS}
+        RETURNING tenant_id`)) !== null
+        ? 'raised'
+        : 'kept';
+  await tx.query(sql.unsafe`
+    INSERT INTO partner_graduations (user_id, tenant_id, source, outcome, vested_referrals)
+    VALUES (${userId}, ${tenantId}, ${source}, ${outcome}, ${vested})`);
+  return outcome;
 }

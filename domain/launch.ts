@@ -32,3 +32,26 @@ export function launchStatus(launch: { workflowStarted: boolean; finishedAt: Dat
 /** How the flip pages: edges per page (one activity each) and pages per run before continuing as new. */
 export const DEFAULT_LAUNCH_PAGE_SIZE = 500;
 export const DEFAULT_LAUNCH_PAGES_PER_RUN = 20;
+
+/**
+ * The mail each user the flip admits from the waitlist receives (once: its dedupe key names the
+ * user, `launch-admitted:<userId>`).
+ */
+export const LAUNCH_ADMISSION_MAIL = {
+  subject: "You're in",
+  body: 'Good news: the program is open to everyone now and your seat is ready. Your account is active; sign in to start building.\n',
+};
+
+/**
+ * The flip's admission as admins see it: admitted so far out of everyone it has to admit (those
+ * admitted plus those still waiting: the waitlist at the flip, less any a wave admitted meanwhile,
+ * plus signups it held back). Once finished, nobody waits and the total is what it admitted.
+ */
+export function admissionProgress(a: { admitted: number; waiting: number; finished: boolean }): {
+  admitted: number;
+  total: number;
+  remaining: number;
+} {
+  const remaining = a.finished ? 0 : a.waiting;
+  return { admitted: a.admitted, total: a.admitted + remaining, remaining };
+}

@@ -139,3 +139,20 @@ export function entitlementsOf(rung: Rung): EntitlementGrant[] {
     }
   });
 }
+
+// ---- Legend graduates -----------------------------------------------------------------------
+
+/** Whether reaching this rung makes the referrer a partner (the Legend rung's real affiliate revenue share). */
+export function graduatesToPartner(rung: Rung): boolean {
+  return rung.rewards.some((r) => r.kind === 'affiliate_revenue_share');
+}
+
+/**
+ * Who approved a partner a graduation enrolled, and why, as its `approvedBy` says: the rung that
+ * graduated them (its first grant: a later grant of it enrolls nobody again).
+ */
+export function graduationSource(rung: number): string {
+  return grantSource(rung, 1);
+}
+
+export type GraduationOutcome = 'enrolled' | 'raised' | 'kept';

@@ -242,6 +242,38 @@ const paths: Path[] = [
     },
   },
   {
+    // The first run of a launch flip that admits the waitlist (launch-admits-waitlist-v1): the
+    // partners enrolled, two pages of two users admitted, continued as new still admitting.
+    name: 'launch-flip-admits-waitlist',
+    run: async (env, taskQueue) => {
+      const handle = await env.client.workflow.start(LAUNCH_FLIP_TYPE, {
+        workflowId: launchFlipWorkflowId('record'),
+        taskQueue,
+        args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }],
+      });
+      await handle.result();
+      return { workflowId: launchFlipWorkflowId('record'), runId: handle.firstExecutionRunId };
+    },
+  },
+  {
+    // The second run of that flip: the last user admitted (the admission finished), then the first
+    // page of edges told, continued as new telling.
+    name: 'launch-flip-admitting-continued',
+    run: async (env, taskQueue) => {
+      const handle = await env.client.workflow.start(LAUNCH_FLIP_TYPE, {
+        workflowId: launchFlipWorkflowId('record'),
+        taskQueue,
+        args: [{ changedAt: await now(env), pageSize: 2, pagesPerRun: 2 }],
+      });
+      await handle.result();
+      const first = await env.client.workflow.getHandle(launchFlipWorkflowId('record'), handle.firstExecutionRunId);
+      const events = (await first.fetchHistory()).events ?? [];
+      const runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      if (!runId) throw new Error('expected the launch flip to have continued as new');
+      return { workflowId: launchFlipWorkflowId('record'), runId };
+    },
+  },
+  {
     // A run the retired `waves-release` Schedule started: no input, one round.
     name: 'wave-release',
     run: async (env, taskQueue) => {

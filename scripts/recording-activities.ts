@@ -16,6 +16,10 @@ const TERMS = { salesBps: 2_000, creditBps: 500, recurringMonths: 2 };
 // The launch flip's stand-ins: five pages of two edges, one partner enrolled.
 const LAUNCH_PAGES = [1, 2, 3, 4, 5].map((i) => `00000000-0000-4000-8000-00000000000${i}`);
 const launchTotals = (pages: number) => ({ total: 10, converted: 2 * pages, skipped: 0, partnersEnrolled: 1 });
+// The flip's admission stand-in: five users waiting, admitted `limit` at a time; the count starts
+// again with each flip (its first run enrolls the partners).
+const LAUNCH_WAITING = 5;
+let launchAdmitted = 0;
 // The payout cycle's stand-ins: pages of two partners by tenant id (one paid by Stripe, one rolled
 // forward), then a last page of one awaiting a manual payout; a cycle named `busy-*` finds another running.
 const PAYOUT_PAGES: PageResult[] = [
@@ -99,7 +103,15 @@ export const recordingActivities: EdgeProgressActivities &
     findMs: 1,
     recordMs: 5,
   }),
-  enrollLaunchPartners: async () => launchTotals(0),
+  enrollLaunchPartners: async () => {
+    launchAdmitted = 0;
+    return launchTotals(0);
+  },
+  admitLaunchPage: async ({ limit }) => {
+    const admitted = Math.min(limit, LAUNCH_WAITING - launchAdmitted);
+    launchAdmitted += admitted;
+    return { admitted, waitlistAdmitted: launchAdmitted, done: admitted < limit };
+  },
   tellLaunchPage: async ({ after }) => {
     const page = after === null ? 0 : LAUNCH_PAGES.indexOf(after) + 1;
     if (page === LAUNCH_PAGES.length) return { ...launchTotals(page), done: true, last: after, told: 0 };

@@ -3,9 +3,16 @@
 // `launch-flip` workflow, so a crash after the commit loses nothing: the relay starts it.
 // A second call finds the record and answers where the flip stands.
 import type { DatabasePool } from 'slonik';
-import { findLaunch, flipToPublic, programPhase, type LaunchRow, type ProgramRow } from '../db/launch.ts';
+import {
+  findLaunch,
+  flipToPublic,
+  programPhase,
+  waitlistedCount,
+  type LaunchRow,
+  type ProgramRow,
+} from '../db/launch.ts';
 import type { ProgramPhase } from '../domain/edge.ts';
-import { launchStatus, type LaunchStatus } from '../domain/launch.ts';
+import { admissionProgress, launchStatus, type LaunchStatus } from '../domain/launch.ts';
 import { launchFlipWorkflowId } from '../contracts/launch-flip.ts';
 
 export type LaunchServiceDeps = { db: DatabasePool; taskQueue: string };
@@ -27,9 +34,17 @@ export type LaunchView = {
   skipped: number;
   remaining: number;
   partnersEnrolled: number;
+  /** The waitlist's admission by the flip: null before the flip. */
+  waitlist: {
+    atFlip: number;
+    admitted: number;
+    total: number;
+    remaining: number;
+    finishedAt: Date | null;
+  } | null;
 };
 
-function view(program: ProgramRow, launch: LaunchRow | null): LaunchView {
+function view(program: ProgramRow, launch: LaunchRow | null, waiting: number): LaunchView {
   return {
     phase: program.phase,
     phaseChangedAt: program.phase_changed_at,
@@ -43,6 +58,17 @@ function view(program: ProgramRow, launch: LaunchRow | null): LaunchView {
     skipped: launch?.skipped ?? 0,
     remaining: launch ? Math.max(0, launch.total - launch.converted - launch.skipped) : 0,
     partnersEnrolled: launch?.partners_enrolled ?? 0,
+    waitlist: launch
+      ? {
+          atFlip: launch.waitlist_at_flip,
+          ...admissionProgress({
+            admitted: launch.waitlist_admitted,
+            waiting,
+            finished: launch.admission_finished_at !== null,
+          }),
+          finishedAt: launch.admission_finished_at,
+        }
+      : null,
   };
 }
 
@@ -57,10 +83,15 @@ export async function launchProgram(
     pageSize: input.pageSize ?? null,
     pagesPerRun: input.pagesPerRun ?? null,
   });
-  return { created: flipped.created, launch: view(flipped.program, flipped.launch) };
+  const waiting = await waitlistedCount(deps.db);
+  return { created: flipped.created, launch: view(flipped.program, flipped.launch, waiting) };
 }
 
 export async function launchProgress(deps: Pick<LaunchServiceDeps, 'db'>): Promise<LaunchView> {
-  const [program, launch] = await Promise.all([programPhase(deps.db), findLaunch(deps.db)]);
-  return view(program, launch);
+  const [program, launch, waiting] = await Promise.all([
+    programPhase(deps.db),
+    findLaunch(deps.db),
+    waitlistedCount(deps.db),
+  ]);
+  return view(program, launch, waiting);
 }

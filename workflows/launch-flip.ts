@@ -1,9 +1,11 @@
 // The launch flip, `launch-flip`: started (through the outbox) by the transaction that made the
 // program public. The flip is already effective for every payment at that commit (pricing reads
-// the phase); this workflow brings each beta edge's workflow up to date (its state and its
-// ProgramPhase search attribute) and enrolls the beta referrers as partners:
-//   enroll the referrers -> tell the beta edges page by page (one activity per page, bounded
-//   concurrency inside) -> continue as new every few pages -> record the flip finished.
+// the phase); this workflow enrolls the beta referrers as partners, admits everyone still on the
+// waitlist, and brings each beta edge's workflow up to date (its state and its ProgramPhase search
+// attribute):
+//   enroll the referrers -> admit the waitlist page by page, in its order (launch-admits-waitlist-v1)
+//   -> tell the beta edges page by page (one activity per page, bounded concurrency inside)
+//   -> continue as new every few pages (admitting or telling) -> record the flip finished.
 // Progress lives in PostgreSQL (the launch record's cursor and counts), so a page retried after a
 // worker died neither skips nor double counts.
 import * as wf from '@temporalio/workflow';
@@ -38,12 +40,34 @@ export async function launchFlip(input: LaunchFlipInput): Promise<LaunchTotals> 
   wf.setHandler(launchProgressQuery, () => progress);
 
   // The first run enrolls the beta referrers as partners before telling anyone.
-  if (input.after === undefined) progress.totals = await launch.enrollLaunchPartners();
+  const firstRun = input.after === undefined && !input.admitting;
+  if (firstRun) progress.totals = await launch.enrollLaunchPartners();
 
-  for (let pages = 0; ; pages++) {
+  let pages = 0;
+  // Then it admits everyone still waitlisted, in the waitlist's order, page by page (signups wait
+  // behind them until it has finished), before telling the edges. Flips started before this code
+  // (their histories have no marker) go straight to telling.
+  if (input.admitting || (firstRun && wf.patched('launch-admits-waitlist-v1'))) {
+    for (; ; pages++) {
+      if (pages === pagesPerRun) {
+        return wf.continueAsNew<typeof launchFlip>({
+          ...input,
+          admitting: true,
+          totals: progress.totals!,
+          runs: progress.runs + 1,
+        });
+      }
+      const page = await launch.admitLaunchPage({ limit: pageSize });
+      progress.admission = { waitlistAdmitted: page.waitlistAdmitted, done: page.done };
+      if (page.done) break;
+    }
+  }
+
+  for (; ; pages++) {
     if (pages === pagesPerRun) {
       return wf.continueAsNew<typeof launchFlip>({
         ...input,
+        admitting: false,
         after: progress.after,
         totals: progress.totals!,
         runs: progress.runs + 1,

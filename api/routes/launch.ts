@@ -23,6 +23,27 @@ const launchView = z.object({
     .number()
     .int()
     .describe('Referrers of beta edges enrolled as approved partners at the beta tier.'),
+  waitlist: z
+    .object({
+      atFlip: z.number().int().describe('Users waitlisted when the program went public.'),
+      admitted: z
+        .number()
+        .int()
+        .describe('Users the flip admitted so far, in the waitlist order (each made active and mailed once).'),
+      total: z
+        .number()
+        .int()
+        .describe(
+          'Users the flip has to admit: admitted so far plus still waiting (signups after the flip wait behind them until it has finished).',
+        ),
+      remaining: z.number().int().describe('Still waiting; 0 once the admission has finished.'),
+      finishedAt: z.iso
+        .datetime()
+        .nullable()
+        .describe('When nobody waited any more: from then on every signup is active at once.'),
+    })
+    .nullable()
+    .describe("The flip's admission of everyone still on the waitlist; null before the flip."),
 });
 
 const body = (v: LaunchView) => ({
@@ -30,6 +51,7 @@ const body = (v: LaunchView) => ({
   phaseChangedAt: v.phaseChangedAt?.toISOString() ?? null,
   startedAt: v.startedAt?.toISOString() ?? null,
   finishedAt: v.finishedAt?.toISOString() ?? null,
+  waitlist: v.waitlist && { ...v.waitlist, finishedAt: v.waitlist.finishedAt?.toISOString() ?? null },
 });
 
 export function launchRoutes(deps: LaunchServiceDeps) {
@@ -40,7 +62,8 @@ export function launchRoutes(deps: LaunchServiceDeps) {
       operationId: 'launchProgram',
       summary: 'The launch flip: the program goes public',
       description:
-        'Switches the program phase to public and starts the launch-flip workflow that tells every beta edge (202). From the commit on, ' +
+        'Switches the program phase to public and starts the launch-flip workflow that admits everyone still on the waitlist, in its ' +
+        'order, and tells every beta edge (202). Until the admission has finished, new signups wait behind them. From the commit on, ' +
         'payments on beta auto-enrolled edges earn cash at the beta tier, whether or not their workflow was told yet. Done once: a later ' +
         "call answers 200 with the flip's progress and changes nothing.",
       tags: ['launch'],
@@ -79,7 +102,7 @@ export function launchRoutes(deps: LaunchServiceDeps) {
       method: 'get',
       path: '/v1/admin/launch',
       operationId: 'getLaunch',
-      summary: "The program phase and the launch flip's progress (converted / total)",
+      summary: "The program phase and the launch flip's progress (converted / total, waitlist admitted / total)",
       tags: ['launch'],
       access: { roles: ['admin'] },
       responses: { 200: { description: 'The phase and the flip', schema: launchView } },

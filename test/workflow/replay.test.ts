@@ -32,6 +32,8 @@ describe('replay of recorded histories', () => {
         'wave-release-loop-continued-as-new.json',
         'launch-flip-continued-as-new.json',
         'launch-flip.json',
+        'launch-flip-admits-waitlist.json', // launch-admits-waitlist-v1: the first run, admitting the waitlist
+        'launch-flip-admitting-continued.json', // a run that finished admitting, then told edges
         'payout-cycle.json',
         'payout-cycle-skipped.json',
         'fraud-ring-scan.json',
