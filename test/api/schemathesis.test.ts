@@ -100,6 +100,7 @@ const BUSINESS_RULE_400: Record<string, string> = {
   redeemInviteCode: 'a user cannot redeem their own code, or one that is used up or expired',
   listHolds: '`cursor` must be one the API returned',
   getDownline: '`cursor` must be one the API returned',
+  getMyCredits: '`cursor` must be one the API returned',
   stripeWebhook: 'the body must carry a valid Stripe signature, which a generator cannot forge',
 };
 

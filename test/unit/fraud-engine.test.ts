@@ -131,6 +131,8 @@ describe('the rulebook', () => {
       'device-overlap',
       'shared-device-referees',
       'referrer-velocity',
+      'shared-ip-referees',
+      'ip-velocity',
       'quick-activation',
     ]);
     expect(names('payment')).toEqual(['card-overlap', 'shared-card-referees']);

@@ -1,5 +1,7 @@
 // Many signups from one IP address in an hour. A campus or an office does that honestly, so it is
 // a score; a burst scores high enough to hold together with any other kind of signal, never alone.
+// It runs again at activation, so the score joins what that stage sees (the first edges of a
+// scripted batch are screened with their later siblings known).
 import type { EdgeFacts } from '../facts.ts';
 import { allow, type FraudRule } from '../rule.ts';
 import type { FraudSettings } from '../settings.ts';
@@ -13,7 +15,7 @@ export function ipVelocityRule(
 ): FraudRule<EdgeFacts> {
   return {
     name: IP_VELOCITY,
-    stages: ['edge_write'],
+    stages: ['edge_write', 'activation'],
     inputs: ['crowd.ip', 'referee.signupIp'],
     networkOnly: true,
     evaluate({ crowd, referee }) {
