@@ -14,6 +14,7 @@ import { assertReferrerUsable, edgeFrom, refSource } from './edge-from-referrer.
 import { conflict, invalid } from './errors.ts';
 import { redeemInTransaction, type Redemption } from './invite-codes.ts';
 import { clientSightings, type SignalSettings } from './fraud-signals.ts';
+import { signupReferral, type SignupReferralDeps } from './listings.ts';
 
 export type SignupDeps = {
   db: DatabasePool;
@@ -21,6 +22,8 @@ export type SignupDeps = {
   flavors: FlavorTable;
   /** Whether the client's device and address are recorded as fraud signals (default: yes). */
   fraud?: SignalSettings;
+  /** Cross-domain hand-off tokens (services/handoff.ts). */
+  handoff?: SignupReferralDeps['handoff'];
 };
 export type SignupInput = {
   email: string;
@@ -38,6 +41,8 @@ export type SignupInput = {
   deviceId?: string | undefined;
   /** The address the client called from (a fraud signal, with its network). */
   ip?: string | undefined;
+  /** A hand-off token from another domain (GET /r/{code}?to=), spent once. */
+  handoff?: string | undefined;
 };
 
 async function edgeForRef(
@@ -60,6 +65,7 @@ export async function signUp(
   input: SignupInput,
 ): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
   const { db, activationWindowDays } = deps;
+  input = { ...input, ...(await signupReferral(deps, input)) }; // listings and hand-offs (services/listings.ts)
   const email = canonicalEmail(input.email);
   const user = {
     id: randomUUID(),
