@@ -58,14 +58,17 @@ export async function insertSubAccount(
     owner: { id: string; email: string; inbox: string; referralCode: string };
   },
 ): Promise<SubAccountRow> {
+  // Millisecond precision, as the list's cursor carries it.
+  const createdAt = new Date().toISOString();
   try {
     return await tx.one(sql.type(subAccountRow)`
       WITH tenant AS (
-        INSERT INTO tenants (id, name, owner_user_id, parent_tenant_id) VALUES (${s.id}, ${s.name}, ${s.owner.id}, ${s.parentTenantId})
+        INSERT INTO tenants (id, name, owner_user_id, parent_tenant_id, created_at)
+        VALUES (${s.id}, ${s.name}, ${s.owner.id}, ${s.parentTenantId}, ${createdAt}::timestamptz)
         RETURNING id, parent_tenant_id, name, owner_user_id, created_at
       ), member AS (
-        INSERT INTO users (id, tenant_id, email, inbox, referral_code, status)
-        SELECT ${s.owner.id}, tenant.id, ${s.owner.email}, ${s.owner.inbox}, ${s.owner.referralCode},
+        INSERT INTO users (id, tenant_id, email, inbox, referral_code, created_at, status)
+        SELECT ${s.owner.id}, tenant.id, ${s.owner.email}, ${s.owner.inbox}, ${s.owner.referralCode}, ${createdAt}::timestamptz,
                CASE WHEN program.phase = 'beta' THEN 'waitlisted' ELSE 'active' END
         FROM tenant CROSS JOIN program
         RETURNING id, email, referral_code
