@@ -37,13 +37,16 @@ export function listingRoutes(deps: { db: Parameters<typeof createListing>[0]['d
       access: { users: true },
       idempotent: true,
       body: z.strictObject({
-        title: z.string().trim().min(1).max(200),
+        title: z.string().trim().min(1).max(200).regex(/\S/).describe('Trimmed; not blank.'),
         customDomain: z
           .string()
           .min(1)
           .max(253)
+          .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/)
           .optional()
-          .describe('A host name the listing is also served on, e.g. shop.example.com.'),
+          .describe(
+            'A host name the listing is also served on, e.g. shop.example.com (lower-cased; labels may not start or end with a hyphen; not an address).',
+          ),
       }),
       responses: { 201: { description: 'Created', schema: listing } },
       handle: async ({ body, principal }) => {

@@ -45,7 +45,7 @@ export function tenantRoutes(deps: TenantDeps) {
       idempotent: true,
       params: idParam,
       body: z.strictObject({
-        name: z.string().trim().min(1).max(200).describe("The sub-account's name."),
+        name: z.string().trim().min(1).max(200).regex(/\S/).describe("The sub-account's name (trimmed; not blank)."),
         ownerEmail: z
           .string()
           .max(254)

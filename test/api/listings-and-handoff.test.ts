@@ -74,8 +74,11 @@ describe('listings', () => {
     for (const [body, code] of [
       [{ title: '' }, 'invalid_request'],
       [{ title: 'x'.repeat(201) }, 'invalid_request'],
-      [{ title: 'ok', customDomain: 'https://evil.example.com' }, 'invalid_custom_domain'],
-      [{ title: 'ok', customDomain: 'evil.example.com:8443' }, 'invalid_custom_domain'],
+      [{ title: 'ok', customDomain: 'https://evil.example.com' }, 'invalid_request'],
+      [{ title: 'ok', customDomain: '10.0.0.1' }, 'invalid_custom_domain'],
+      [{ title: 'ok', customDomain: '-evil.example.com' }, 'invalid_custom_domain'],
+      [{ title: '   ' }, 'invalid_request'],
+      [{ title: 'ok', customDomain: 'evil.example.com:8443' }, 'invalid_request'],
       [{ title: 'ok', creatorId: creator.id }, 'invalid_request'],
       [{ title: 'ok', customDomain: 'TAKEN.example.io' }, 'custom_domain_taken'],
     ] as const) {
