@@ -37,7 +37,13 @@ export function listingRoutes(deps: { db: Parameters<typeof createListing>[0]['d
       access: { users: true },
       idempotent: true,
       body: z.strictObject({
-        title: z.string().trim().min(1).max(200).regex(/\S/).describe('Trimmed; not blank.'),
+        title: z
+          .string()
+          .trim()
+          .min(1)
+          .max(200)
+          .regex(/^[^\u0000]*[^\s\u0000][^\u0000]*$/)
+          .describe('Trimmed; not blank.'),
         customDomain: z
           .string()
           .min(1)

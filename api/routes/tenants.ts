@@ -45,7 +45,13 @@ export function tenantRoutes(deps: TenantDeps) {
       idempotent: true,
       params: idParam,
       body: z.strictObject({
-        name: z.string().trim().min(1).max(200).regex(/\S/).describe("The sub-account's name (trimmed; not blank)."),
+        name: z
+          .string()
+          .trim()
+          .min(1)
+          .max(200)
+          .regex(/^[^\u0000]*[^\s\u0000][^\u0000]*$/)
+          .describe("The sub-account's name (trimmed; not blank)."),
         ownerEmail: z
           .string()
           .max(254)
