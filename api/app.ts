@@ -27,6 +27,8 @@ import { signupRoutes } from './routes/signups.ts';
 import { inviteCodeRoutes } from './routes/invite-codes.ts';
 import { partnerRoutes } from './routes/partners.ts';
 import { referralRoutes } from './routes/referrals.ts';
+import { listingRoutes } from './routes/listings.ts';
+import { tenantRoutes } from './routes/tenants.ts';
 import { userRoutes } from './routes/users.ts';
 import { waitlistRoutes } from './routes/waitlist.ts';
 import { creditRoutes } from './routes/credits.ts';
@@ -55,6 +57,7 @@ export function appAuthenticator({ config, db }: Pick<AppDeps, 'config' | 'db'>)
 
 export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuthenticator({ config, db })): RouteDef[] {
   const { activationWindowDays, flavors, publicBaseUrl } = config;
+  const handoff = { ...config.handoff, key: purposeKey(config.sessionSecret, 'handoff') };
   return [
     ...healthRoutes([
       { name: 'postgres', check: async () => void (await db.oneFirst(sql.unsafe`SELECT 1`)) },
@@ -69,6 +72,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
         links: config.linkGrants,
         seatInvitesPerUser: config.seatInvitesPerUser,
         publicBaseUrl,
+        handoff,
       },
       auth,
     ),
@@ -98,7 +102,10 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
       activationWindowDays,
       trackWindowMinutes: config.trackWindowMinutes,
       landingPage: `${publicBaseUrl.replace(/\/+$/, '')}/`,
+      handoff,
     }),
+    ...listingRoutes({ db, publicBaseUrl }),
+    ...tenantRoutes({ db, subAccountCap: config.subAccountCap }),
     ...userRoutes({ db }),
     ...waitlistRoutes({ db }),
     ...creditRoutes({ db }),

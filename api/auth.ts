@@ -27,7 +27,7 @@ const SESSION_TTL_SECONDS = 30 * 24 * 60 * 60;
 const ISSUER = 'referral-graph';
 
 /** The purposes SESSION_SECRET is stretched into; each its own key. */
-export type KeyPurpose = 'session-token' | 'signed-cookie';
+export type KeyPurpose = 'session-token' | 'signed-cookie' | 'handoff';
 
 /** A 256-bit key for one purpose, derived from SESSION_SECRET with HKDF-SHA256. */
 export function purposeKey(sessionSecret: string, purpose: KeyPurpose): Buffer {

@@ -18,7 +18,9 @@ export type Referrer = z.infer<typeof referrerRow>;
 
 /**
  * The referrer a `ref` names: a partner's referral code, a user's referral code, or a user id; with
- * the program phase read in the same query and whether the referrer's tenant is a partner.
+ * the program phase read in the same query and whether the referrer's tenant is a partner. A user of
+ * an agency's sub-account refers for the agency: the partner is the agency's (the sub-account's
+ * parent tenant), as pricing reads it (db/pricing.ts).
  */
 export async function findReferrer(db: Db, ref: string): Promise<Referrer | null> {
   const byId = z.uuid().safeParse(ref).success;
@@ -44,7 +46,8 @@ const referrerQuery = (userMatch: ReturnType<typeof sql.fragment>, code: string)
     SELECT u.id, u.email, prog.phase, n.via_partner_code,
            p.tenant_id AS partner_tenant_id, coalesce(p.approved, false) AS partner_approved, coalesce(p.status = 'active', false) AS partner_active
     FROM named n JOIN users u ON u.id = n.user_id
-    LEFT JOIN partners p ON p.tenant_id = u.tenant_id
+    JOIN tenants ut ON ut.id = u.tenant_id
+    LEFT JOIN partners p ON p.tenant_id = coalesce(ut.parent_tenant_id, u.tenant_id)
     CROSS JOIN program prog
     ORDER BY n.rank LIMIT 1`;
 
@@ -87,9 +90,13 @@ export async function downline(
 
 const referralStats = z.object({ total: z.number(), active: z.number() });
 
-/** Referrals brought by any user of the tenant: all of them, and those vested (activated). */
+/**
+ * Referrals brought by any user of the tenant or of its sub-accounts (an agency is credited for
+ * those): all of them, and those vested (activated).
+ */
 export async function tenantReferralStats(db: Db, tenantId: string): Promise<z.infer<typeof referralStats>> {
   return db.one(sql.type(referralStats)`
     SELECT count(*)::int AS total, count(e.vested_at)::int AS active
-    FROM edges e JOIN users u ON u.id = e.referrer_id WHERE u.tenant_id = ${tenantId}`);
+    FROM edges e JOIN users u ON u.id = e.referrer_id
+    WHERE u.tenant_id IN (SELECT id FROM tenants WHERE id = ${tenantId} OR parent_tenant_id = ${tenantId})`);
 }

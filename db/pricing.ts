@@ -26,6 +26,10 @@ type PricingContextRow = z.infer<typeof pricingContextRow>;
 export type PricingContext = {
   phase: ProgramPhase;
   kind: EdgeKind;
+  /**
+   * `tenantId`: the tenant credited for the referral: the referrer's own, or, for a user of an
+   * agency's sub-account, the agency (the sub-account's parent), whose partner earns the commission.
+   */
   referrer: { id: string; inbox: string; tenantId: string };
   /** The payer: an edge's payments are its referee's. */
   referee: { id: string; inbox: string };
@@ -46,14 +50,15 @@ function partnerRates(row: PricingContextRow): PartnerRates | null {
 
 export async function pricingContext(db: Db, edgeId: string): Promise<PricingContext | null> {
   const row = await db.maybeOne(sql.type(pricingContextRow)`
-    SELECT prog.phase, e.kind, e.referrer_id, referrer.inbox AS referrer_inbox, referrer.tenant_id AS referrer_tenant_id,
+    SELECT prog.phase, e.kind, e.referrer_id, referrer.inbox AS referrer_inbox, coalesce(rt.parent_tenant_id, referrer.tenant_id) AS referrer_tenant_id,
            e.referee_id, referee.inbox AS referee_inbox,
            p.sales_commission_bps, p.credit_commission_bps, p.recurring, p.recurring_months,
            coalesce(p.approved AND p.status = 'active', false) AS partner_usable
     FROM edges e
     JOIN users referrer ON referrer.id = e.referrer_id
     JOIN users referee ON referee.id = e.referee_id
-    LEFT JOIN partners p ON p.tenant_id = referrer.tenant_id
+    JOIN tenants rt ON rt.id = referrer.tenant_id
+    LEFT JOIN partners p ON p.tenant_id = coalesce(rt.parent_tenant_id, referrer.tenant_id)
     CROSS JOIN program prog
     WHERE e.id = ${edgeId}`);
   if (!row) return null;

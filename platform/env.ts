@@ -10,6 +10,7 @@ import {
 } from '../domain/invite-flavors.ts';
 import { DEFAULT_TRACK_WINDOW_MINUTES } from '../domain/attribution.ts';
 import { DEFAULT_LINK_GRANTS, DEFAULT_SEAT_INVITES_PER_USER, type LinkGrants } from '../domain/seats.ts';
+import { DEFAULT_HANDOFF_TTL_MINUTES, handoffHost } from '../domain/handoff.ts';
 import { DEFAULT_MAX_TOTAL_REWARD_BPS } from '../domain/partner-settings.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
 import type { StripeSettings } from './stripe.ts';
@@ -197,6 +198,26 @@ export const configSchema = z.object({
   LINK_INVITER_CREDITS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_LINK_GRANTS.inviterCredits),
   LINK_HEAD_START_POINTS: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_LINK_GRANTS.headStart),
   MAX_TOTAL_REWARD_BPS: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_MAX_TOTAL_REWARD_BPS),
+  HANDOFF_ALLOWED_DOMAINS: z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const hosts = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const host of hosts)
+        if (handoffHost(host) !== host) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${host}" is not a lower-case host name (no scheme, port or path)`,
+          });
+          return z.NEVER;
+        }
+      return hosts;
+    }),
+  HANDOFF_TTL_MINUTES: z.coerce.number().int().min(1).max(60).default(DEFAULT_HANDOFF_TTL_MINUTES),
+  SUB_ACCOUNT_CAP: z.coerce.number().int().min(0).max(10_000).default(3),
 });
 
 /** FRAUD_* variables: each threshold of FraudSettings, its default from the domain. */
@@ -299,6 +320,10 @@ export type Config = {
   linkGrants: LinkGrants;
   /** Minutes after signup an unattributed user may still bind a referrer (POST /v1/referrals/track). */
   trackWindowMinutes: number;
+  /** Cross-domain hand-offs: the hosts a referral link may hand off to (besides listings' custom domains), and the token's life. */
+  handoff: { allowedDomains: string[]; ttlMinutes: number };
+  /** Sub-accounts a tenant that is not a partner may run. */
+  subAccountCap: number;
   commission: CommissionSettings;
   stripe: StripeSettings;
   waves: WaveSettings;
@@ -359,6 +384,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       headStart: c.LINK_HEAD_START_POINTS,
     },
     trackWindowMinutes: c.TRACK_WINDOW_MINUTES,
+    handoff: { allowedDomains: c.HANDOFF_ALLOWED_DOMAINS, ttlMinutes: c.HANDOFF_TTL_MINUTES },
+    subAccountCap: c.SUB_ACCOUNT_CAP,
     stripe: {
       secretKey: c.STRIPE_SECRET_KEY ?? null,
       apiBase: c.STRIPE_API_BASE ?? null,

@@ -20,6 +20,7 @@ import { assertReferrerUsable, edgeFrom, refSource } from './edge-from-referrer.
 import { conflict, invalid } from './errors.ts';
 import { redeemInTransaction, type Redemption } from './invite-codes.ts';
 import { clientSightings, type SignalSettings } from './fraud-signals.ts';
+import { signupReferral, type SignupReferralDeps } from './listings.ts';
 
 export type SignupDeps = {
   db: DatabasePool;
@@ -31,6 +32,8 @@ export type SignupDeps = {
   links?: LinkGrants;
   /** SEAT_INVITES_PER_USER, for an invite code redeemed with the signup. */
   seatInvitesPerUser?: number;
+  /** Cross-domain hand-off tokens (services/handoff.ts). */
+  handoff?: SignupReferralDeps['handoff'];
 };
 export type SignupInput = {
   email: string;
@@ -48,6 +51,8 @@ export type SignupInput = {
   deviceId?: string | undefined;
   /** The address the client called from (a fraud signal, with its network). */
   ip?: string | undefined;
+  /** A hand-off token from another domain (GET /r/{code}?to=), spent once. */
+  handoff?: string | undefined;
 };
 
 async function edgeForRef(
@@ -70,6 +75,7 @@ export async function signUp(
   input: SignupInput,
 ): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
   const { db, activationWindowDays } = deps;
+  input = { ...input, ...(await signupReferral(deps, input)) }; // listings and hand-offs (services/listings.ts)
   const email = canonicalEmail(input.email);
   const user = {
     id: randomUUID(),

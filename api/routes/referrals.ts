@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TRACK_WINDOW_MINUTES } from '../../domain/attribution.ts';
 import { attributeByAdmin, validateCode, trackReferral, type TrackDeps } from '../../services/attribution.ts';
+import { handoffLocation, handoffTarget, type HandoffSettings } from '../../services/handoff.ts';
 import { principalLabel } from '../auth.ts';
 import { rememberReferrer } from '../referrer-cookie.ts';
 import { defineRoute } from '../route.ts';
@@ -23,7 +24,7 @@ const adminAttribution = z.strictObject({
   reason: z.string().min(1).max(500).describe('Why, kept on the attribution event with the admin who decided it.'),
 });
 
-export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
+export function referralRoutes(deps: TrackDeps & { landingPage: string; handoff: HandoffSettings }) {
   const windowMinutes = deps.trackWindowMinutes ?? DEFAULT_TRACK_WINDOW_MINUTES;
   return [
     defineRoute({
@@ -125,18 +126,40 @@ export function referralRoutes(deps: TrackDeps & { landingPage: string }) {
       method: 'get',
       path: '/r/{code}',
       operationId: 'followReferralLink',
-      summary: 'A referral link: remember the referrer, then go to the landing page',
+      summary: 'A referral link: remember the referrer, then go to the landing page (or hand off to another domain)',
       description:
-        'Sets the referrer cookie (signed, HttpOnly, SameSite=Lax, 90 days; the first referrer is kept) and, with `?listing=`, the listing share token. Signup reads them.',
+        "Sets the referrer cookie (signed, HttpOnly, SameSite=Lax, 90 days; the first referrer is kept) and, with `?listing=`, a share token for that listing (30 days; up to 10 listings are kept, each with when it was first seen). Signup reads them. With `?to=<host>`, the visitor is sent to `https://<host>/?rg_handoff=<token>` instead: a signed token naming the referrer and listing the cookies keep, spent once by that domain's signup (POST /v1/signups `handoff`) within HANDOFF_TTL_MINUTES. The host must be listed in HANDOFF_ALLOWED_DOMAINS or be a listing's custom domain, exactly; anything else is a 400 `handoff_domain_not_allowed`, with no redirect and no cookie.",
       tags: ['referrals'],
       access: { public: true },
       rateLimitGroup: 'links',
       params: z.strictObject({ code: z.string().min(1).max(64) }),
-      query: z.strictObject({ listing: z.string().min(1).max(64).optional(), ref: z.string().optional() }),
-      responses: { 302: { description: 'To the landing page' } },
+      query: z.strictObject({
+        listing: z.string().min(1).max(64).optional(),
+        ref: z.string().optional(),
+        to: z
+          .string()
+          .min(1)
+          .max(253)
+          .optional()
+          .describe('A host name to hand the visitor off to (e.g. shop.example.com): no scheme, port or path.'),
+      }),
+      responses: {
+        302: { description: 'To the landing page, or to the allowed domain with the hand-off token' },
+        400: { description: '`to` names a host that is not allowed (no redirect)' },
+      },
       handle: async ({ params, query, req, res }) => {
-        rememberReferrer(req, res, params.code, query.listing);
-        return { status: 302, headers: { Location: deps.landingPage } };
+        if (query.to === undefined) {
+          rememberReferrer(req, res, params.code, query.listing);
+          return { status: 302, headers: { Location: deps.landingPage } };
+        }
+        // Checked before any cookie is set: a refused hand-off changes nothing.
+        const host = await handoffTarget(deps.db, deps.handoff, query.to);
+        const remembered = rememberReferrer(req, res, params.code, query.listing);
+        const url = handoffLocation(deps.handoff, host, {
+          ref: remembered.ref ?? params.code,
+          listingId: remembered.listingId,
+        });
+        return { status: 302, headers: { Location: url } };
       },
     }),
   ];

@@ -26,7 +26,18 @@ const signupRequest = z.strictObject({
     .min(1)
     .max(64)
     .optional()
-    .describe('The listing whose share link brought the user. Defaults to the share token cookie.'),
+    .describe(
+      "The listing whose share link brought the user (its creator is the referrer when no ref is named). Defaults to the share token cookie's first listing from the remembered referrer.",
+    ),
+  handoff: z
+    .string()
+    .min(1)
+    .max(2048)
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+    .optional()
+    .describe(
+      'A hand-off token (the `rg_handoff` a referral link followed with `?to=` brought to this domain): its referrer and listing stand in for the cookies unless ref or code is named. Spent once: altered 400 `handoff_invalid`, expired 400 `handoff_expired`, used 409 `handoff_used`.',
+    ),
   deviceId: z
     .string()
     .min(1)

@@ -8,7 +8,7 @@ import { createLogger } from '../../platform/logger.ts';
 import { createTemporalClient } from '../../platform/temporal.ts';
 import { PARTNER_A, PARTNER_B, startTestApi, testConfig, TEST_KEYS, type TestApi } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { partner, signup, userInTenant, type SignedUp } from '../support/graph.ts';
+import { partner, signup, uniqueEmail, userInTenant, type SignedUp } from '../support/graph.ts';
 
 let database: TestDatabase;
 let api: TestApi;
@@ -128,6 +128,30 @@ const cases = (): Case[] => [
     expect: only({ admin: 400 }),
   },
   { route: 'GET /r/{code}', call: (key) => api.request('/r/nobody', { key, redirect: 'manual' }), expect: all(302) },
+  {
+    route: 'POST /v1/listings',
+    call: (key) => api.request('/v1/listings', { json: { title: 'A listing' }, key }),
+    expect: only({ user: 201 }),
+  },
+  {
+    route: 'GET /v1/listings/{id}',
+    call: (key) => api.request('/v1/listings/00000000-0000-4000-8000-0000000000ff', { key }),
+    expect: all(404),
+  },
+  {
+    route: 'POST /v1/tenants/{id}/sub-accounts',
+    call: (key) =>
+      api.request(`/v1/tenants/${PARTNER_A}/sub-accounts`, {
+        json: { name: 'Client', ownerEmail: uniqueEmail('client') },
+        key,
+      }),
+    expect: only({ partnerA: 201, admin: 201, partnerB: 404, user: 404 }),
+  },
+  {
+    route: 'GET /v1/tenants/{id}/sub-accounts',
+    call: (key) => api.request(`/v1/tenants/${PARTNER_A}/sub-accounts`, { key }),
+    expect: only({ partnerA: 200, admin: 200, partnerB: 404, user: 404 }),
+  },
   // Money events: the server key (and admin); bodies name nobody, so authorised callers get 404.
   {
     route: 'POST /v1/payments',

@@ -222,7 +222,9 @@ describe('referrer cookie', () => {
 
   it('is set server-side by /r/{code}, signed, HttpOnly, SameSite=Lax, 90 days, and read at signup after an auth hop', async () => {
     const creator = await signup(api);
-    const link = await api.request(`/r/${creator.referralCode}?listing=listing-42`, { redirect: 'manual' });
+    const listing = await api.request('/v1/listings', { json: { title: 'A listing' }, key: creator.token });
+    const listingId = listing.body.id as string;
+    const link = await api.request(`/r/${creator.referralCode}?listing=${listingId}`, { redirect: 'manual' });
     expect(link.status).toBe(302);
     expect(link.headers.get('location')).toBe('https://refer.example.com/');
     const setCookies = link.headers.getSetCookie();
@@ -237,7 +239,7 @@ describe('referrer cookie', () => {
       headers: { cookie: cookieHeader(setCookies) },
     });
     expect(res.status).toBe(201);
-    expect(res.body.edge).toMatchObject({ referrerId: creator.id, source: 'listing', code: 'listing-42' });
+    expect(res.body.edge).toMatchObject({ referrerId: creator.id, source: 'listing', code: listingId });
   });
 
   it('is set by ?ref= on any request, keeps the first referrer, and ignores a forged value', async () => {

@@ -90,7 +90,8 @@ const BUSINESS_RULE_400: Record<string, string> = {
   recordPayment: '`paidAt` must not be in the future',
   recordRefund: '`refundedAt` must not be in the future; the refund must not exceed what is left of the payment',
   recordCancellation: '`cancelledAt` must not be in the future',
-  createSignup: '`ref` must name an existing user, partner or invite code',
+  createSignup:
+    '`ref` must name an existing user, partner or invite code; `listingId` an existing listing of that referrer; `handoff` a token this API signed, unexpired and unspent',
   trackReferral: '`ref` must name an existing user or partner, not the caller',
   attributeUser: '`ref` must name an existing user or partner',
   createPartner:
@@ -101,6 +102,9 @@ const BUSINESS_RULE_400: Record<string, string> = {
   listHolds: '`cursor` must be one the API returned',
   getDownline: '`cursor` must be one the API returned',
   getMyCredits: '`cursor` must be one the API returned',
+  listSubAccounts: '`cursor` must be one the API returned',
+  followReferralLink: '`to` must be a host listed in HANDOFF_ALLOWED_DOMAINS or a listing’s custom domain',
+  createListing: '`customDomain` must be a plain host name (not an address)',
   stripeWebhook: 'the body must carry a valid Stripe signature, which a generator cannot forge',
 };
 

@@ -131,9 +131,9 @@ describe('the rulebook', () => {
       'device-overlap',
       'shared-device-referees',
       'referrer-velocity',
+      'quick-activation',
       'shared-ip-referees',
       'ip-velocity',
-      'quick-activation',
     ]);
     expect(names('payment')).toEqual(['card-overlap', 'shared-card-referees']);
     expect(new Set(rules.map((r) => r.name)).size).toBe(rules.length);

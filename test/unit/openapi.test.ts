@@ -35,7 +35,7 @@ describe('OpenAPI document', () => {
   it('describes the signup body from the same schema the route validates', () => {
     const schema = doc.paths['/v1/signups'].post.requestBody.content['application/json'].schema;
     expect(schema.required).toEqual(['email']);
-    expect(Object.keys(schema.properties).sort()).toEqual(['code', 'deviceId', 'email', 'listingId', 'ref']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['code', 'deviceId', 'email', 'handoff', 'listingId', 'ref']);
   });
 
   it('names who may call each route', () => {
