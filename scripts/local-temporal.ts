@@ -138,13 +138,15 @@ export async function startTimeSkippingServer(executable: string | undefined) {
   const { default: proto } = await import('@temporalio/proto');
   const options = executable ? { server: { executable: { type: 'existing-path' as const, path: executable } } } : {};
   // The SDK gives the test server 5 s to answer; on a loaded machine its JVM can take longer to
-  // start. A start that timed out is tried again (the SDK stops the process it started).
+  // start. A start that timed out is tried again, up to 5 times with a growing pause (the SDK stops the process it
+  // started).
   let env: Awaited<ReturnType<typeof TestWorkflowEnvironment.createTimeSkipping>> | undefined;
   for (let attempt = 1; env === undefined; attempt++) {
     try {
       env = await TestWorkflowEnvironment.createTimeSkipping(options);
     } catch (error) {
-      if (attempt >= 3 || !/did not start within/.test(String(error))) throw error;
+      if (attempt >= 5 || !/did not start within/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
     }
   }
   await env.connection.operatorService.addSearchAttributes({
