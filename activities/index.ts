@@ -14,6 +14,8 @@ import { createLateRefundActivities } from './late-refund.ts';
 import type { Client } from '@temporalio/client';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
+import { createWhopActivities } from './whop.ts';
+import type { WhopClient } from '../platform/whop.ts';
 
 // `temporal` and `taskQueue`: the client activities that signal workflows (the launch flip) use, and the queue they
 // start workflows on.
@@ -29,6 +31,8 @@ export type ActivityDependencies = {
   /** The ring scan's thresholds (domain/fraud/rings.ts DEFAULT_RING_SETTINGS unless given). */
   rings?: RingSettings;
   fraud?: FraudSettings;
+  /** Whop's client (platform/whop.ts); null or absent: Whop is not configured. */
+  whop?: WhopClient | null;
 };
 
 export function createActivities(deps: ActivityDependencies) {
@@ -55,5 +59,6 @@ export function createActivities(deps: ActivityDependencies) {
     ...createFraudRingActivities({ db: deps.db, ...(deps.rings ? { settings: deps.rings } : {}) }),
     ...createFraudActivities({ db: deps.db, ...(deps.fraud ? { settings: deps.fraud } : {}) }),
     ...createLateRefundActivities({ db: deps.db }),
+    ...createWhopActivities({ db: deps.db, whop: deps.whop ?? null }),
   };
 }
