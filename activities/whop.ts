@@ -11,11 +11,14 @@ import {
   ingestRefundOfWhop,
   readCursor,
   recordIssue,
+  recurringOverrides,
+  saveOverride,
   setAffiliateFee,
   writeCursor,
 } from '../db/whop.ts';
 import { findPayment } from '../db/payments.ts';
 import { WhopRateLimited, type WhopClient } from '../platform/whop.ts';
+import { overrideWindowOpen } from '../domain/whop.ts';
 
 export type WhopActivities = ReturnType<typeof createWhopActivities>;
 
@@ -72,11 +75,49 @@ export function createWhopActivities({ db, whop }: { db: DatabasePool; whop: Who
     return { ...out, done: page.endCursor === null };
   }
 
+  /** Recurring overrides whose every edge's window has closed go back to the first payment only. */
+  async function closeOverrideWindows(): Promise<WhopPageOutcome> {
+    const rows = await recurringOverrides(db);
+    const byOverride = new Map<string, typeof rows>();
+    for (const r of rows) byOverride.set(r.override_id, [...(byOverride.get(r.override_id) ?? []), r]);
+    const out = { stream: 'overrides' as const, items: byOverride.size, recorded: 0, known: 0, issues: 0, done: true };
+    for (const [overrideId, edges] of byOverride) {
+      const open = overrideWindowOpen(
+        edges
+          .filter((e) => e.edge_id !== null)
+          .map((e) => ({
+            firstEarnedAt: e.first_earned_at,
+            recurringMonths: e.recurring_months,
+            voided: e.voided ?? false,
+          })),
+        new Date(),
+      );
+      if (open) {
+        out.known += 1;
+        continue;
+      }
+      const { user_id, affiliate_id, plan_id, commission_percent } = edges[0]!;
+      const terms = { planId: plan_id, percent: commission_percent, appliesTo: 'first_payment' as const };
+      await whop!.updateOverride(affiliate_id, overrideId, terms);
+      await saveOverride(db, {
+        userId: user_id,
+        planId: plan_id,
+        overrideId,
+        percent: commission_percent,
+        appliesTo: 'first_payment',
+      });
+      out.recorded += 1;
+    }
+    return out;
+  }
+
   return {
     async reconcileWhopPage(input: { stream: WhopStream; pageSize: number }): Promise<WhopPageOutcome> {
       if (!whop) throw ApplicationFailure.nonRetryable('Whop is not configured (WHOP_API_KEY)', 'WhopNotConfigured');
       try {
-        return input.stream === 'payments' ? await paymentsPage(input.pageSize) : await refundsPage(input.pageSize);
+        if (input.stream === 'payments') return await paymentsPage(input.pageSize);
+        if (input.stream === 'refunds') return await refundsPage(input.pageSize);
+        return await closeOverrideWindows();
       } catch (err) {
         if (err instanceof WhopRateLimited)
           throw ApplicationFailure.create({

@@ -12,7 +12,8 @@ export const whopReconciliationWorkflowId = (key: string) => `whop-reconciliatio
 /** The deployment's Schedule. */
 export const whopReconciliationScheduleId = (key: string) => `whop-reconciliations-${key}`;
 
-export const WHOP_STREAMS = ['payments', 'refunds'] as const;
+/** What one run goes through, in order: payments, refunds, then recurring overrides whose windows closed. */
+export const WHOP_STREAMS = ['payments', 'refunds', 'overrides'] as const;
 export type WhopStream = (typeof WHOP_STREAMS)[number];
 
 export type WhopReconciliationInput = {
@@ -26,7 +27,7 @@ export type WhopReconciliationInput = {
 export type WhopPageOutcome = {
   stream: WhopStream;
   items: number;
-  /** Recorded now (a payment or refund the ledger missed). */
+  /** Recorded now (a payment or refund the ledger missed; an override brought back to the first payment). */
   recorded: number;
   /** Already recorded (by a webhook or an earlier pass): nothing changed. */
   known: number;

@@ -322,3 +322,42 @@ export async function ingestRefundOfWhop(
   }
   return 'recorded';
 }
+
+const overrideEdgeRow = z.object({
+  user_id: z.uuid(),
+  affiliate_id: z.string(),
+  plan_id: z.string(),
+  override_id: z.string(),
+  commission_percent: z.coerce.number(),
+  edge_id: z.uuid().nullable(),
+  first_earned_at: z.date().nullable(),
+  recurring_months: z.number().nullable(),
+  voided: z.boolean().nullable(),
+});
+export type OverrideEdgeRow = z.infer<typeof overrideEdgeRow>;
+
+/**
+ * Overrides that pay all payments, each with the edges of its referrer that checked out on its plan:
+ * when the edge's first earning payment was, and its window's months (from that payment's pricing).
+ */
+export async function recurringOverrides(db: Db): Promise<readonly OverrideEdgeRow[]> {
+  return db.any(sql.type(overrideEdgeRow)`
+    SELECT o.user_id, a.affiliate_id, o.plan_id, o.override_id, o.commission_percent,
+           e.id AS edge_id, first.paid_at AS first_earned_at,
+           (first.pricing -> 'terms' ->> 'recurringMonths')::int AS recurring_months,
+           e.voided_at IS NOT NULL AS voided
+    FROM whop_overrides o
+    JOIN whop_affiliates a ON a.user_id = o.user_id
+    LEFT JOIN LATERAL (
+      SELECT DISTINCT c.edge_id FROM whop_checkouts c
+      JOIN edges ce ON ce.id = c.edge_id AND ce.referrer_id = o.user_id
+      WHERE c.plan_id = o.plan_id AND c.affiliate_code IS NOT NULL
+    ) c ON true
+    LEFT JOIN edges e ON e.id = c.edge_id
+    LEFT JOIN LATERAL (
+      SELECT p.paid_at, p.pricing FROM payments p
+      WHERE p.edge_id = e.id AND p.commission_status = 'earned' ORDER BY p.paid_at, p.id LIMIT 1
+    ) first ON true
+    WHERE o.applies_to_payments = 'all_payments'
+    ORDER BY o.user_id, o.plan_id`);
+}

@@ -2,7 +2,7 @@
 // the override terms an edge's tier gives Whop, which of our users a Whop payment or refund is
 // (metadata first, then the checkout configuration, then the membership for renewals), and what
 // a Whop dispute means for the money.
-import type { CommissionTerms } from './commission.ts';
+import { commissionWindowEnd, type CommissionTerms } from './commission.ts';
 
 /** Why a checkout carries no affiliate code. */
 export type NoCodeReason = 'no_edge' | 'edge_held' | 'edge_voided' | 'not_eligible' | 'no_username';
@@ -58,3 +58,21 @@ export function buyerOfMetadata(metadata: Record<string, unknown>): string | nul
 export const DISPUTE_LOST_STATUSES = ['lost'] as const;
 export const isDisputeLost = (status: unknown): boolean =>
   typeof status === 'string' && (DISPUTE_LOST_STATUSES as readonly string[]).includes(status);
+
+/** An edge behind a recurring override: its first earning payment and its window's months (null: none yet). */
+export type OverrideEdge = { firstEarnedAt: Date | null; recurringMonths: number | null; voided: boolean };
+
+/**
+ * Whether a recurring (all payments) override still has an edge whose window is open: one not yet
+ * paid (its first payment opens the window) or paid within its window. Whop has no "N months", so
+ * once every window behind it has closed, the override goes back to the first payment only (a later
+ * referee's checkout brings it back to all payments).
+ */
+export function overrideWindowOpen(edges: readonly OverrideEdge[], now: Date): boolean {
+  return edges.some((e) => {
+    if (e.voided) return false;
+    if (e.firstEarnedAt === null) return true;
+    const end = commissionWindowEnd({ salesBps: 0, creditBps: 0, recurringMonths: e.recurringMonths }, e.firstEarnedAt);
+    return end !== null && end.getTime() > now.getTime();
+  });
+}

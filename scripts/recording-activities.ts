@@ -146,10 +146,11 @@ export const recordingActivities: EdgeProgressActivities &
   clawBackCommission: async () => {},
   markPaymentsNotEligible: async () => {},
   // The Whop reconciliation's pages: two of payments (the first records two, the second finds one known
-  // and one it cannot map), then one of refunds that records one.
+  // and one it cannot map), one of refunds that records one, then the overrides (one window closed).
   reconcileWhopPage: async ({ stream }) => {
     const page = (whopPages[stream] = (whopPages[stream] ?? 0) + 1);
     if (stream === 'refunds') return { stream, items: 1, recorded: 1, known: 0, issues: 0, done: true };
+    if (stream === 'overrides') return { stream, items: 2, recorded: 1, known: 1, issues: 0, done: true };
     return page === 1
       ? { stream, items: 2, recorded: 2, known: 0, issues: 0, done: false }
       : { stream, items: 2, recorded: 0, known: 1, issues: 1, done: true };

@@ -120,7 +120,8 @@ describe('Whop reconciliation', () => {
     const limitedBefore = whop.stats.rateLimited;
     const first = await reconcile();
     expect(whop.stats.rateLimited - limitedBefore).toBe(3);
-    expect(first).toMatchObject({ recorded: 4, known: 1, issues: 1 }); // p2, renewal, p3, the refund; p1; foreign
+    // Recorded: p2, the renewal, p3 and the refund; known: p1 (by webhook) and the override (its windows open); foreign.
+    expect(first).toMatchObject({ recorded: 4, known: 2, issues: 1 });
     for (const p of [p1, p2, renewal, p3]) await priced(p.id);
 
     const ids = [p1.id, p2.id, renewal.id, p3.id];
@@ -152,8 +153,46 @@ describe('Whop reconciliation', () => {
     expect(await reconcile()).toMatchObject({ recorded: 0, issues: 0 });
     expect(await count(transactions)).toBe(before);
     const p4 = whop.pay(ca.whopCheckoutId, { amountCents: 2_000 });
-    expect(await reconcile()).toMatchObject({ recorded: 1, known: 0 });
+    expect(await reconcile()).toMatchObject({ recorded: 1, known: 1 });
     expect((await priced(p4.id)).commission).toMatchObject({ status: 'earned', cashCents: 400 });
+  });
+
+  it('a recurring override goes back to the first payment once every window behind it has closed', async () => {
+    const owner = await signup(api, { email: uniqueEmail('window') });
+    const terms = await partner(api, owner.tenantId); // recurring 12 months
+    const plan = `plan_window_${Date.now().toString(36)}`;
+    const early = await customerOf(terms.referralCode);
+    const c = await checkout(early.token, plan);
+    const override = [...whop.overrides.values()].find((o) => o.plan_id === plan)!;
+    expect(override.applies_to_payments).toBe('all_payments');
+    // Its first payment 13 months ago: its 12-month window has closed.
+    const paidAt = new Date(Date.now() - 13 * 31 * 86_400_000);
+    const first = whop.pay(c.whopCheckoutId, { amountCents: 10_000, paidAt });
+    await whop.deliver(`${api.baseUrl}/webhooks/whop`, 'payment.succeeded', first);
+    expect((await priced(first.id)).commission).toMatchObject({ status: 'earned', cashCents: 2_000 });
+
+    await reconcile();
+    expect(override.applies_to_payments).toBe('first_payment');
+    const saved = () =>
+      database.db.oneFirst(sql.type(z.object({ a: z.string() }))`
+        SELECT applies_to_payments AS a FROM whop_overrides WHERE override_id = ${override.id}`);
+    expect(await saved()).toBe('first_payment');
+    // Whop pays nothing on the renewal now, and our ledger prices nothing for it.
+    const renewal = whop.renew(first.id);
+    const fees = await fetch(`${whop.baseUrl}/payments/${renewal.id}/fees`, {
+      headers: { authorization: `Bearer ${whop.apiKey}` },
+    }).then((r) => r.json() as Promise<any>);
+    expect(fees.data.filter((f: any) => f.type === 'affiliate_fee')).toEqual([]);
+    await whop.deliver(`${api.baseUrl}/webhooks/whop`, 'payment.succeeded', renewal);
+    expect((await priced(renewal.id)).commission).toMatchObject({ status: 'not_eligible', cashCents: 0 });
+
+    // A new referee's checkout needs the recurring terms again: all payments, and a run keeps them.
+    const later = await customerOf(terms.referralCode);
+    await checkout(later.token, plan);
+    expect(override.applies_to_payments).toBe('all_payments');
+    await reconcile();
+    expect(override.applies_to_payments).toBe('all_payments');
+    expect(await saved()).toBe('all_payments');
   });
 
   it('one Schedule per deployment; creating it again changes nothing', async () => {
