@@ -199,6 +199,7 @@ export const configSchema = z.object({
   WHOP_WEBHOOK_SECRET: z.string().min(8).optional(),
   WHOP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(600_000).default(600),
   WHOP_RECONCILE_EVERY_MINUTES: z.coerce.number().int().min(1).max(10_080).default(15),
+  WHOP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
 });
 
 /** FRAUD_* variables: each threshold of FraudSettings, its default from the domain. */
@@ -349,7 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: c.WHOP_WEBHOOK_SECRET ?? null,
       rateLimitPerMinute: c.WHOP_RATE_LIMIT_PER_MINUTE,
       maxRetries: 2,
-      timeoutMs: 20_000,
+      timeoutMs: c.WHOP_TIMEOUT_MS,
       reconcileEveryMinutes: c.WHOP_RECONCILE_EVERY_MINUTES,
     },
     waves: {

@@ -34,6 +34,7 @@ beforeAll(async () => {
     WHOP_BASE_URL: whop.baseUrl,
     WHOP_COMPANY_ID: whop.companyId,
     WHOP_WEBHOOK_SECRET: whop.webhookSecret,
+    WHOP_TIMEOUT_MS: '1500',
   });
   starter = startWorkflowStarter({
     db: database.db,
@@ -241,6 +242,21 @@ describe('Whop', () => {
     const before = whop.checkouts.size;
     expect((await checkout(buyer.token, { planId: planId() })).status).toBe(201);
     expect(whop.checkouts.size).toBe(before + 1);
+  });
+
+  it('a lost answer (Whop created the checkout, then timed out) is retried with the same Idempotency-Key: one checkout', async () => {
+    const buyer = await signup(api);
+    const before = { made: whop.checkouts.size, requests: whop.count('POST /checkout_configurations') };
+    whop.faults.push({ fault: 'hang_after', operation: 'POST /checkout_configurations' });
+    const res = await checkout(buyer.token, { planId: planId() });
+    expect(res.status).toBe(201);
+    expect(whop.count('POST /checkout_configurations') - before.requests).toBe(2);
+    expect(whop.checkouts.size).toBe(before.made + 1);
+    expect(whop.checkouts.get(res.body.whopCheckoutId)!._key).toBe(res.body.checkoutId);
+    // A request that never answers at all is retried the same way.
+    whop.faults.push({ fault: 'hang', operation: 'POST /checkout_configurations' });
+    expect((await checkout(buyer.token, { planId: planId() })).status).toBe(201);
+    expect(whop.checkouts.size).toBe(before.made + 2);
   });
 
   it('webhooks: signature checked on the raw body with the headers, each event id once', async () => {

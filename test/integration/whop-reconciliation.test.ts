@@ -195,6 +195,34 @@ describe('Whop reconciliation', () => {
     expect(await saved()).toBe('all_payments');
   });
 
+  it("keeps each operation under WHOP_RATE_LIMIT_PER_MINUTE: at the fake's own limit it is never refused", async () => {
+    const settings = (perMinute: number) => ({
+      ...testConfig(database.url, {
+        WHOP_API_KEY: whop.apiKey,
+        WHOP_BASE_URL: whop.baseUrl,
+        WHOP_COMPANY_ID: whop.companyId,
+        WHOP_RATE_LIMIT_PER_MINUTE: String(perMinute),
+      }).whop,
+      maxRetries: 0,
+    });
+    const pages = (client: ReturnType<typeof createWhop>) =>
+      Promise.allSettled(Array.from({ length: 8 }, () => client!.listRefunds({ since: null, after: null, first: 1 })));
+    whop.rateLimitPerMinute = 240;
+    try {
+      const limited = whop.stats.rateLimited;
+      const kept = await pages(createWhop(settings(240)));
+      expect(kept.every((r) => r.status === 'fulfilled')).toBe(true);
+      expect(whop.stats.rateLimited).toBe(limited);
+      // Without our limit, the same burst against a stricter fake is refused: the check can fail.
+      whop.rateLimitPerMinute = 3;
+      const burst = await pages(createWhop(settings(600_000)));
+      expect(burst.some((r) => r.status === 'rejected')).toBe(true);
+      expect(whop.stats.rateLimited).toBeGreaterThan(limited);
+    } finally {
+      whop.rateLimitPerMinute = null;
+    }
+  });
+
   it('one Schedule per deployment; creating it again changes nothing', async () => {
     const opts = { taskQueue: worker.taskQueue, everyMinutes: 15 };
     expect((await ensureWhopReconciliationSchedule(worker.client, opts)).outcome).toBe('created');

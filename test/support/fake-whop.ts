@@ -6,7 +6,8 @@
 //   GET /payments (company_id, created_after, first, after; `{ data, page_info: { end_cursor } }`),
 //   GET /payments/{id}, GET /payments/{id}/fees, GET /refunds, GET /refunds/{id}
 // Errors are `{ error: { type, message } }`. It fails on demand (429 with retry-after-ms and Whop's
-// "Try again in N seconds", 500, a request that hangs past the client's timeout), can enforce a
+// "Try again in N seconds", 500, a request that hangs past the client's timeout, before or after
+// doing its work), can enforce a
 // per-operation rate limit, and plays the buyer's side: paying a checkout (the checkout's injected
 // affiliate code wins over a `?a=` click: last click, server side), renewals on the membership,
 // refunds and lost disputes, and signed webhooks (Standard Webhooks: HMAC-SHA256 over
@@ -16,7 +17,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 type Json = Record<string, any>;
-export type WhopFault = '429' | '500' | 'hang';
+/** 'hang': never answers; 'hang_after': does the work, then never answers (the answer is lost). */
+export type WhopFault = '429' | '500' | 'hang' | 'hang_after';
 
 export type FakeWhop = {
   /** The SDK's baseURL: http://127.0.0.1:PORT/api/v1 */
@@ -314,6 +316,16 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       if (faultAt >= 0) {
         const { fault } = fake.faults.splice(faultAt, 1)[0]!;
         if (fault === 'hang') return void hung.push(res);
+        if (fault === 'hang_after') {
+          let body: Json = {};
+          try {
+            body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+          } catch {
+            // handled as empty
+          }
+          await route(method, path, url.searchParams, body, req.headers);
+          return void hung.push(res);
+        }
         if (fault === '500') return send(500, { error: { type: 'server_error', message: 'Internal error' } });
         fake.stats.rateLimited += 1;
         return send(
