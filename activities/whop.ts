@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
 import type { WhopPageOutcome, WhopStream } from '../contracts/whop-reconciliation.ts';
 import {
+  affiliateFeeWanted,
   ingestPaymentOfWhop,
   ingestRefundOfWhop,
   readCursor,
@@ -16,7 +17,6 @@ import {
   setAffiliateFee,
   writeCursor,
 } from '../db/whop.ts';
-import { findPayment } from '../db/payments.ts';
 import { WhopRateLimited, type WhopClient } from '../platform/whop.ts';
 import { overrideWindowOpen } from '../domain/whop.ts';
 
@@ -37,9 +37,9 @@ export function createWhopActivities({ db, whop }: { db: DatabasePool; whop: Who
       else if (outcome === 'already_recorded') out.known += 1;
       else if (outcome !== 'not_paid') out.issues += 1;
       if (outcome !== 'recorded' && outcome !== 'already_recorded') continue;
-      // Attributed payments: what Whop paid its affiliate, compared with our ledger when listed.
-      const row = await findPayment(db, payment.id);
-      if (row?.edge_id) await setAffiliateFee(db, payment.id, await whop!.affiliateFeeCents(payment.id));
+      // Attributed payments: what Whop paid its affiliate (asked once), compared with our ledger when listed.
+      if (await affiliateFeeWanted(db, payment.id))
+        await setAffiliateFee(db, payment.id, await whop!.affiliateFeeCents(payment.id));
     }
     await writeCursor(
       db,

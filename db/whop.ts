@@ -174,6 +174,14 @@ export async function ingestWhopPayment(
   });
 }
 
+/** Whether the payment reached an edge and Whop's affiliate fee on it is not known yet (worth asking Whop). */
+export async function affiliateFeeWanted(db: Db, paymentId: string): Promise<boolean> {
+  const row = await db.maybeOne(sql.type(z.object({ wanted: z.boolean() }))`
+    SELECT p.edge_id IS NOT NULL AND w.affiliate_fee_cents IS NULL AS wanted
+    FROM payments p LEFT JOIN whop_payments w ON w.payment_id = p.id WHERE p.id = ${paymentId}`);
+  return row?.wanted ?? false;
+}
+
 /** What Whop's affiliate fee on one of our payments came to (cents). */
 export async function setAffiliateFee(db: Db, paymentId: string, cents: number): Promise<void> {
   await db.query(

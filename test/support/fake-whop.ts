@@ -67,10 +67,14 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
   const users = new Map<string, Json>(); // by email or id or username
   const affiliates = new Map<string, Json>();
   const affiliateByUser = new Map<string, string>();
+  const affiliateByCode = new Map<string, Json>();
+  /** Overrides by `${affiliateId}:${planId}`. */
+  const overrideByPlan = new Map<string, Json>();
   const overrides = new Map<string, Json>();
   const checkouts = new Map<string, Json>();
   const idempotent = new Map<string, Json>();
   const payments: Json[] = [];
+  const paymentById = new Map<string, Json>();
   const refunds: Json[] = [];
   const fees = new Map<string, Json[]>();
   const memberships = new Map<string, Json>();
@@ -96,8 +100,10 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
     return user;
   }
 
-  const affiliateOfCode = (code: string | null | undefined) =>
-    code ? [...affiliates.values()].find((a) => a.user.username === code && a.status === 'active') : undefined;
+  const affiliateOfCode = (code: string | null | undefined) => {
+    const a = code ? affiliateByCode.get(code) : undefined;
+    return a?.status === 'active' ? a : undefined;
+  };
 
   function paymentObject(p: Json): Json {
     const { _affiliate, ...visible } = p;
@@ -136,10 +142,9 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       _affiliate: p.affiliate?.id ?? null,
     };
     payments.push(payment);
+    paymentById.set(payment.id, payment);
     const planId = p.checkout?.plan.id ?? p.membership?.plan_id ?? null;
-    const override = p.affiliate
-      ? [...overrides.values()].find((o) => o._affiliate === p.affiliate!.id && o.plan_id === planId)
-      : undefined;
+    const override = p.affiliate ? overrideByPlan.get(`${p.affiliate.id}:${planId}`) : undefined;
     const first = p.billingReason !== 'subscription_cycle';
     const list: Json[] = [];
     if (override && (first || override.applies_to_payments === 'all_payments')) {
@@ -156,7 +161,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
     return payment;
   }
 
-  function page(items: Json[], query: URLSearchParams): Json {
+  function page(items: Json[], query: URLSearchParams, show: (item: Json) => Json = (i) => i): Json {
     const after = query.get('after');
     const first = Math.min(Number(query.get('first') ?? 25) || 25, 100);
     const since = query.get('created_after');
@@ -165,7 +170,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
     const slice = filtered.slice(start, start + first);
     const next = start + slice.length;
     return {
-      data: slice,
+      data: slice.map(show),
       page_info: {
         end_cursor: next < filtered.length ? Buffer.from(String(next)).toString('base64url') : null,
         has_next_page: next < filtered.length,
@@ -204,6 +209,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       };
       affiliates.set(affiliate.id, affiliate);
       affiliateByUser.set(user.id, affiliate.id);
+      if (user.username) affiliateByCode.set(user.username, affiliate);
       return { status: 200, body: affiliate };
     }
     if (parts[0] === 'affiliates' && parts[1]) {
@@ -233,6 +239,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
             total_referral_earnings_usd: 0,
           };
           overrides.set(override.id, override);
+          overrideByPlan.set(`${affiliate.id}:${override.plan_id}`, override);
           affiliate.total_overrides_count += 1;
           return { status: 200, body: override };
         }
@@ -248,6 +255,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
         }
         if (method === 'DELETE') {
           overrides.delete(override.id);
+          overrideByPlan.delete(`${affiliate.id}:${override.plan_id}`);
           return { status: 200, body: true };
         }
       }
@@ -281,7 +289,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
     if (method === 'GET' && path === '/payments')
       return { status: 200, body: page(payments.map(paymentObject), query) };
     if (method === 'GET' && parts[0] === 'payments' && parts[1]) {
-      const p = payments.find((x) => x.id === parts[1]);
+      const p = paymentById.get(parts[1]!);
       if (!p) return notFound;
       if (parts[2] === 'fees') return { status: 200, body: page(fees.get(p.id) ?? [], query) };
       return { status: 200, body: paymentObject(p) };
@@ -413,7 +421,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       );
     },
     renew(paymentId, p = {}) {
-      const original = payments.find((x) => x.id === paymentId)!;
+      const original = paymentById.get(paymentId)!;
       const membership = memberships.get(original.membership.id)!;
       return paymentObject(
         recordPayment({
@@ -437,7 +445,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       );
     },
     refund(paymentId, amountCents) {
-      const payment = payments.find((x) => x.id === paymentId)!;
+      const payment = paymentById.get(paymentId)!;
       payment.refunded_amount = cents(Math.round(payment.refunded_amount * 100) + amountCents);
       const refund = {
         id: id('rf'),
@@ -452,7 +460,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       return refund;
     },
     dispute(paymentId, amountCents, status) {
-      const payment = payments.find((x) => x.id === paymentId)!;
+      const payment = paymentById.get(paymentId)!;
       return {
         id: id('dspt'),
         amount: cents(amountCents),
