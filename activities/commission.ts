@@ -28,6 +28,7 @@ import { retentionVerdict, type GateCheck } from '../domain/edge-earnings.ts';
 import { postTransaction, postTransactions } from '../db/ledger.ts';
 import { lockGateDecision, markPaymentForfeited, retentionFacts, type GateDecision } from '../db/retention.ts';
 import { lockPaymentPricings, markPaymentsNotEligible, pricingContext, recordPaymentPricings } from '../db/pricing.ts';
+import { railOf, railsOf } from '../db/whop.ts';
 
 export type PricedCommission =
   | { status: 'earned'; terms: CommissionTerms; earned: Earned; holdDays: number; beneficiary: Beneficiary }
@@ -57,6 +58,11 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
     }): Promise<PricedCommission[]> {
       return db.transaction(async (tx) => {
         const recorded = await lockPaymentPricings(
+          tx,
+          input.payments.map((p) => p.paymentId),
+        );
+        // A payment through Whop is paid to the affiliate by Whop: its commission goes on the whop rail.
+        const rails = await railsOf(
           tx,
           input.payments.map((p) => p.paymentId),
         );
@@ -97,6 +103,7 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
                 edgeId: input.edgeId,
                 to: priced.beneficiary,
                 earned: priced.earned,
+                rail: rails.get(payment.paymentId) ?? 'ours',
               });
               if (posting) postings.push(posting);
             }
@@ -118,13 +125,13 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
       to: Beneficiary;
       cash: number;
     }): Promise<void> {
-      const posting = releasePosting(input);
+      const posting = releasePosting({ ...input, rail: await railOf(db, input.paymentId) });
       if (posting) await postTransaction(db, posting);
     },
 
     /** Takes back what a refund (clawback:<refundId>) or a void (void:<paymentId>) reverses. */
     async clawBackCommission(input: ClawbackOf): Promise<void> {
-      const posting = clawbackPosting(input);
+      const posting = clawbackPosting({ ...input, rail: await railOf(db, input.paymentId) });
       if (posting) await postTransaction(db, posting);
     },
 
@@ -144,7 +151,12 @@ export function createCommissionActivities({ db, settings }: { db: DatabasePool;
         const facts = await retentionFacts(tx, input.edgeId, input.gateAt);
         if (!facts) throw ApplicationFailure.nonRetryable(`edge ${input.edgeId} does not exist`, EDGE_NOT_FOUND);
         const reason = retentionVerdict(facts);
-        const common = { paymentId: input.paymentId, edgeId: input.edgeId, to: input.to };
+        const common = {
+          paymentId: input.paymentId,
+          edgeId: input.edgeId,
+          to: input.to,
+          rail: await railOf(tx, input.paymentId),
+        };
         if (reason === null) {
           const posting = releasePosting({ ...common, cash: input.amounts.cash });
           if (posting) await postTransaction(tx, posting);

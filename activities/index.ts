@@ -16,6 +16,8 @@ import type { WavePlanSettings } from '../domain/waves.ts';
 import type Stripe from 'stripe';
 import type { FlavorTable } from '../domain/invite-flavors.ts';
 import type { LinkGrants } from '../domain/seats.ts';
+import { createWhopActivities } from './whop.ts';
+import type { WhopClient } from '../platform/whop.ts';
 
 // `temporal` and `taskQueue`: the client activities that signal workflows (the launch flip) use, and the queue they
 // start workflows on.
@@ -34,6 +36,8 @@ export type ActivityDependencies = {
   /** INVITE_FLAVORS and the LINK_* grants: what an inviter gets when the edge vests (defaults when left out). */
   flavors?: FlavorTable;
   links?: LinkGrants;
+  /** Whop's client (platform/whop.ts); null or absent: Whop is not configured. */
+  whop?: WhopClient | null;
 };
 
 export function createActivities(deps: ActivityDependencies) {
@@ -62,5 +66,6 @@ export function createActivities(deps: ActivityDependencies) {
     ...createFraudRingActivities({ db: deps.db, ...(deps.rings ? { settings: deps.rings } : {}) }),
     ...createFraudActivities({ db: deps.db, ...(deps.fraud ? { settings: deps.fraud } : {}) }),
     ...createLateRefundActivities({ db: deps.db }),
+    ...createWhopActivities({ db: deps.db, whop: deps.whop ?? null }),
   };
 }

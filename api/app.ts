@@ -40,6 +40,8 @@ import { createRateLimiter } from './rate-limit.ts';
 import { referrerFromQuery, SECURE_COOKIES_SETTING } from './referrer-cookie.ts';
 import { methodNotAllowed, refuseNulInBody, refuseUnreadablePath, securityHeaders } from './request-guards.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { whopRoutes } from './routes/whop.ts';
+import { createWhop } from '../platform/whop.ts';
 
 export type AppDeps = { config: Config; db: DatabasePool; temporal: Client; log: Logger };
 
@@ -114,6 +116,7 @@ export function apiRoutes({ config, db, temporal, log }: AppDeps, auth = appAuth
     ...fraudRoutes({ db }),
     ...shareRoutes({ db, publicBaseUrl }),
     ...statsRoutes({ db }),
+    ...whopRoutes({ db, whop: createWhop(config.whop), commission: config.commission }),
   ];
 }
 

@@ -54,6 +54,18 @@ export const commissionExpense: AccountRef = {
   currency: 'USD',
 };
 
+/**
+ * Who pays a payment's commission out: our payout cycles ('ours', through earnings pending ->
+ * payable -> paid) or Whop, which pays its affiliate itself ('whop'): then the ledger mirrors the
+ * commission on the partner's earnings_whop account, which no payout cycle reads, so it is never
+ * paid twice. Refunds, voids and forfeits take it back from the account it went to.
+ */
+export type Rail = 'ours' | 'whop';
+export const RAILS: readonly Rail[] = ['ours', 'whop'];
+export const whopEarningsKind: AccountKind = { ownerType: 'tenant', purpose: 'earnings_whop', currency: 'USD' };
+export const partnerWhopEarnings = (tenantId: string): AccountRef => ({ ...whopEarningsKind, ownerId: tenantId });
+const railMeta = (rail: Rail | undefined) => (rail === 'whop' ? { rail } : {});
+
 /** Who an edge's commission goes to: cash to the referrer's tenant, credits to the referrer. */
 export type Beneficiary = { tenantId: string; referrerUserId: string };
 export type Amounts = { cash: number; credits: number };
@@ -85,11 +97,18 @@ export function commissionPosting(p: {
   edgeId: string;
   to: Beneficiary;
   earned: Amounts;
+  rail?: Rail;
 }): LedgerPosting | null {
-  return posting(`commission:${p.paymentId}`, 'commission', { paymentId: p.paymentId, edgeId: p.edgeId }, [
-    ...move(commissionExpense, partnerEarnings(p.to.tenantId, 'pending'), p.earned.cash),
-    ...move(creditsIssued, userCredits(p.to.referrerUserId), p.earned.credits),
-  ]);
+  const cashTo = p.rail === 'whop' ? partnerWhopEarnings(p.to.tenantId) : partnerEarnings(p.to.tenantId, 'pending');
+  return posting(
+    `commission:${p.paymentId}`,
+    'commission',
+    { paymentId: p.paymentId, edgeId: p.edgeId, ...railMeta(p.rail) },
+    [
+      ...move(commissionExpense, cashTo, p.earned.cash),
+      ...move(creditsIssued, userCredits(p.to.referrerUserId), p.earned.credits),
+    ],
+  );
 }
 
 /** The key of a payment's release: posted once, it is also the record that the commission was released. */
@@ -101,7 +120,10 @@ export function releasePosting(p: {
   edgeId: string;
   to: Beneficiary;
   cash: number;
+  rail?: Rail;
 }): LedgerPosting | null {
+  // Whop pays its rail's commission itself: there is nothing of ours to release.
+  if (p.rail === 'whop') return null;
   return posting(
     releaseKey(p.paymentId),
     'commission_release',
@@ -122,11 +144,15 @@ export type ClawbackOf = {
   to: Beneficiary;
   amounts: Amounts;
   released: boolean;
+  rail?: Rail;
 };
 
 export function clawbackPosting(p: ClawbackOf): LedgerPosting | null {
-  const from = partnerEarnings(p.to.tenantId, p.released ? 'payable' : 'pending');
-  return posting(p.key, p.kind, { paymentId: p.paymentId, edgeId: p.edgeId }, [
+  const from =
+    p.rail === 'whop'
+      ? partnerWhopEarnings(p.to.tenantId)
+      : partnerEarnings(p.to.tenantId, p.released ? 'payable' : 'pending');
+  return posting(p.key, p.kind, { paymentId: p.paymentId, edgeId: p.edgeId, ...railMeta(p.rail) }, [
     ...move(from, commissionExpense, p.amounts.cash),
     ...move(userCredits(p.to.referrerUserId), creditsIssued, p.amounts.credits),
   ]);
@@ -142,9 +168,12 @@ export function forfeitPosting(p: {
   to: Beneficiary;
   amounts: Amounts;
   reason: string;
+  rail?: Rail;
 }): LedgerPosting | null {
-  return posting(`forfeit:${p.paymentId}`, 'forfeit', { paymentId: p.paymentId, edgeId: p.edgeId, reason: p.reason }, [
-    ...move(partnerEarnings(p.to.tenantId, 'pending'), commissionExpense, p.amounts.cash),
+  const from = p.rail === 'whop' ? partnerWhopEarnings(p.to.tenantId) : partnerEarnings(p.to.tenantId, 'pending');
+  const meta = { paymentId: p.paymentId, edgeId: p.edgeId, reason: p.reason, ...railMeta(p.rail) };
+  return posting(`forfeit:${p.paymentId}`, 'forfeit', meta, [
+    ...move(from, commissionExpense, p.amounts.cash),
     ...move(userCredits(p.to.referrerUserId), creditsIssued, p.amounts.credits),
   ]);
 }

@@ -14,6 +14,7 @@ import { DEFAULT_HANDOFF_TTL_MINUTES, handoffHost } from '../domain/handoff.ts';
 import { DEFAULT_MAX_TOTAL_REWARD_BPS } from '../domain/partner-settings.ts';
 import type { CommissionSettings } from '../domain/commission.ts';
 import type { StripeSettings } from './stripe.ts';
+import type { WhopSettings } from './whop.ts';
 import type { WavePlanSettings } from '../domain/waves.ts';
 import { DEFAULT_FRAUD_SETTINGS, type FraudSettings } from '../domain/fraud/settings.ts';
 
@@ -218,6 +219,13 @@ export const configSchema = z.object({
     }),
   HANDOFF_TTL_MINUTES: z.coerce.number().int().min(1).max(60).default(DEFAULT_HANDOFF_TTL_MINUTES),
   SUB_ACCOUNT_CAP: z.coerce.number().int().min(0).max(10_000).default(3),
+  WHOP_API_KEY: z.string().min(8).optional(),
+  WHOP_BASE_URL: z.url().optional(),
+  WHOP_COMPANY_ID: z.string().min(1).max(200).optional(),
+  WHOP_WEBHOOK_SECRET: z.string().min(8).optional(),
+  WHOP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(600_000).default(600),
+  WHOP_RECONCILE_EVERY_MINUTES: z.coerce.number().int().min(1).max(10_080).default(15),
+  WHOP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
 });
 
 /** FRAUD_* variables: each threshold of FraudSettings, its default from the domain. */
@@ -326,6 +334,7 @@ export type Config = {
   subAccountCap: number;
   commission: CommissionSettings;
   stripe: StripeSettings;
+  whop: WhopSettings & { reconcileEveryMinutes: number };
   waves: WaveSettings;
   /** How often the fraud ring scan runs (its Schedule's interval). */
   fraudRings: { scanEveryMinutes: number };
@@ -392,6 +401,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: c.STRIPE_WEBHOOK_SECRET ?? null,
       rateLimitPerSecond: c.STRIPE_RATE_LIMIT_PER_SECOND,
       concurrency: c.PAYOUT_CONCURRENCY,
+    },
+    whop: {
+      apiKey: c.WHOP_API_KEY ?? null,
+      baseUrl: c.WHOP_BASE_URL ?? null,
+      companyId: c.WHOP_COMPANY_ID ?? null,
+      webhookSecret: c.WHOP_WEBHOOK_SECRET ?? null,
+      rateLimitPerMinute: c.WHOP_RATE_LIMIT_PER_MINUTE,
+      maxRetries: 2,
+      timeoutMs: c.WHOP_TIMEOUT_MS,
+      reconcileEveryMinutes: c.WHOP_RECONCILE_EVERY_MINUTES,
     },
     waves: {
       targetWaitDays: c.WAITLIST_TARGET_WAIT_DAYS,

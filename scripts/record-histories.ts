@@ -25,6 +25,7 @@ import { LAUNCH_FLIP_TYPE, launchFlipWorkflowId } from '../contracts/launch-flip
 import { payoutCycleStart, type PayoutCycleInput } from '../contracts/payout-cycle.ts';
 import { fraudRingScanStart } from '../contracts/fraud-ring-scan.ts';
 import { lateRefundStart } from '../contracts/late-refund.ts';
+import { whopReconciliationStart } from '../contracts/whop-reconciliation.ts';
 import { recordingActivities } from './recording-activities.ts';
 import { ensureTestServer } from './provision.ts';
 import { startTimeSkippingServer } from './local-temporal.ts';
@@ -346,6 +347,21 @@ const paths: Path[] = [
         staticSummary: start.summary,
       });
       return { workflowId: start.workflowId };
+    },
+  },
+  {
+    // A Whop reconciliation its Schedule started: two pages of payments, then one of refunds.
+    name: 'whop-reconciliation',
+    run: async (env, taskQueue) => {
+      const start = whopReconciliationStart('record', { everyMinutes: 15, pageSize: 2 });
+      const workflowId = `${start.workflowId}-2027-03-01T06:00:00Z`;
+      await env.client.workflow.execute(start.workflowType, {
+        workflowId,
+        taskQueue,
+        args: start.args,
+        staticSummary: start.summary,
+      });
+      return { workflowId };
     },
   },
 ];

@@ -8,6 +8,7 @@ import type { LaunchActivities } from '../activities/launch.ts';
 import type { LateRefundActivities } from '../activities/late-refund.ts';
 import type { PageResult, PayoutActivities } from '../activities/payouts.ts';
 import type { FraudRingActivities } from '../activities/fraud-rings.ts';
+import type { WhopActivities } from '../activities/whop.ts';
 import { NO_CYCLE_TOTALS } from '../contracts/payout-cycle.ts';
 import { DEFAULT_COMMISSION_SETTINGS, pricePayment } from '../domain/commission.ts';
 
@@ -76,6 +77,7 @@ const screenEdge: FraudActivities['screenEdge'] = async ({ edgeId, stage, subjec
         verdictId: `fraud:${stage}:${edgeId}:${subject ?? ''}`,
       }
     : { decision: 'allow', score: 0, reason: 'nothing found', rules: [], verdictId: null };
+const whopPages: Record<string, number> = {};
 export const recordingActivities: EdgeProgressActivities &
   FraudActivities &
   CommissionActivities &
@@ -83,7 +85,8 @@ export const recordingActivities: EdgeProgressActivities &
   LaunchActivities &
   LateRefundActivities &
   PayoutActivities &
-  FraudRingActivities = {
+  FraudRingActivities &
+  WhopActivities = {
   ...payoutActivities,
   screenEdge,
   // A scan that found one ring of five accounts and held its four edges.
@@ -154,6 +157,16 @@ export const recordingActivities: EdgeProgressActivities &
     paymentId.startsWith('kept') ? { status: 'released' } : { status: 'forfeited', reason: 'referee_cancelled' },
   clawBackCommission: async () => {},
   markPaymentsNotEligible: async () => {},
+  // The Whop reconciliation's pages: two of payments (the first records two, the second finds one known
+  // and one it cannot map), one of refunds that records one, then the overrides (one window closed).
+  reconcileWhopPage: async ({ stream }) => {
+    const page = (whopPages[stream] = (whopPages[stream] ?? 0) + 1);
+    if (stream === 'refunds') return { stream, items: 1, recorded: 1, known: 0, issues: 0, done: true };
+    if (stream === 'overrides') return { stream, items: 2, recorded: 1, known: 1, issues: 0, done: true };
+    return page === 1
+      ? { stream, items: 2, recorded: 2, known: 0, issues: 0, done: false }
+      : { stream, items: 2, recorded: 0, known: 1, issues: 1, done: true };
+  },
   // A refund of 2,000 of a 4,999 payment at 20% and 5%: 599 cash and 149 credits kept, 400 and 100 back.
   takeBackLateRefund: async ({ refundId }) => ({
     refundId,

@@ -12,6 +12,8 @@ import { createStripe } from '../platform/stripe.ts';
 import { ensurePayoutSchedules } from './payout-schedules.ts';
 import { ensureWaveRelease } from './wave-schedule.ts';
 import { ensureFraudRingSchedule } from './fraud-ring-schedule.ts';
+import { ensureWhopReconciliationSchedule } from './whop-schedule.ts';
+import { createWhop } from '../platform/whop.ts';
 
 async function main(): Promise<void> {
   relaunchWithWorkerMemorySettings(); // V8 and malloc settings that bound the worker's memory (replaces the process once)
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
       fraud: config.fraud,
       flavors: config.flavors,
       links: config.linkGrants,
+      whop: createWhop(config.whop),
     }),
   }).finally(() => bundle?.remove());
 
@@ -59,6 +62,13 @@ async function main(): Promise<void> {
     everyMinutes: config.fraudRings.scanEveryMinutes,
   });
   if (rings.outcome !== 'unchanged') log.info(rings, 'fraud ring scan schedule');
+  if (config.whop.apiKey) {
+    const whop = await ensureWhopReconciliationSchedule(client, {
+      taskQueue: config.temporal.taskQueue,
+      everyMinutes: config.whop.reconcileEveryMinutes,
+    });
+    if (whop.outcome !== 'unchanged') log.info(whop, 'Whop reconciliation schedule');
+  }
   const waves = await ensureWaveRelease(client, {
     taskQueue: config.temporal.taskQueue,
     planEveryMinutes: config.waves.releaseEveryMinutes,

@@ -5,3 +5,4 @@ export { waveRelease } from './wave-release.ts';
 export { launchFlip } from './launch-flip.ts';
 export { fraudRingScan } from './fraud-ring-scan.ts';
 export { lateRefund } from './late-refund.ts';
+export { whopReconciliation } from './whop-reconciliation.ts';

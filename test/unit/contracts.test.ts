@@ -12,6 +12,7 @@ import * as lateRefund from '../../contracts/late-refund.ts';
 import * as payout from '../../contracts/payout-cycle.ts';
 import * as waves from '../../contracts/wave-release.ts';
 import * as rings from '../../contracts/fraud-ring-scan.ts';
+import * as whop from '../../contracts/whop-reconciliation.ts';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -57,6 +58,7 @@ describe('workflow contracts', () => {
     expect(workflows.waveRelease.name).toBe(waves.WAVE_RELEASE_TYPE);
     expect(workflows.lateRefund.name).toBe(lateRefund.LATE_REFUND_TYPE);
     expect(workflows.fraudRingScan.name).toBe(rings.FRAUD_RING_SCAN_TYPE);
+    expect(workflows.whopReconciliation.name).toBe(whop.WHOP_RECONCILIATION_TYPE);
     expect(Object.keys(workflows).sort()).toEqual([
       'fraudRingScan',
       'lateRefund',
@@ -64,6 +66,7 @@ describe('workflow contracts', () => {
       'payoutCycle',
       'referralLifecycle',
       'waveRelease',
+      'whopReconciliation',
     ]);
   });
 
@@ -78,6 +81,7 @@ describe('workflow contracts', () => {
     expect(launch.launchFlipWorkflowId('q1')).toBe('launch-flip:q1');
     expect(rings.fraudRingScanWorkflowId('referral-graph')).toBe('fraud-ring-scan:referral-graph');
     expect(lateRefund.lateRefundWorkflowId('re_1')).toBe('late-refund:re_1');
+    expect(whop.whopReconciliationWorkflowId('referral-graph')).toBe('whop-reconciliation:referral-graph');
   });
 
   it('are the only source files that spell those names', () => {
@@ -89,8 +93,17 @@ describe('workflow contracts', () => {
         waves.WAVE_RELEASE_TYPE,
         rings.FRAUD_RING_SCAN_TYPE,
         lateRefund.LATE_REFUND_TYPE,
+        whop.WHOP_RECONCILIATION_TYPE,
       ].map((name) => ({ name, prefix: false })),
-      ...['edge:', 'payout-cycle:', 'wave-release:', 'launch-flip', 'fraud-ring-scan', 'late-refund:'].map((name) => ({
+      ...[
+        'edge:',
+        'payout-cycle:',
+        'wave-release:',
+        'launch-flip',
+        'fraud-ring-scan',
+        'late-refund:',
+        'whop-reconciliation',
+      ].map((name) => ({
         name,
         prefix: true,
       })),
