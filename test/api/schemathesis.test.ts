@@ -106,6 +106,9 @@ const BUSINESS_RULE_400: Record<string, string> = {
   followReferralLink: '`to` must be a host listed in HANDOFF_ALLOWED_DOMAINS or a listing’s custom domain',
   createListing: '`customDomain` must be a plain host name (not an address)',
   stripeWebhook: 'the body must carry a valid Stripe signature, which a generator cannot forge',
+  whopWebhook: 'the body must carry a valid Standard Webhooks signature (and Whop is not configured in this run)',
+  createCheckout: 'Whop is not configured in this run (400 whop_not_configured); a plan id must exist at Whop',
+  listWhopReconciliation: '`cursor` must be one the API returned',
 };
 
 /** The credential an operation is called with: a role it admits, the narrowest first. */
