@@ -126,8 +126,8 @@ const edgeStartRow = edgeRow.extend({ partner_id: z.uuid().nullable() });
 
 /**
  * How each of these edges' workflows is started, from the edges' current rows: the input, the
- * search attributes and the summary its contract builds. The partner is the referrer's tenant
- * while it is an approved, active partner.
+ * search attributes and the summary its contract builds. The partner is the referrer's tenant, or
+ * for a sub-account its agency (the tenant's parent), while it is an approved, active partner.
  */
 export async function edgeLifecycleStarts(db: Db, edgeIds: readonly string[]): Promise<Map<string, WorkflowStart>> {
   if (edgeIds.length === 0) return new Map();
@@ -135,7 +135,8 @@ export async function edgeLifecycleStarts(db: Db, edgeIds: readonly string[]): P
     SELECT e.id, e.referrer_id, e.referee_id, e.source, e.kind, e.phase_at_write, e.code, e.activation_window_days, e.created_at, p.tenant_id AS partner_id
     FROM edges e
     JOIN users referrer ON referrer.id = e.referrer_id
-    LEFT JOIN partners p ON p.tenant_id = referrer.tenant_id AND p.approved AND p.status = 'active'
+    JOIN tenants rt ON rt.id = referrer.tenant_id
+    LEFT JOIN partners p ON p.tenant_id = coalesce(rt.parent_tenant_id, referrer.tenant_id) AND p.approved AND p.status = 'active'
     WHERE e.id = ANY(${sql.array([...edgeIds], 'uuid')})`);
   return new Map(rows.map((row) => [row.id, edgeLifecycleStart(edgeLifecycleInput(row, row.partner_id))]));
 }
