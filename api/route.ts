@@ -20,6 +20,13 @@ export type RouteInput<P, Q, B> = {
   principal: Principal | null;
   req: Request;
   res: Response;
+  /**
+   * On an idempotent route called with an Idempotency-Key: a digest of the key, its scope and the
+   * request, the same for exactly the retries the idempotency store would replay; null otherwise.
+   * A route that must answer a retry whose first answer was lost after its commit records it with
+   * the effect (the signup does).
+   */
+  idempotency: string | null;
 };
 
 export type RouteDef<P = unknown, Q = unknown, B = unknown> = {
@@ -114,10 +121,11 @@ export function mountRoutes(
               route,
               key,
               principal ?? { ip: req.ip },
-              { params: input.params, body: input.body },
-              () => route.handle(input),
+              // The query too where the route reads one (the launch's has no body): another query is another request.
+              { params: input.params, body: input.body, ...(route.query ? { query: input.query } : {}) },
+              (idempotency) => route.handle({ ...input, idempotency }),
             )
-          : await route.handle(input);
+          : await route.handle({ ...input, idempotency: null });
       send(res, route, reply);
     });
   }
@@ -147,7 +155,7 @@ async function idempotently(
   key: string,
   who: Principal | { ip: string | undefined },
   request: unknown,
-  run: () => Promise<Reply>,
+  run: (fingerprint: string) => Promise<Reply>,
 ): Promise<Reply> {
   if (!IDEMPOTENCY_KEY.test(key))
     throw new ApiError(
@@ -185,7 +193,7 @@ async function idempotently(
     return { status: stored.status, body: stored.response, headers: { 'Idempotent-Replayed': 'true' } };
   }
   try {
-    const reply = await run();
+    const reply = await run(createHash('sha256').update(`${scope}\n${key}\n${hash}`).digest('hex'));
     await storeAnswer(db, scope, key, reply.status, route.replayBody ? route.replayBody(reply.body) : reply.body);
     return reply;
   } catch (err) {

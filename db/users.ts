@@ -29,6 +29,8 @@ export type NewUser = {
   inbox: string;
   referralCode: string;
   createdAt: Date;
+  /** The signup request's idempotency digest (api/route.ts), when it came with an Idempotency-Key. */
+  signupKey?: string | null;
 };
 
 const signupRow = userRow.extend({ edge_id: z.uuid().nullable(), edge_created_at: z.date().nullable() });
@@ -52,10 +54,10 @@ export async function insertSignup(
       WITH tenant AS (
         INSERT INTO tenants (id, name, owner_user_id, created_at) VALUES (${user.tenantId}, ${user.email}, ${user.id}, ${createdAt}) RETURNING id
       ), member AS (
-        INSERT INTO users (id, tenant_id, email, inbox, referral_code, created_at, status)
+        INSERT INTO users (id, tenant_id, email, inbox, referral_code, created_at, signup_key, status)
         -- In beta every signup joins the waitlist; after the launch flip they are in at once.
         SELECT ${user.id}, tenant.id, ${user.email}, ${user.inbox}, ${user.referralCode}, ${createdAt},
-               CASE WHEN program.phase = 'beta' THEN 'waitlisted' ELSE 'active' END
+               ${user.signupKey ?? null}::text, CASE WHEN program.phase = 'beta' THEN 'waitlisted' ELSE 'active' END
         FROM tenant CROSS JOIN program
         RETURNING ${userColumns}
       ), ${edgeWrite(edge, sql.fragment`${user.id}::uuid`, createdAt)}, sighting AS (
@@ -102,6 +104,13 @@ export async function markActivated(
       ${sightingsInsert(sql.fragment`stamped`, sql.fragment`stamped.id`, sightings, SIGHTING_SOURCES.activation, sql.fragment`now()`)}
     )
     SELECT * FROM stamped`);
+}
+
+/** The user this email signed up, when the signup carried this idempotency digest (a retry of it). */
+export async function findSignupByKey(db: Db, email: string, signupKey: string): Promise<UserRow | null> {
+  return db.maybeOne(
+    sql.type(userRow)`SELECT ${userColumns} FROM users WHERE email = ${email} AND signup_key = ${signupKey}`,
+  );
 }
 
 export async function findUser(db: Db, userId: string): Promise<UserRow | null> {

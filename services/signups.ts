@@ -9,15 +9,24 @@ import { isSelfReferral } from '../domain/attribution.ts';
 import { canonicalEmail, inboxOf } from '../domain/email.ts';
 import type { FlavorTable } from '../domain/invite-flavors.ts';
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
+import { normalizeInviteCode } from '../domain/invite-flavors.ts';
 import { findReferrer } from '../db/graph.ts';
-import { grantHeadStart, insertSignup, EmailTakenError, type UserRow } from '../db/users.ts';
+import { findInviteCode } from '../db/invite-codes.ts';
+import {
+  admissionOf,
+  findSignupByKey,
+  grantHeadStart,
+  insertSignup,
+  EmailTakenError,
+  type UserRow,
+} from '../db/users.ts';
 import { postTransaction } from '../db/ledger.ts';
 import { refreshStanding } from '../db/standing.ts';
 import { linkInviteePosting } from '../domain/credits.ts';
 import { DEFAULT_LINK_GRANTS, linkInviteeGrant, type LinkGrants } from '../domain/seats.ts';
-import type { EdgeRow, EdgeToWrite } from '../db/edges.ts';
+import { findEdgeByReferee, type EdgeRow, type EdgeToWrite } from '../db/edges.ts';
 import { assertReferrerUsable, edgeFrom, refSource } from './edge-from-referrer.ts';
-import { conflict, invalid } from './errors.ts';
+import { conflict, invalid, ServiceError } from './errors.ts';
 import { redeemInTransaction, type Redemption } from './invite-codes.ts';
 import { clientSightings, type SignalSettings } from './fraud-signals.ts';
 import { signupReferral, type SignupReferralDeps } from './listings.ts';
@@ -53,6 +62,19 @@ export type SignupInput = {
   ip?: string | undefined;
   /** A hand-off token from another domain (GET /r/{code}?to=), spent once. */
   handoff?: string | undefined;
+  /**
+   * The request's idempotency digest (api/route.ts), when it came with an Idempotency-Key: kept on
+   * the user row, so a retry whose first answer was lost after the commit finds the user it made.
+   */
+  signupKey?: string | null | undefined;
+};
+
+export type SignupResult = {
+  user: UserRow;
+  edge: EdgeRow | null;
+  redemption: Redemption | null;
+  /** A retry of a signup that committed but whose answer was lost: its user, edge and redemption. */
+  replayed?: true;
 };
 
 async function edgeForRef(
@@ -70,13 +92,63 @@ async function edgeForRef(
   return edgeFrom(referrer, source, code, activationWindowDays);
 }
 
-export async function signUp(
+/**
+ * The signup a retry under the same Idempotency-Key and body made before its answer was lost: the
+ * user (as they are now), their edge and, for an invite code, the redemption it made (the code's
+ * uses as they are now). Null when this email was signed up by another request.
+ */
+async function signupOfRetry(
   deps: SignupDeps,
-  input: SignupInput,
-): Promise<{ user: UserRow; edge: EdgeRow | null; redemption: Redemption | null }> {
+  email: string,
+  signupKey: string,
+  code: string | undefined,
+): Promise<SignupResult | null> {
+  const user = await findSignupByKey(deps.db, email, signupKey);
+  if (!user) return null;
+  const edge = await findEdgeByReferee(deps.db, user.id);
+  const redeemed = code === undefined ? null : await findInviteCode(deps.db, normalizeInviteCode(code));
+  if (!redeemed) return { user, edge, redemption: null, replayed: true };
+  const admission = await admissionOf(deps.db, user.id);
+  const seated = admission?.admitted_via === 'invite';
+  return {
+    user,
+    edge,
+    redemption: {
+      // A new user's tenant is never a partner yet, so the signup's redemption was a redemption.
+      status: 'redeemed',
+      code: redeemed,
+      creditsGranted: redeemed.credits,
+      edge,
+      attribution: edge ? 'edge_written' : null,
+      partnerUpgraded: redeemed.flavor === 'partner',
+      landingPage: deps.flavors[redeemed.flavor].landingPage,
+      // Not part of the signup's answer (redemptionView); as the user's admission records it.
+      seat: {
+        admitted: seated,
+        decision: seated ? 'admit' : 'no_seat_flavor',
+        seatOwnerId: admission?.seat_owner_id ?? null,
+      },
+      headStart: 0,
+      user,
+    },
+    replayed: true,
+  };
+}
+
+export async function signUp(deps: SignupDeps, input: SignupInput): Promise<SignupResult> {
   const { db, activationWindowDays } = deps;
-  input = { ...input, ...(await signupReferral(deps, input)) }; // listings and hand-offs (services/listings.ts)
   const email = canonicalEmail(input.email);
+  try {
+    input = { ...input, ...(await signupReferral(deps, input)) }; // listings and hand-offs (services/listings.ts)
+  } catch (err) {
+    // A hand-off token is spent once: a retry of a signup whose answer was lost finds it spent.
+    const retried =
+      err instanceof ServiceError && err.code === 'handoff_used' && input.signupKey
+        ? await signupOfRetry(deps, email, input.signupKey, input.code)
+        : null;
+    if (retried) return retried;
+    throw err;
+  }
   const user = {
     id: randomUUID(),
     tenantId: randomUUID(),
@@ -84,6 +156,7 @@ export async function signUp(
     inbox: inboxOf(email),
     referralCode: referralCodeFrom(randomBytes(REFERRAL_CODE_LENGTH)),
     createdAt: new Date(),
+    signupKey: input.signupKey ?? null,
   };
   let edge: EdgeToWrite | null = null;
   // An invite code names its own referrer; a ref alongside it is ignored (first touch: the code).
@@ -117,8 +190,12 @@ export async function signUp(
       return { user: redemption.user ?? created.user, edge: redemption.edge, redemption };
     });
   } catch (err) {
-    if (err instanceof EmailTakenError)
+    if (err instanceof EmailTakenError) {
+      // The same request (same Idempotency-Key and body) committed before and its answer was lost.
+      const retried = input.signupKey ? await signupOfRetry(deps, email, input.signupKey, input.code) : null;
+      if (retried) return retried;
       throw conflict('email_taken', 'A user with this email already exists.', 'email');
+    }
     throw err;
   }
 }

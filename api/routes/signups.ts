@@ -56,7 +56,7 @@ const signupResponse = z.object({
     .object({ token: z.string(), expiresAt: z.iso.datetime() })
     .nullable()
     .describe(
-      'A bearer token for the new user; also set as the session cookie. null on an Idempotency-Key replay: a token is handed out once and never stored.',
+      'A bearer token for the new user; also set as the session cookie. null on an Idempotency-Key replay (a retry of a signup whose answer was lost included): a token is handed out once and never stored.',
     ),
   share: shareView.describe(
     'The share moment: link, Open Graph card and copy per channel, as GET /v1/share/me gives them (an Idempotency-Key replay repeats the first answer).',
@@ -79,28 +79,33 @@ export function signupRoutes(deps: SignupDeps & { publicBaseUrl: string }, auth:
       replayBody: (reply) => ({ ...(reply as object), session: null }),
       body: signupRequest,
       responses: { 201: { description: 'Created', schema: signupResponse } },
-      handle: async ({ body, req, res }) => {
+      handle: async ({ body, req, res, idempotency }) => {
         const remembered = body.ref || body.code ? {} : rememberedReferral(req);
-        const { user, edge, redemption } = await signUp(deps, {
+        const { user, edge, redemption, replayed } = await signUp(deps, {
           ...remembered,
           ...body,
           listingId: body.listingId ?? remembered.listingId,
           refFromCookie: body.ref === undefined && remembered.ref !== undefined,
           // The socket's address, or the client's as a trusted proxy reported it (Express's trust proxy).
           ip: req.ip,
+          signupKey: idempotency,
         });
         const share = await shareForUser(deps, user.id);
+        const answer = {
+          user: toUserView(user),
+          edge: edge && toEdgeView(edge),
+          redemption: redemption && toRedemptionView(redemption),
+          share: toShareView(share),
+        };
+        // A retry (same Idempotency-Key and body) of a signup that committed but whose answer was lost
+        // answers as a replay does: the same user and edge, and no session token (handed out once).
+        if (replayed)
+          return { status: 201, body: { ...answer, session: null }, headers: { 'Idempotent-Replayed': 'true' } };
         const session = await auth.issueSession({ userId: user.id, tenantId: user.tenant_id });
         auth.setSessionCookie(req, res, session);
         return {
           status: 201,
-          body: {
-            user: toUserView(user),
-            edge: edge && toEdgeView(edge),
-            redemption: redemption && toRedemptionView(redemption),
-            session: { token: session.token, expiresAt: session.expiresAt.toISOString() },
-            share: toShareView(share),
-          },
+          body: { ...answer, session: { token: session.token, expiresAt: session.expiresAt.toISOString() } },
         };
       },
     }),
