@@ -66,10 +66,11 @@ async function untilAccepted(what: string, path: string, json: unknown, key: str
     }
     count(res.status === 409 ? `409 ${res.body?.error?.code}` : String(res.status));
     if (okStatus.includes(res.status)) return res;
-    // A first attempt that committed but whose answer was lost (known gap, see docs/operations.md):
-    // the retry finds the email taken. Counted, and the journey goes on with the stored user.
+    // A first attempt that committed but whose answer was lost is answered as a replay by its retry
+    // (the signup keeps its key's digest); a retry that finds the email taken instead is a loss.
     if (what === 'signup' && attempt > 1 && res.body?.error?.code === 'email_taken') {
       figures.signupAnswersLost++;
+      figures.unclean.push(`signup attempt ${attempt}: the retry found the email taken (its first answer was lost)`);
       return null;
     }
     // Another attempt under the same key still holds it (or held it when PostgreSQL went away and
