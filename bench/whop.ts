@@ -77,7 +77,7 @@ export async function run({ databaseUrl, args }: BenchStack): Promise<void> {
     for (const [op, n] of [...fake.stats.requests].map(([op, n]) => [op, n - (before.get(op) ?? 0)] as const))
       if (n > 0)
         console.log(
-          `  ${op.padEnd(32)} ${fmt(n).padStart(7)} requests, ${fmt(n / seconds, 2)}/s = ${fmt((n / seconds) * 60)}/min over the pass (limit ${limit}/min)`,
+          `  ${op.padEnd(32)} ${fmt(n).padStart(7)} requests, ${fmt(n / seconds, 2)}/s = ${fmt((n / seconds) * 60)}/min over the pass; at most ${fmt(fake.stats.peakPerMinute.get(op) ?? 0)} in one minute (limit ${limit})`,
         );
     const listed = await reconciliationIssues(db, 1_000);
     const kinds = new Map<string, number>();

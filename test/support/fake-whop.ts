@@ -44,7 +44,8 @@ export type FakeWhop = {
   affiliateCreateDelayMs: number;
   /** The Whop username a new Whop user gets from their email (null: none). */
   usernameOf: (email: string) => string | null;
-  stats: { requests: Map<string, number>; rateLimited: number };
+  /** Requests per operation; the most one operation had in one of the limit's one-minute windows; 429s. */
+  stats: { requests: Map<string, number>; peakPerMinute: Map<string, number>; rateLimited: number };
   count(operation: string): number;
   /** The buyer pays a checkout (the code it carries wins over `click`, a `?a=` affiliate code). */
   pay(checkoutId: string, p: { amountCents: number; click?: string | null; paidAt?: Date }): Json;
@@ -386,6 +387,8 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       if (fake.rateLimitPerMinute !== null) {
         const now = Date.now();
         const w = windows.get(operation);
+        const peak = (n: number) =>
+          fake.stats.peakPerMinute.set(operation, Math.max(n, fake.stats.peakPerMinute.get(operation) ?? 0));
         if (!w || now - w.start >= 60_000) windows.set(operation, { start: now, n: 1 });
         else if (++w.n > fake.rateLimitPerMinute) {
           fake.stats.rateLimited += 1;
@@ -396,6 +399,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
             { 'retry-after-ms': String(wait) },
           );
         }
+        peak(windows.get(operation)!.n);
       }
       let body: Json = {};
       try {
@@ -436,7 +440,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
         .split('@')[0]!
         .replace(/[^a-z0-9]/gi, '')
         .toLowerCase() || null,
-    stats: { requests: new Map(), rateLimited: 0 },
+    stats: { requests: new Map(), peakPerMinute: new Map(), rateLimited: 0 },
     count: (operation) => fake.stats.requests.get(operation) ?? 0,
     pay(checkoutId, p) {
       const checkout = checkouts.get(checkoutId);
