@@ -2,6 +2,8 @@
 // what the refund's payment keeps in the ledger, under the payment's lock, and posts the clawback
 // the rule in domain/late-refund.ts answers, keyed `clawback:<refundId>` like the edge's own. A
 // retry, a second start or a refund the edge took back itself finds the key and posts nothing.
+// A payment on the whop rail takes back from the partner's earnings_whop, where its commission was
+// mirrored (Whop claws back its own affiliate fee): never from our pending or payable.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
 import type { LateRefundOutcome } from '../contracts/late-refund.ts';
@@ -9,6 +11,7 @@ import { lateClawback, NOTHING, refundClawbackKey } from '../domain/late-refund.
 import { clawbackPosting } from '../domain/ledger-postings.ts';
 import { lateRefundLedger } from '../db/late-refunds.ts';
 import { postTransaction } from '../db/ledger.ts';
+import { railOf, whopRailKept } from '../db/whop.ts';
 
 /** The refund the outbox named is not in PostgreSQL: no retry can mend that (non-retryable). */
 export const REFUND_NOT_RECORDED = 'RefundNotRecorded';
@@ -30,15 +33,18 @@ export function createLateRefundActivities({ db }: { db: DatabasePool }) {
         });
         if (facts.takenBack) return answer('already_taken_back');
         if (!facts.earned || !facts.edgeId) return answer('nothing_earned');
+        const rail = await railOf(tx, facts.paymentId);
+        const keptCash =
+          rail === 'whop' ? await whopRailKept(tx, facts.paymentId) : facts.pendingCents + facts.payableCents;
         const amounts = lateClawback({
           amountCents: facts.amountCents,
           refundedCents: facts.refundedCents,
           terms: facts.earned.terms,
-          kept: { cash: facts.pendingCents + facts.payableCents, credits: facts.credits },
+          kept: { cash: keptCash, credits: facts.credits },
         });
         // Out of pending while the commission is held there, else out of payable (which may go
         // negative: the next payouts net it off, domain/payouts.ts).
-        const released = amounts.cash > facts.pendingCents;
+        const released = rail === 'ours' && amounts.cash > facts.pendingCents;
         const posting = clawbackPosting({
           key: refundClawbackKey(refundId),
           kind: 'clawback',
@@ -47,13 +53,14 @@ export function createLateRefundActivities({ db }: { db: DatabasePool }) {
           to: facts.earned.beneficiary,
           amounts,
           released,
+          rail,
         });
         if (!posting) return answer('nothing_left');
         await postTransaction(tx, posting);
         return {
           ...answer('taken_back'),
           takenBack: amounts,
-          from: amounts.cash === 0 ? null : released ? 'payable' : 'pending',
+          from: amounts.cash === 0 ? null : rail === 'whop' ? 'whop' : released ? 'payable' : 'pending',
         };
       });
     },

@@ -1,18 +1,28 @@
-// The Whop reconciliation's one side effect: one page of one stream (payments or refunds) since the
-// stream's cursor, each item recorded the way its webhook would have been (idempotent by Whop's id,
-// so a re-poll changes nothing), Whop's affiliate fee kept beside each attributed payment, then the
-// cursor moved past the page, in PostgreSQL. A 429 fails the attempt with Whop's retry hint as the
-// next retry's delay: the cursor has not moved, so the retry asks for the same page.
+// The Whop reconciliation's one side effect: one page of one stream since the stream's cursor, then
+// the cursor moved past the page, in PostgreSQL:
+// - payments and refunds: each item recorded the way its webhook would have been (idempotent by
+//   Whop's id, so a re-poll changes nothing);
+// - overrides: a page of the company's affiliates, Whop's aggregate `total_referral_earnings_usd` of
+//   each against what our whop rail mirrors for that affiliate; only an affiliate whose aggregate
+//   disagrees costs more requests (its overrides' aggregates, and a bounded number of per-payment
+//   affiliate fees, kept beside the payments, so payments Whop paid beyond our terms are listed),
+//   and is listed as an issue until it agrees again; after the last page, recurring overrides whose
+//   windows closed go back to the first payment.
+// A 429 fails the attempt with Whop's retry hint as the next retry's delay: the cursor has not
+// moved, so the retry asks for the same page.
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatabasePool } from 'slonik';
 import type { WhopPageOutcome, WhopStream } from '../contracts/whop-reconciliation.ts';
 import {
-  affiliateFeeWanted,
+  affiliateLedger,
+  affiliatePaymentsWithoutFee,
   ingestPaymentOfWhop,
   ingestRefundOfWhop,
   readCursor,
+  recordAffiliateMismatch,
   recordIssue,
   recurringOverrides,
+  resolveAffiliateMismatches,
   saveOverride,
   setAffiliateFee,
   writeCursor,
@@ -24,22 +34,29 @@ export type WhopActivities = ReturnType<typeof createWhopActivities>;
 
 const later = (a: string | null, b: string) => (a && a > b ? a : b);
 
+/** Payments of one page recorded at once (each its own transaction; one page's payments are distinct). */
+const INGEST_CONCURRENCY = 4;
+/** Per-payment affiliate fees asked for one disagreeing affiliate per pass, and for one page of affiliates. */
+export const FEES_PER_AFFILIATE = 100;
+export const FEES_PER_PAGE = 500;
+
+async function inChunks<T, R>(items: readonly T[], size: number, each: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(each))));
+  return out;
+}
+
 export function createWhopActivities({ db, whop }: { db: DatabasePool; whop: WhopClient | null }) {
   async function paymentsPage(first: number): Promise<WhopPageOutcome> {
     const cursor = await readCursor(db, 'payments');
     const page = await whop!.listPayments({ since: cursor.since, after: cursor.after, first });
     const out = { stream: 'payments' as const, items: page.items.length, recorded: 0, known: 0, issues: 0 };
-    let newest = cursor.since;
-    for (const payment of page.items) {
-      newest = later(newest, payment.createdAt);
-      const outcome = await ingestPaymentOfWhop(db, payment);
+    const newest = page.items.reduce<string | null>((n, p) => later(n, p.createdAt), cursor.since);
+    // Fees are not asked per payment here: the affiliates' aggregates (the overrides stream) say where to look.
+    for (const outcome of await inChunks(page.items, INGEST_CONCURRENCY, (p) => ingestPaymentOfWhop(db, p))) {
       if (outcome === 'recorded') out.recorded += 1;
       else if (outcome === 'already_recorded') out.known += 1;
       else if (outcome !== 'not_paid') out.issues += 1;
-      if (outcome !== 'recorded' && outcome !== 'already_recorded') continue;
-      // Attributed payments: what Whop paid its affiliate (asked once), compared with our ledger when listed.
-      if (await affiliateFeeWanted(db, payment.id))
-        await setAffiliateFee(db, payment.id, await whop!.affiliateFeeCents(payment.id));
     }
     await writeCursor(
       db,
@@ -73,6 +90,65 @@ export function createWhopActivities({ db, whop }: { db: DatabasePool; whop: Who
       page.endCursor ? { after: page.endCursor, since: cursor.since } : { after: null, since: newest },
     );
     return { ...out, done: page.endCursor === null };
+  }
+
+  /**
+   * One page of affiliates: Whop's aggregate of each against our whop rail. One that disagrees (and
+   * whose payments are all priced: an unpriced one waits for its edge's workflow) gets its overrides'
+   * aggregates and up to FEES_PER_AFFILIATE per-payment fees asked, and is listed; one that agrees is
+   * taken off the list. The last page also closes the override windows.
+   */
+  async function affiliatesPage(first: number): Promise<WhopPageOutcome> {
+    const cursor = await readCursor(db, 'affiliates');
+    const page = await whop!.listAffiliates({ after: cursor.after, first });
+    const ours = new Map(
+      (
+        await affiliateLedger(
+          db,
+          page.items.map((a) => a.id),
+        )
+      ).map((r) => [r.affiliate_id, r]),
+    );
+    const out = { stream: 'overrides' as const, items: page.items.length, recorded: 0, known: 0, issues: 0 };
+    const agreeing: string[] = [];
+    let feeBudget = FEES_PER_PAGE;
+    for (const affiliate of page.items) {
+      const ledger = ours.get(affiliate.id);
+      if (!ledger) {
+        // Not one we minted: only worth listing when Whop paid it something.
+        if (affiliate.earnedCents > 0) {
+          await recordIssue(db, 'unknown_affiliate', affiliate.id, { whopEarnedCents: affiliate.earnedCents });
+          out.issues += 1;
+        } else out.known += 1;
+        continue;
+      }
+      if (ledger.ledger_cents === affiliate.earnedCents) {
+        agreeing.push(affiliate.id);
+        out.known += 1;
+        continue;
+      }
+      if (ledger.unpriced > 0) continue;
+      const overrides = await whop!.listOverrides(affiliate.id);
+      const unasked = await affiliatePaymentsWithoutFee(db, ledger.user_id, Math.min(FEES_PER_AFFILIATE, feeBudget));
+      for (const paymentId of unasked) await setAffiliateFee(db, paymentId, await whop!.affiliateFeeCents(paymentId));
+      feeBudget -= unasked.length;
+      await recordAffiliateMismatch(db, affiliate.id, {
+        whopEarnedCents: affiliate.earnedCents,
+        ledgerWhopRailCents: ledger.ledger_cents,
+        overrides: overrides.map((o) => ({ overrideId: o.id, planId: o.planId, whopEarnedCents: o.earnedCents })),
+        feesAsked: unasked.length,
+        feesLeftToAsk: (await affiliatePaymentsWithoutFee(db, ledger.user_id, 1)).length > 0,
+      });
+      out.issues += 1;
+    }
+    await resolveAffiliateMismatches(db, agreeing);
+    const done = page.endCursor === null;
+    if (done) {
+      const closed = await closeOverrideWindows();
+      out.recorded += closed.recorded;
+    }
+    await writeCursor(db, 'affiliates', { after: page.endCursor, since: null });
+    return { ...out, done };
   }
 
   /** Recurring overrides whose every edge's window has closed go back to the first payment only. */
@@ -117,7 +193,7 @@ export function createWhopActivities({ db, whop }: { db: DatabasePool; whop: Who
       try {
         if (input.stream === 'payments') return await paymentsPage(input.pageSize);
         if (input.stream === 'refunds') return await refundsPage(input.pageSize);
-        return await closeOverrideWindows();
+        return await affiliatesPage(input.pageSize);
       } catch (err) {
         if (err instanceof WhopRateLimited)
           throw ApplicationFailure.create({

@@ -116,9 +116,20 @@ export const partnerView = z.object({
   stats: z.object({
     totalReferrals: z.number().int(),
     activeReferrals: z.number().int().describe('Referrals whose referee activated (vested edges).'),
-    totalEarningsCents: z.number().int().describe('From the ledger: cash commission earned, net of clawbacks.'),
-    pendingPayoutCents: z.number().int(),
-    lifetimePayoutCents: z.number().int(),
+    totalEarningsCents: z
+      .number()
+      .int()
+      .describe('From the ledger: cash commission earned, net of clawbacks, on both rails (ours and Whop).'),
+    pendingPayoutCents: z.number().int().describe('Owed by our payout cycles (the Whop rail is never in it).'),
+    lifetimePayoutCents: z.number().int().describe('Paid by our payout cycles.'),
+    whop: z
+      .object({
+        earnedCents: z
+          .number()
+          .int()
+          .describe("From the ledger's whop rail (earnings_whop): commission Whop pays, net of its clawbacks."),
+      })
+      .describe('Earnings on payments made through Whop, which Whop pays its affiliate itself.'),
   }),
 });
 export const toPartnerView = (p: PartnerView): z.infer<typeof partnerView> => ({

@@ -23,8 +23,11 @@ export type LateRefundOutcome = {
   paymentId: string;
   outcome: 'taken_back' | 'already_taken_back' | 'nothing_earned' | 'nothing_left';
   takenBack: Earned;
-  /** The account the cash came out of: payable after release (it may go negative), else pending. */
-  from: 'pending' | 'payable' | null;
+  /**
+   * The account the cash came out of: payable after release (it may go negative), else pending; for a
+   * payment on the whop rail, the partner's earnings_whop (Whop pays and claws back that commission).
+   */
+  from: 'pending' | 'payable' | 'whop' | null;
 };
 
 /** A refund as PostgreSQL holds it, with its payment's edge: what the workflow's start is built from. */

@@ -4,7 +4,7 @@
 // reconciliation's cursors and what it could not explain.
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from 'slonik';
 import { z } from 'zod';
-import { RAILS, type Rail } from '../domain/ledger-postings.ts';
+import { RAILS, whopEarningsKind, type Rail } from '../domain/ledger-postings.ts';
 import { buyerOfMetadata } from '../domain/whop.ts';
 import type { WhopPayment, WhopRefund } from '../platform/whop.ts';
 import { insertPayment, type PaymentRow } from './payments.ts';
@@ -174,14 +174,6 @@ export async function ingestWhopPayment(
   });
 }
 
-/** Whether the payment reached an edge and Whop's affiliate fee on it is not known yet (worth asking Whop). */
-export async function affiliateFeeWanted(db: Db, paymentId: string): Promise<boolean> {
-  const row = await db.maybeOne(sql.type(z.object({ wanted: z.boolean() }))`
-    SELECT p.edge_id IS NOT NULL AND w.affiliate_fee_cents IS NULL AS wanted
-    FROM payments p LEFT JOIN whop_payments w ON w.payment_id = p.id WHERE p.id = ${paymentId}`);
-  return row?.wanted ?? false;
-}
-
 /** What Whop's affiliate fee on one of our payments came to (cents). */
 export async function setAffiliateFee(db: Db, paymentId: string, cents: number): Promise<void> {
   await db.query(
@@ -196,7 +188,7 @@ export async function recordIssue(db: Db, kind: string, whopId: string, detail: 
     ON CONFLICT (kind, whop_id) DO NOTHING`);
 }
 
-export type Stream = 'payments' | 'refunds';
+export type Stream = 'payments' | 'refunds' | 'affiliates';
 const cursorRow = z.object({ after_cursor: z.string().nullable(), since: z.date().nullable() });
 
 export async function readCursor(db: Db, stream: Stream): Promise<{ after: string | null; since: string | null }> {
@@ -368,4 +360,68 @@ export async function recurringOverrides(db: Db): Promise<readonly OverrideEdgeR
     ) first ON true
     WHERE o.applies_to_payments = 'all_payments'
     ORDER BY o.user_id, o.plan_id`);
+}
+
+const affiliateLedgerRow = z.object({
+  affiliate_id: z.string(),
+  user_id: z.uuid(),
+  ledger_cents: z.coerce.number(),
+  unpriced: z.coerce.number(),
+});
+export type AffiliateLedgerRow = z.infer<typeof affiliateLedgerRow>;
+
+/**
+ * For each of our affiliates among `affiliateIds`: what the ledger mirrors on the whop rail for the
+ * payments of their referees (the earnings_whop entries of those payments' transactions: commission
+ * net of clawbacks and voids), and how many of those payments are not priced yet. Absent: not ours.
+ */
+export async function affiliateLedger(db: Db, affiliateIds: readonly string[]): Promise<readonly AffiliateLedgerRow[]> {
+  if (affiliateIds.length === 0) return [];
+  return db.any(sql.type(affiliateLedgerRow)`
+    SELECT a.affiliate_id, a.user_id,
+      coalesce((SELECT sum(e.amount) FROM edges ed
+        JOIN payments p ON p.edge_id = ed.id AND p.rail = 'whop'
+        JOIN ledger_transactions t ON t.metadata ? 'paymentId' AND t.metadata ->> 'paymentId' = p.id
+        JOIN ledger_entries e ON e.transaction_id = t.id
+        JOIN ledger_accounts la ON la.id = e.account_id AND la.owner_type = ${whopEarningsKind.ownerType}
+          AND la.purpose = ${whopEarningsKind.purpose} AND la.currency = ${whopEarningsKind.currency}
+        WHERE ed.referrer_id = a.user_id), 0)::int8 AS ledger_cents,
+      (SELECT count(*) FROM edges ed JOIN payments p ON p.edge_id = ed.id AND p.rail = 'whop'
+        WHERE ed.referrer_id = a.user_id AND p.priced_at IS NULL)::int8 AS unpriced
+    FROM whop_affiliates a WHERE a.affiliate_id = ANY(${sql.array([...affiliateIds], 'text')})`);
+}
+
+/** The affiliate's referees' Whop payments whose affiliate fee Whop has not been asked for, oldest first. */
+export async function affiliatePaymentsWithoutFee(db: Db, userId: string, limit: number): Promise<readonly string[]> {
+  return db.anyFirst(sql.type(z.object({ id: z.string() }))`
+    SELECT p.id FROM edges ed JOIN payments p ON p.edge_id = ed.id AND p.rail = 'whop'
+    LEFT JOIN whop_payments w ON w.payment_id = p.id
+    WHERE ed.referrer_id = ${userId} AND w.affiliate_fee_cents IS NULL
+    ORDER BY p.paid_at, p.id LIMIT ${limit}`);
+}
+
+/** What an affiliate's Whop aggregate and our ledger say when they disagree (replaced on each pass). */
+export async function recordAffiliateMismatch(db: Db, affiliateId: string, detail: Record<string, unknown>) {
+  await db.query(sql.unsafe`
+    INSERT INTO whop_reconciliation_issues (kind, whop_id, detail)
+    VALUES ('affiliate_earnings_mismatch', ${affiliateId}, ${sql.jsonb(detail as never)})
+    ON CONFLICT (kind, whop_id) DO UPDATE SET detail = EXCLUDED.detail, created_at = now()`);
+}
+
+/** The affiliate's aggregate agrees again: its mismatch, if listed, is resolved. */
+export async function resolveAffiliateMismatches(db: Db, affiliateIds: readonly string[]) {
+  if (affiliateIds.length === 0) return;
+  await db.query(sql.unsafe`
+    DELETE FROM whop_reconciliation_issues
+    WHERE kind = 'affiliate_earnings_mismatch' AND whop_id = ANY(${sql.array([...affiliateIds], 'text')})`);
+}
+
+/** What a payment's commission keeps on the whop rail (its entries on earnings_whop), in cents. */
+export async function whopRailKept(db: Db, paymentId: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ cents: z.coerce.number() }))`
+    SELECT coalesce(sum(e.amount), 0)::int8 AS cents FROM ledger_transactions t
+    JOIN ledger_entries e ON e.transaction_id = t.id
+    JOIN ledger_accounts a ON a.id = e.account_id AND a.owner_type = ${whopEarningsKind.ownerType}
+      AND a.purpose = ${whopEarningsKind.purpose} AND a.currency = ${whopEarningsKind.currency}
+    WHERE t.metadata ? 'paymentId' AND t.metadata ->> 'paymentId' = ${paymentId}`);
 }

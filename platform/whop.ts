@@ -58,6 +58,10 @@ export type WhopRefund = {
   membershipId: string | null;
 };
 export type WhopPage<T> = { items: T[]; endCursor: string | null };
+/** An affiliate of the company with Whop's aggregate of what it paid them (`total_referral_earnings_usd`). */
+export type WhopAffiliateEarnings = { id: string; code: string | null; earnedCents: number };
+/** One override of an affiliate with Whop's aggregate of what it paid through it. */
+export type WhopOverrideEarnings = { id: string; planId: string | null; earnedCents: number };
 export type WhopEvent = { id: string; type: string; timestamp: string | null; data: Record<string, unknown> };
 
 /** Whop answered 429 and the SDK's retries did not get through: try again after `retryAfterMs`. */
@@ -158,7 +162,8 @@ function createWhopClient(settings: WhopSettings) {
   });
   const companyId = settings.companyId ?? undefined;
   const limiters = new Map<string, { take(): Promise<void> }>();
-  const perSecond = settings.rateLimitPerMinute / 60;
+  // A hair under the limit, so a fixed one-minute window at Whop never sees one request too many.
+  const perSecond = (settings.rateLimitPerMinute * 0.99) / 60;
 
   /** One request of an operation: under its rate limit, errors translated (never with the key). */
   async function call<T>(operation: string, request: () => Promise<T>): Promise<T> {
@@ -260,6 +265,42 @@ function createWhopClient(settings: WhopSettings) {
 
     async retrievePayment(id: string): Promise<WhopPayment> {
       return toPayment(await call('payments.retrieve', () => sdk.payments.retrieve(id)));
+    },
+
+    /** One page of the company's affiliates with Whop's aggregate earnings of each (100 per page at most). */
+    async listAffiliates(q: { after: string | null; first: number }): Promise<WhopPage<WhopAffiliateEarnings>> {
+      const page = await call('affiliates.list', () =>
+        sdk.affiliates.list({
+          company_id: companyId!,
+          first: q.first,
+          ...(q.after ? { after: q.after } : {}),
+          order: 'created_at',
+          direction: 'asc',
+        }),
+      );
+      return {
+        items: page.data.map((a) => ({
+          id: a.id,
+          code: a.user?.username ?? null,
+          earnedCents: cents(a.total_referral_earnings_usd) ?? 0,
+        })),
+        endCursor: page.page_info?.end_cursor || null,
+      };
+    },
+
+    /** An affiliate's overrides with what Whop paid through each (all pages). */
+    async listOverrides(affiliateId: string): Promise<WhopOverrideEarnings[]> {
+      const out: WhopOverrideEarnings[] = [];
+      for (let after: string | null = null; ;) {
+        const page: { data: any[]; page_info?: { end_cursor?: string | null } } = await call(
+          'affiliates.overrides.list',
+          () => sdk.affiliates.overrides.list(affiliateId, { first: 100, ...(after ? { after } : {}) }),
+        );
+        for (const o of page.data)
+          out.push({ id: o.id, planId: o.plan_id ?? null, earnedCents: cents(o.total_referral_earnings_usd) ?? 0 });
+        after = page.page_info?.end_cursor || null;
+        if (!after) return out;
+      }
     },
 
     /** What Whop's `affiliate_fee` entries on the payment add up to, in cents (0: none). */

@@ -13,7 +13,7 @@ import {
 import { referralCodeFrom, REFERRAL_CODE_LENGTH } from '../domain/referral-code.ts';
 import { tenantReferralStats } from '../db/graph.ts';
 import { balanceOf } from '../db/ledger.ts';
-import { partnerEarnings, type EarningsStage } from '../domain/ledger-postings.ts';
+import { partnerEarnings, partnerWhopEarnings, type EarningsStage } from '../domain/ledger-postings.ts';
 import {
   approvePartner,
   findPartner,
@@ -53,6 +53,8 @@ export type PartnerView = PartnerRow & {
     totalEarningsCents: number;
     pendingPayoutCents: number;
     lifetimePayoutCents: number;
+    /** The whop rail: commission Whop pays the partner's affiliate itself, mirrored in the ledger. */
+    whop: { earnedCents: number };
   };
 };
 
@@ -106,11 +108,12 @@ export async function getPartner(deps: PartnerDeps, tenantId: string): Promise<P
 /** Every money figure is a ledger balance (zero until commissions are posted to it). */
 async function view(deps: PartnerDeps, row: PartnerRow): Promise<PartnerView> {
   const earnings = (stage: EarningsStage) => balanceOf(deps.db, partnerEarnings(row.tenant_id, stage));
-  const [referrals, pending, payable, paid] = await Promise.all([
+  const [referrals, pending, payable, paid, whop] = await Promise.all([
     tenantReferralStats(deps.db, row.tenant_id),
     earnings('pending'),
     earnings('payable'),
     earnings('paid'),
+    balanceOf(deps.db, partnerWhopEarnings(row.tenant_id)),
   ]);
   return {
     ...row,
@@ -119,10 +122,12 @@ async function view(deps: PartnerDeps, row: PartnerRow): Promise<PartnerView> {
       totalReferrals: referrals.total,
       activeReferrals: referrals.active,
       // A partner's accounts hold what the partner is owed or was paid: pending (inside the holding
-      // period), payable (negative after a clawback) and paid. Earnings net of clawbacks are all three.
-      totalEarningsCents: pending + payable + paid,
+      // period), payable (negative after a clawback) and paid; what Whop pays is on earnings_whop,
+      // never in our payouts. Earnings net of clawbacks are all four.
+      totalEarningsCents: pending + payable + paid + whop,
       pendingPayoutCents: pending + payable,
       lifetimePayoutCents: paid,
+      whop: { earnedCents: whop },
     },
   };
 }

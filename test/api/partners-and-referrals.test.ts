@@ -48,6 +48,7 @@ describe('partner program', () => {
         totalEarningsCents: 0,
         pendingPayoutCents: 0,
         lifetimePayoutCents: 0,
+        whop: { earnedCents: 0 },
       },
     });
     expect(res.body.affiliateLink).toBe(`https://refer.example.com/r/${res.body.referralCode}`);

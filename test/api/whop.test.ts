@@ -350,5 +350,13 @@ describe('Whop', () => {
     const commissions = await database.db.oneFirst(sql.type(z.object({ n: z.number() }))`
       SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'commission' AND metadata ->> 'paymentId' = ${viaWhop.id}`);
     expect(commissions).toBe(1);
+    // The partner's stats: Whop-paid earnings apart, in the total, never in what our cycles owe.
+    const stats = (await api.request(`/v1/partners/${owner.tenantId}`, { key: TEST_KEYS.admin })).body.stats;
+    expect(stats).toMatchObject({
+      totalEarningsCents: 3_000,
+      pendingPayoutCents: 1_000,
+      lifetimePayoutCents: 0,
+      whop: { earnedCents: 2_000 },
+    });
   });
 });

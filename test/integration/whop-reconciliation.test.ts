@@ -102,6 +102,11 @@ describe('Whop reconciliation', () => {
     const [a, b] = [await customerOf(terms.referralCode), await customerOf(terms.referralCode)];
     const plan = `plan_recon_${Date.now().toString(36)}`;
     const [ca, cb] = [await checkout(a.token, plan), await checkout(b.token, plan)];
+    // Another partner whose Whop aggregate will agree with our ledger: none of its payments' fees is asked.
+    const other = await partner(api, (await signup(api, { email: uniqueEmail('agree') })).tenantId);
+    const agreeing = whop.pay((await checkout((await customerOf(other.referralCode)).token, plan)).whopCheckoutId, {
+      amountCents: 4_000,
+    });
 
     const p1 = whop.pay(ca.whopCheckoutId, { amountCents: 10_000 });
     const p2 = whop.pay(cb.whopCheckoutId, { amountCents: 3_000 });
@@ -120,9 +125,15 @@ describe('Whop reconciliation', () => {
     const limitedBefore = whop.stats.rateLimited;
     const first = await reconcile();
     expect(whop.stats.rateLimited - limitedBefore).toBe(3);
-    // Recorded: p2, the renewal, p3 and the refund; known: p1 (by webhook) and the override (its windows open); foreign.
-    expect(first).toMatchObject({ recorded: 4, known: 2, issues: 1 });
-    for (const p of [p1, p2, renewal, p3]) await priced(p.id);
+    // Recorded: p2, the renewal, p3, the other partner's payment and the refund; the foreign payment is an
+    // issue; the affiliates' aggregates wait while their payments are not priced: no fee asked yet.
+    expect(first).toMatchObject({ recorded: 5, issues: 1 });
+    expect(whop.count('GET /payments/{id}/fees')).toBe(0);
+    for (const p of [p1, p2, renewal, p3, agreeing]) await priced(p.id);
+    // Priced: Whop's aggregate for the partner (2,000 + 0 after the refund + 2,000 + 1,500 at 30%) is 500 more than
+    // our whop rail's (1,000 for p3); only that affiliate's payments get their fees asked, once each.
+    expect(await reconcile()).toMatchObject({ recorded: 0, issues: 1 });
+    expect(whop.count('GET /payments/{id}/fees')).toBe(4);
 
     const ids = [p1.id, p2.id, renewal.id, p3.id];
     const rails = await database.db.any(sql.type(z.object({ id: z.string(), rail: z.string() }))`
@@ -137,10 +148,24 @@ describe('Whop reconciliation', () => {
     const listed = await api.request('/v1/admin/whop/reconciliation', { key: TEST_KEYS.finance });
     expect(listed.status).toBe(200);
     const kinds = listed.body.data.map((i: any) => `${i.kind}:${i.whopId}`).sort();
-    expect(kinds).toEqual([`unmapped_payment:${foreign.id}`, `whop_paid_beyond_terms:${p3.id}`].sort());
+    const affiliateId = [...whop.overrides.values()].find((o) => o.plan_id === plan)!._affiliate;
+    expect(kinds).toEqual(
+      [
+        `unmapped_payment:${foreign.id}`,
+        `whop_paid_beyond_terms:${p3.id}`,
+        `affiliate_earnings_mismatch:${affiliateId}`,
+      ].sort(),
+    );
     expect(listed.body.data.find((i: any) => i.whopId === p3.id).detail).toEqual({
       affiliateFeeCents: 1_500,
       ledgerCommissionCents: 1_000,
+    });
+    expect(listed.body.data.find((i: any) => i.whopId === affiliateId).detail).toEqual({
+      whopEarnedCents: 5_500,
+      ledgerWhopRailCents: 5_000,
+      overrides: [{ overrideId: override.id, planId: plan, whopEarnedCents: 5_500 }],
+      feesAsked: 4,
+      feesLeftToAsk: false,
     });
     expect((await api.request('/v1/admin/whop/reconciliation', { key: TEST_KEYS.server })).status).toBe(403);
 
@@ -150,11 +175,21 @@ describe('Whop reconciliation', () => {
       (await count(sql.unsafe`SELECT 1 FROM workflow_outbox WHERE started_at IS NULL`)) === 0 ? true : undefined,
     );
     const before = await count(transactions);
-    expect(await reconcile()).toMatchObject({ recorded: 0, issues: 0 });
+    // The mismatch is listed again (it still disagrees), but no fee is asked twice.
+    expect(await reconcile()).toMatchObject({ recorded: 0, issues: 1 });
     expect(await count(transactions)).toBe(before);
+    expect(whop.count('GET /payments/{id}/fees')).toBe(4);
     const p4 = whop.pay(ca.whopCheckoutId, { amountCents: 2_000 });
-    expect(await reconcile()).toMatchObject({ recorded: 1, known: 1 });
+    expect(await reconcile()).toMatchObject({ recorded: 1 });
     expect((await priced(p4.id)).commission).toMatchObject({ status: 'earned', cashCents: 400 });
+
+    // Whop corrects what it paid at 30% (p3 and p4) to our terms: the aggregates agree, the mismatch leaves the list.
+    expect(whop.affiliateFeeOf(p4.id)).toBe(600);
+    whop.setAffiliateFee(p3.id, 1_000);
+    whop.setAffiliateFee(p4.id, 400);
+    expect(await reconcile()).toMatchObject({ recorded: 0 });
+    const after = await api.request('/v1/admin/whop/reconciliation', { key: TEST_KEYS.finance });
+    expect(after.body.data.map((i: any) => i.kind)).not.toContain('affiliate_earnings_mismatch');
   });
 
   it('a recurring override goes back to the first payment once every window behind it has closed', async () => {

@@ -1,6 +1,7 @@
 // A stateful fake of the part of Whop's REST API (/api/v1) we use, shaped as @whop/sdk 0.0.42 sends
 // and reads it, so the official SDK talks to it unchanged through its baseURL:
-//   POST /affiliates (create-or-find by username, email or user id), GET /affiliates/{id}
+//   POST /affiliates (create-or-find by username, email or user id), GET /affiliates (company_id,
+//   first, after), GET /affiliates/{id}
 //   POST|GET /affiliates/{id}/overrides, GET|PATCH|DELETE /affiliates/{id}/overrides/{oid}
 //   POST /checkout_configurations (Idempotency-Key replays the first answer), GET /checkout_configurations/{id}
 //   GET /payments (company_id, created_after, first, after; `{ data, page_info: { end_cursor } }`),
@@ -10,7 +11,10 @@
 // doing its work), can enforce a
 // per-operation rate limit, and plays the buyer's side: paying a checkout (the checkout's injected
 // affiliate code wins over a `?a=` click: last click, server side), renewals on the membership,
-// refunds and lost disputes, and signed webhooks (Standard Webhooks: HMAC-SHA256 over
+// refunds and lost disputes, and signed webhooks. Affiliates and overrides keep Whop's aggregate
+// `total_referral_earnings_usd`: each affiliate fee adds to it, and a refund takes back what it
+// claws back of the fee (the fee becomes floor((amount - refunded) x rate); Whop's docs say only
+// that refunds "within the window" claw back, so that is this fake's reading), and (Standard Webhooks: HMAC-SHA256 over
 // `id.timestamp.body` with the base64 of the secret).
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -40,7 +44,8 @@ export type FakeWhop = {
   affiliateCreateDelayMs: number;
   /** The Whop username a new Whop user gets from their email (null: none). */
   usernameOf: (email: string) => string | null;
-  stats: { requests: Map<string, number>; rateLimited: number };
+  /** Requests per operation; the most one operation had in one of the limit's one-minute windows; 429s. */
+  stats: { requests: Map<string, number>; peakPerMinute: Map<string, number>; rateLimited: number };
   count(operation: string): number;
   /** The buyer pays a checkout (the code it carries wins over `click`, a `?a=` affiliate code). */
   pay(checkoutId: string, p: { amountCents: number; click?: string | null; paidAt?: Date }): Json;
@@ -49,6 +54,10 @@ export type FakeWhop = {
   /** A payment outside any checkout of ours. */
   foreignPayment(amountCents: number): Json;
   refund(paymentId: string, amountCents: number): Json;
+  /** Sets the affiliate fee Whop paid on a payment (Whop paying other than our terms), aggregates included. */
+  setAffiliateFee(paymentId: string, feeCents: number): void;
+  /** What Whop's affiliate fee on a payment is now, in cents (0: none). */
+  affiliateFeeOf(paymentId: string): number;
   /** A dispute on a payment (status: 'lost' means the payer won). */
   dispute(paymentId: string, amountCents: number, status: string): Json;
   /** Headers signing `body` as Whop does (optionally with another secret or time). */
@@ -77,6 +86,25 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
   const paymentById = new Map<string, Json>();
   const refunds: Json[] = [];
   const fees = new Map<string, Json[]>();
+  /** Per payment with an affiliate fee: whose it is and on what terms (for clawbacks and aggregates). */
+  const feeOf = new Map<
+    string,
+    { affiliate: Json; override: Json; percent: number; amountCents: number; cents: number }
+  >();
+  const addEarnings = (affiliate: Json, override: Json, deltaCents: number) => {
+    affiliate.total_referral_earnings_usd = String(
+      cents(Math.round(Number(affiliate.total_referral_earnings_usd) * 100) + deltaCents),
+    );
+    override.total_referral_earnings_usd = cents(Math.round(override.total_referral_earnings_usd * 100) + deltaCents);
+  };
+  function setFee(paymentId: string, feeCents: number) {
+    const f = feeOf.get(paymentId);
+    if (!f) throw new Error(`no affiliate fee on ${paymentId}`);
+    addEarnings(f.affiliate, f.override, feeCents - f.cents);
+    f.cents = feeCents;
+    const entry = fees.get(paymentId)!.find((x) => x.type === 'affiliate_fee')!;
+    entry.amount = cents(feeCents);
+  }
   const memberships = new Map<string, Json>();
   const windows = new Map<string, { start: number; n: number }>();
   const hung: http.ServerResponse[] = [];
@@ -150,6 +178,15 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
     if (override && (first || override.applies_to_payments === 'all_payments')) {
       const fee = Math.floor((p.amountCents * override.commission_value) / 100);
       list.push({ amount: cents(fee), currency: 'usd', name: 'Affiliate fee', type: 'affiliate_fee' });
+      feeOf.set(payment.id, {
+        affiliate: p.affiliate!,
+        override,
+        percent: override.commission_value,
+        amountCents: p.amountCents,
+        cents: fee,
+      });
+      addEarnings(p.affiliate!, override, fee);
+      p.affiliate!.total_referrals_count += first ? 1 : 0;
     }
     list.push({
       amount: cents(Math.round(p.amountCents * 0.03)),
@@ -211,6 +248,11 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       affiliateByUser.set(user.id, affiliate.id);
       if (user.username) affiliateByCode.set(user.username, affiliate);
       return { status: 200, body: affiliate };
+    }
+    if (method === 'GET' && path === '/affiliates') {
+      if (query.get('company_id') !== companyId)
+        return { status: 400, body: { error: { type: 'invalid_request', message: 'company_id is required' } } };
+      return { status: 200, body: page([...affiliates.values()], query) };
     }
     if (parts[0] === 'affiliates' && parts[1]) {
       const affiliate = affiliates.get(parts[1]);
@@ -345,6 +387,8 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       if (fake.rateLimitPerMinute !== null) {
         const now = Date.now();
         const w = windows.get(operation);
+        const peak = (n: number) =>
+          fake.stats.peakPerMinute.set(operation, Math.max(n, fake.stats.peakPerMinute.get(operation) ?? 0));
         if (!w || now - w.start >= 60_000) windows.set(operation, { start: now, n: 1 });
         else if (++w.n > fake.rateLimitPerMinute) {
           fake.stats.rateLimited += 1;
@@ -355,6 +399,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
             { 'retry-after-ms': String(wait) },
           );
         }
+        peak(windows.get(operation)!.n);
       }
       let body: Json = {};
       try {
@@ -395,7 +440,7 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
         .split('@')[0]!
         .replace(/[^a-z0-9]/gi, '')
         .toLowerCase() || null,
-    stats: { requests: new Map(), rateLimited: 0 },
+    stats: { requests: new Map(), peakPerMinute: new Map(), rateLimited: 0 },
     count: (operation) => fake.stats.requests.get(operation) ?? 0,
     pay(checkoutId, p) {
       const checkout = checkouts.get(checkoutId);
@@ -447,6 +492,12 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
     refund(paymentId, amountCents) {
       const payment = paymentById.get(paymentId)!;
       payment.refunded_amount = cents(Math.round(payment.refunded_amount * 100) + amountCents);
+      // Whop's clawback: the fee becomes what the payment's rest earns.
+      const f = feeOf.get(paymentId);
+      if (f) {
+        const left = Math.max(0, f.amountCents - Math.round(payment.refunded_amount * 100));
+        setFee(paymentId, Math.min(f.cents, Math.floor((left * f.percent) / 100)));
+      }
       const refund = {
         id: id('rf'),
         amount: cents(amountCents),
@@ -459,6 +510,8 @@ export async function startFakeWhop(opts: { apiKey?: string; companyId?: string 
       refunds.push(refund);
       return refund;
     },
+    setAffiliateFee: setFee,
+    affiliateFeeOf: (paymentId) => feeOf.get(paymentId)?.cents ?? 0,
     dispute(paymentId, amountCents, status) {
       const payment = paymentById.get(paymentId)!;
       return {

@@ -7,7 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { DEFAULT_FLAVORS } from '../../domain/invite-flavors.ts';
-import { partnerEarnings, payoutPosting, userCredits } from '../../domain/ledger-postings.ts';
+import { partnerEarnings, partnerWhopEarnings, payoutPosting, userCredits } from '../../domain/ledger-postings.ts';
 import { decidePayout } from '../../domain/payouts.ts';
 import { balanceOf, postTransaction } from '../../db/ledger.ts';
 import { insertPayment } from '../../db/payments.ts';
@@ -65,6 +65,7 @@ async function earnAndClose(
   taskQueue: string,
   paymentId: string,
   meanwhile?: (h: WorkflowHandle) => Promise<void>,
+  rail: 'ours' | 'whop' = 'ours',
 ) {
   const handle = await suite.env.client.workflow.start(referralLifecycle, {
     workflowId: edgeWorkflowId(edge.input.refereeId),
@@ -82,6 +83,8 @@ async function earnAndClose(
     currency: 'USD',
     paidAt: await nowOnServer(),
   });
+  // A payment through Whop (db/whop.ts ingestWhopPayment): Whop pays its commission, mirrored on earnings_whop.
+  if (rail === 'whop') await db().query(sql.unsafe`UPDATE payments SET rail = 'whop' WHERE id = ${paymentId}`);
   await handle.signal(paymentSignal, {
     eventId: `payment:${paymentId}`,
     paymentId,
@@ -204,6 +207,55 @@ describe('a refund after the edge closed', () => {
       expect(rerun).toMatchObject({ outcome: 'already_taken_back', takenBack: { cash: 0, credits: 0 } });
       expect(await clawbacksOf(paymentId)).toHaveLength(1);
       expect(await balances(edge)).toEqual({ pending: 0, payable: -800, paid: 2_000, credits: 300 });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("a Whop payment's late refund takes back from earnings_whop, never from our pending or payable", async () => {
+    const edge = await partnerEdge();
+    const taskQueue = uniqueTaskQueue('late-whop');
+    const worker = await timeSkippingWorker(suite.env, db(), taskQueue);
+    const paymentId = `pay-${stamp()}`;
+    const refundId = `ref-${stamp()}`;
+    const api = await startTestApi({
+      config: testConfig(suite.database.url, { TEMPORAL_TASK_QUEUE: taskQueue }),
+      db: db(),
+      temporal: suite.env.client,
+    });
+    const whopBalance = () => balanceOf(db(), partnerWhopEarnings(edge.tenantId));
+    try {
+      const outcome = await worker.runUntil(async () => {
+        // 10,000 at 20% on the whop rail: 2,000 mirrored on earnings_whop, nothing ever pending or payable.
+        const view = await earnAndClose(edge, taskQueue, paymentId, undefined, 'whop');
+        expect(view).toMatchObject({ state: 'completed' });
+        expect(await whopBalance()).toBe(2_000);
+        expect(await balances(edge)).toEqual({ pending: 0, payable: 0, paid: 0, credits: 500 });
+
+        const body = { refundId, paymentId, amountCents: 4_000 };
+        expect((await api.request('/v1/refunds', { key: TEST_KEYS.server, json: body })).status).toBe(201);
+        expect(await lateStarts(paymentId)).toEqual([refundId]);
+        return withRelay(taskQueue, () =>
+          eventually(async () => {
+            const handle = suite.env.client.workflow.getHandle(lateRefundWorkflowId(refundId));
+            const { status } = await handle.describe();
+            return status.name === 'COMPLETED' ? ((await handle.result()) as LateRefundOutcome) : undefined;
+          }),
+        );
+      });
+      // 6,000 kept: 1,200 and 300 credits; 800 comes back out of earnings_whop (Whop's clawback mirrored).
+      expect(outcome).toEqual({
+        refundId,
+        paymentId,
+        outcome: 'taken_back',
+        takenBack: { cash: 800, credits: 200 },
+        from: 'whop',
+      });
+      expect(await whopBalance()).toBe(1_200);
+      expect(await balances(edge)).toEqual({ pending: 0, payable: 0, paid: 0, credits: 300 });
+      const rerun = await createLateRefundActivities({ db: db() }).takeBackLateRefund({ refundId });
+      expect(rerun).toMatchObject({ outcome: 'already_taken_back' });
+      expect(await whopBalance()).toBe(1_200);
     } finally {
       await api.close();
     }
