@@ -38,7 +38,7 @@ import { flag, fmt, percentile } from './_measure.ts';
 import { BENCH_SESSION_SECRET } from './_process.ts';
 import type { BenchStack } from './run.ts';
 import { startRoundRobinProxy } from './support/round-robin-proxy.ts';
-import { pidsWith, rssOf, treeRss } from './support/rss.ts';
+import { pidsWith, rssOf, treePss } from './support/rss.ts';
 
 const root = join(import.meta.dirname, '..');
 const KEYS = {
@@ -406,8 +406,8 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
     const rss: Record<string, number> = {};
     for (const [role, child] of children) rss[role] = child.pid ? rssOf(child.pid) / MB : 0;
     const temporalPid = o.temporalPid();
-    rss.temporal = temporalPid ? treeRss(temporalPid) / MB : 0;
-    rss.postgres = o.postgresPid ? treeRss(o.postgresPid) / MB : 0;
+    rss.temporal = temporalPid ? treePss(temporalPid) / MB : 0;
+    rss.postgres = o.postgresPid ? treePss(o.postgresPid) / MB : 0;
     rss['load generator'] = process.memoryUsage.rss() / MB;
     return rss;
   };
@@ -435,7 +435,7 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
         if (performance.now() - stableSince < 10_000)
           throw new Error(`${now}, still for ${Math.round((performance.now() - stableSince) / 1000)} s`);
       },
-      1_800_000,
+      3_600_000,
     );
     return (performance.now() - started - 10_000) / 1000;
   };
@@ -546,9 +546,9 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
   await Promise.all(pending);
   for (const t of timers) clearInterval(t);
   if (performance.now() - minuteStart > 5_000) await closeMinute(); // the last, partial minute
+  const soakSeconds = (performance.now() - started) / 1000;
   // A worker killed last may still be waiting to start again.
   await new Promise((r) => setTimeout(r, 6_000));
-  const soakSeconds = (performance.now() - started) / 1000;
   const all = samples
     .filter((s) => s.ok)
     .map((s) => s.latency)

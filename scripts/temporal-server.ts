@@ -15,6 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
@@ -169,10 +170,12 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     history: await freePort(),
     matching: await freePort(),
     worker: await freePort(),
-    frontendMembership: await freePort(),
-    historyMembership: await freePort(),
-    matchingMembership: await freePort(),
-    workerMembership: await freePort(),
+    // Temporal stores membership ports as a PostgreSQL smallint: below 32768, unlike the kernel's
+    // ephemeral ports (`value "36079" is out of range for type smallint`, and the server exits).
+    frontendMembership: await freeSmallintPort(),
+    historyMembership: await freeSmallintPort(),
+    matchingMembership: await freeSmallintPort(),
+    workerMembership: await freeSmallintPort(),
   };
   const address = `127.0.0.1:${ports.frontend}`;
   const configDir = join(options.workDir, 'config');
@@ -232,6 +235,20 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     throw err;
   }
   return { address, pid: child.pid!, stop, stopped };
+}
+
+/** A port free on 127.0.0.1 in 20000-32767 (picked at random, tried until one binds). */
+async function freeSmallintPort(): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ port, host: '127.0.0.1' }, () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port below 32768 on 127.0.0.1 for the Temporal server');
 }
 
 /** The namespace `default` (registered once) and the project's search attributes (Keyword), then waits until both are in use. */

@@ -1,5 +1,6 @@
-// Resident memory of processes, read from /proc (Linux): one process, or a process with all its
-// descendants (PostgreSQL's backends, a CLI that runs its server as a child).
+// Resident memory of processes, read from /proc (Linux): one process (RSS), or a process with all
+// its descendants (PostgreSQL's backends, a CLI that runs its server as a child) as the sum of
+// their PSS: summed RSS would count PostgreSQL's shared buffers once per backend.
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** VmRSS in bytes, or 0 when the process is gone. */
@@ -28,8 +29,18 @@ function parents(): Map<number, number> {
   return parentOf;
 }
 
-/** The summed RSS of `pid` and every process below it. */
-export function treeRss(pid: number): number {
+/** PSS in bytes (shared pages divided among the processes sharing them), or 0 when the process is gone. */
+export function pssOf(pid: number): number {
+  try {
+    const match = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : rssOf(pid);
+  } catch {
+    return rssOf(pid);
+  }
+}
+
+/** The summed PSS of `pid` and every process below it. */
+export function treePss(pid: number): number {
   const parentOf = parents();
   const tree = new Set([pid]);
   let grew = true;
@@ -42,7 +53,7 @@ export function treeRss(pid: number): number {
       }
   }
   let total = 0;
-  for (const p of tree) total += rssOf(p);
+  for (const p of tree) total += pssOf(p);
   return total;
 }
 
