@@ -32,6 +32,7 @@ import { partnerEarnings } from '../domain/ledger-postings.ts';
 import { approve, createPartner } from '../services/partners.ts';
 import { signUp } from '../services/signups.ts';
 import { freePort, waitFor } from '../scripts/ports.ts';
+import { trackChild } from '../scripts/shutdown.ts';
 import { startTemporalServer, type TemporalServer } from '../scripts/temporal-server.ts';
 import { startFakeStripe, type FakeStripe } from '../test/support/fake-stripe.ts';
 import { flag, fmt, percentile } from './_measure.ts';
@@ -69,6 +70,7 @@ export type SoakFigures = {
   offeredPerSecond: number;
   requests: number;
   errors: number;
+  retried: number;
   p50: number;
   p99: number;
   perMinute: Minute[];
@@ -241,10 +243,12 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
   let unexpectedExits = 0;
   const launch = (role: Role) => {
     const log = createWriteStream(join(logs, `${role}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [join(root, scripts[role].script)], {
-      env: scripts[role].env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = trackChild(
+      spawn(process.execPath, [join(root, scripts[role].script)], {
+        env: scripts[role].env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
     child.stderr!.pipe(log);
     child.once('exit', (code, signal) => {
       if (expectedExit.has(child)) return;
@@ -277,35 +281,45 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
   // ---- the client -----------------------------------------------------------------------------------
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(o.concurrency, 32) });
   let requestSeq = 0;
-  const request = <T>(method: string, path: string, body: unknown, key?: string) =>
+  let retried = 0;
+  const send = <T>(method: string, path: string, payload: string, headers: http.OutgoingHttpHeaders) =>
     new Promise<T>((resolve, reject) => {
-      const payload = body === undefined ? '' : JSON.stringify(body);
-      const req = http.request(
-        `${base}${path}`,
-        {
-          method,
-          agent,
-          headers: {
-            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-            ...(key ? { authorization: `Bearer ${key}` } : {}),
-            ...(method === 'POST' ? { 'idempotency-key': `soak-${o.engine}-${process.pid}-${requestSeq++}` } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode! >= 300)
-              reject(new Error(`${method} ${path} answered ${res.statusCode}: ${text.slice(0, 300)}`));
-            else resolve((text ? JSON.parse(text) : undefined) as T);
-          });
-          res.on('error', reject);
-        },
-      );
+      const req = http.request(`${base}${path}`, { method, agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode! >= 300)
+            reject(new Error(`${method} ${path} answered ${res.statusCode}: ${text.slice(0, 300)}`));
+          else resolve((text ? JSON.parse(text) : undefined) as T);
+        });
+        res.on('error', reject);
+      });
       req.on('error', reject);
       req.end(payload);
     });
+  /**
+   * One request; a connection lost before any answer (a kept-alive connection the server closed as
+   * the request went out, on a machine this busy) is sent again with the same Idempotency-Key, as a
+   * client of this API should: the server does it once either way.
+   */
+  const request = async <T>(method: string, path: string, body: unknown, key?: string): Promise<T> => {
+    const payload = body === undefined ? '' : JSON.stringify(body);
+    const headers: http.OutgoingHttpHeaders = {
+      ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(method === 'POST' ? { 'idempotency-key': `soak-${o.engine}-${process.pid}-${requestSeq++}` } : {}),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send<T>(method, path, payload, headers);
+      } catch (err) {
+        const lost = /socket hang up|ECONNRESET|EPIPE/.test(String((err as Error).message ?? err));
+        if (!lost || attempt >= 3) throw err;
+        retried++;
+      }
+    }
+  };
 
   // ---- the population the traffic acts on ----------------------------------------------------------
   type Partner = { tenantId: string; code: string; account: string };
@@ -648,6 +662,7 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
     offeredPerSecond: offered,
     requests: all.length,
     errors,
+    retried,
     p50: percentile(all, 0.5),
     p99: percentile(all, 0.99),
     perMinute: minuteRows,
@@ -667,7 +682,7 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
     `  capacity (calibration)    ${fmt(capacity, 1)} requests/s end to end; offered ${fmt(offered, 1)}/s (${fmt((100 * offered) / capacity)}%)`,
   );
   console.log(
-    `  served                    ${fmt(all.length)} requests in ${fmt(soakSeconds)} s = ${fmt(all.length / soakSeconds, 1)}/s   p50 ${fmt(figures.p50, 1)} ms   p99 ${fmt(figures.p99, 1)} ms   errors ${errors}`,
+    `  served                    ${fmt(all.length)} requests in ${fmt(soakSeconds)} s = ${fmt(all.length / soakSeconds, 1)}/s   p50 ${fmt(figures.p50, 1)} ms   p99 ${fmt(figures.p99, 1)} ms   errors ${errors}   resent after a lost connection ${retried}`,
   );
   console.log(
     `  worker kills              ${kills} (SIGKILL, restarted after 5 s); processes that exited on their own: ${unexpectedExits}`,
