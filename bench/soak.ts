@@ -246,9 +246,11 @@ async function soak(o: SoakOptions): Promise<SoakFigures> {
     const child = trackChild(
       spawn(process.execPath, [join(root, scripts[role].script)], {
         env: scripts[role].env,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
+    // Their logs (LOG_LEVEL warn, JSON on stdout) and anything on stderr, for after the run.
+    child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     child.once('exit', (code, signal) => {
       if (expectedExit.has(child)) return;
