@@ -18,6 +18,11 @@ async function main(): Promise<void> {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  // Idle keep-alive connections stay open longer than a load balancer's usual 60 s, so the balancer
+  // closes them first and never sends a request on a socket we are closing (Node's default is 5 s:
+  // the soak lost requests that way). Headers must be allowed a little longer than that.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   log.info({ port: config.port }, `API listening on http://localhost:${config.port}`);
   const shutdown = () => {
     server.close(async () => {
