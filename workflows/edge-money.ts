@@ -23,6 +23,13 @@ import type { EdgeState } from './edge-state.ts';
  * keep replaying as they ran.
  */
 export const RETENTION_GATE_PATCH = 'retention-gate-v1';
+/**
+ * Payments are priced at most this many per local activity (since this patch): an edge paid hundreds
+ * of times while its worker was away keeps each pricing transaction short, well inside the activity's
+ * timeout, instead of retrying one ever-larger batch; the rest wait for the next turn of the loop.
+ */
+export const PRICING_BATCH_PATCH = 'pricing-batches-v1';
+export const PRICING_BATCH_SIZE = 25;
 
 export function edgeMoney(edge: EdgeState, edgeId: string) {
   const { s, view } = edge;
@@ -44,7 +51,7 @@ export function edgeMoney(edge: EdgeState, edgeId: string) {
   return {
     /** Prices every payment waiting, in arrival order, in one activity. */
     async priceWaitingPayments(): Promise<void> {
-      const batch = s.payments.splice(0);
+      const batch = s.payments.splice(0, wf.patched(PRICING_BATCH_PATCH) ? PRICING_BATCH_SIZE : s.payments.length);
       if (batch.length === 0) return;
       const results = await commission.pricePayments({
         edgeId,

@@ -245,6 +245,24 @@ const cases = (): Case[] => [
     call: (key) => api.request('/webhooks/stripe', { json: { id: 'evt_1', type: 'account.updated' }, key }),
     expect: all(400),
   },
+  // Whop: a buyer (a user) creates a checkout (400 here: Whop is not configured in this run); Whop signs its
+  // webhooks (without webhook settings every caller gets 400); admin and finance read what reconciliation
+  // could not explain.
+  {
+    route: 'POST /v1/checkouts',
+    call: (key) => api.request('/v1/checkouts', { json: { planId: 'plan_matrix' }, key }),
+    expect: only({ user: 400 }),
+  },
+  {
+    route: 'POST /webhooks/whop',
+    call: (key) => api.request('/webhooks/whop', { json: { type: 'payment.succeeded', data: {} }, key }),
+    expect: all(400),
+  },
+  {
+    route: 'GET /v1/admin/whop/reconciliation',
+    call: (key) => api.request('/v1/admin/whop/reconciliation', { key }),
+    expect: only({ admin: 200, finance: 200 }),
+  },
   // The waitlist: a user reads their own place; waves, the wait and the forecast are admin's (finance may forecast).
   { route: 'GET /v1/waitlist/me', call: (key) => api.request('/v1/waitlist/me', { key }), expect: only({ user: 200 }) },
   // Credits: a user reads their own; only the product's server key spends (404: no such user).

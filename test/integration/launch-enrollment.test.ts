@@ -102,7 +102,11 @@ describe('hole 3: the launch flip enrolls only referrers with a vested, non-void
     await database.db.query(sql.unsafe`UPDATE program SET phase = 'public'`);
 
     await database.db.query(sql.unsafe`UPDATE edges SET held_at = now() WHERE id = ${heldLate.edgeId}`);
-    await progress.recordEdgeVested({ edgeId: heldLate.edgeId, vestedAt: new Date().toISOString() });
+    // A held edge does not vest (its workflow waits for the clearance); vesting it anyway is refused
+    // for as long as the hold lasts (the inviter's grant waits for it), and enrolls nobody.
+    await expect(
+      progress.recordEdgeVested({ edgeId: heldLate.edgeId, vestedAt: new Date().toISOString() }),
+    ).rejects.toMatchObject({ type: 'EdgeHeld' });
     expect(await partnerOf(heldLate.tenantId)).toBeNull();
 
     await progress.recordEdgeVested({ edgeId: late.edgeId, vestedAt: new Date().toISOString() });

@@ -126,13 +126,16 @@ describe('Whop reconciliation', () => {
     const first = await reconcile();
     expect(whop.stats.rateLimited - limitedBefore).toBe(3);
     // Recorded: p2, the renewal, p3, the other partner's payment and the refund; the foreign payment is an
-    // issue; the affiliates' aggregates wait while their payments are not priced: no fee asked yet.
-    expect(first).toMatchObject({ recorded: 5, issues: 1 });
-    expect(whop.count('GET /payments/{id}/fees')).toBe(0);
+    // issue. The affiliates' aggregates wait while their payments are not priced: no fee is asked then.
+    // (A fast worker may price them within this same pass, before its affiliates page: then the
+    // mismatch below is found now, its fees asked now; either way each fee is asked once.)
+    expect(first).toMatchObject({ recorded: 5 });
+    const feesAtFirst = whop.count('GET /payments/{id}/fees');
+    expect(first.issues).toBe(feesAtFirst === 0 ? 1 : 2);
     for (const p of [p1, p2, renewal, p3, agreeing]) await priced(p.id);
     // Priced: Whop's aggregate for the partner (2,000 + 0 after the refund + 2,000 + 1,500 at 30%) is 500 more than
     // our whop rail's (1,000 for p3); only that affiliate's payments get their fees asked, once each.
-    expect(await reconcile()).toMatchObject({ recorded: 0, issues: 1 });
+    expect(await reconcile()).toMatchObject({ recorded: 0 });
     expect(whop.count('GET /payments/{id}/fees')).toBe(4);
 
     const ids = [p1.id, p2.id, renewal.id, p3.id];
@@ -164,7 +167,7 @@ describe('Whop reconciliation', () => {
       whopEarnedCents: 5_500,
       ledgerWhopRailCents: 5_000,
       overrides: [{ overrideId: override.id, planId: plan, whopEarnedCents: 5_500 }],
-      feesAsked: 4,
+      feesAsked: feesAtFirst === 0 ? 4 : 0, // the fees the last pass asked (none if the first one did)
       feesLeftToAsk: false,
     });
     expect((await api.request('/v1/admin/whop/reconciliation', { key: TEST_KEYS.server })).status).toBe(403);
