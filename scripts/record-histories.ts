@@ -114,6 +114,20 @@ const paths: Path[] = [
     },
   },
   {
+    // Paid 30 times while held (pricing-batches-v1): at the clearance its payments are priced 25, then 5.
+    name: 'referral-lifecycle-pricing-batches',
+    run: async (env, taskQueue, input) => {
+      const handle = await startEdge(env, taskQueue, input);
+      await handle.signal(activatedSignal, await activation(env, input));
+      await env.sleep('1 day');
+      await handle.signal(verdictSignal, { eventId: 'verdict:h1', verdict: 'hold', reason: 'review' });
+      for (let i = 0; i < 30; i++) await handle.signal(paymentSignal, await payment(env, `b${i}`, 1_000));
+      await env.sleep('1 hour');
+      await handle.signal(verdictSignal, { eventId: 'verdict:c1', verdict: 'clear', reason: 'reviewed' });
+      await handle.result();
+    },
+  },
+  {
     name: 'referral-lifecycle-held-voided',
     run: async (env, taskQueue, input) => {
       const handle = await startEdge(env, taskQueue, input);

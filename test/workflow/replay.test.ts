@@ -25,6 +25,7 @@ describe('replay of recorded histories', () => {
         'referral-lifecycle-held-voided.json',
         'referral-lifecycle-continued-as-new.json',
         'referral-lifecycle-screened.json', // fraud-screen-v1: held at activation, a payment held before pricing
+        'referral-lifecycle-pricing-batches.json', // pricing-batches-v1: 30 payments waiting, priced 25 then 5
         'referral-lifecycle-held-expired.json',
         'referral-lifecycle-held-activated-voided.json',
         'referral-lifecycle-retention-gate.json', // a beta-seeded commission forfeited at its gate, another released
