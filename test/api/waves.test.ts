@@ -345,8 +345,12 @@ describe('the wave-release workflow', () => {
     const first = await startRelease(key, 60);
     await worker.client.workflow.getHandle(first.workflowId).terminate('ops: testing a restart');
     expect(await startRelease(key, 60)).toMatchObject({ workflowId: first.workflowId, running: true });
-    const runs = await runsOf(first.workflowId);
-    expect(runs.map((r) => r.status).sort()).toEqual(['RUNNING', 'TERMINATED']);
+    // Visibility is eventually consistent: the new run shows up in a list a moment after it started.
+    const statuses = await eventually(async () => {
+      const found = (await runsOf(first.workflowId)).map((r) => r.status).sort();
+      return found.length === 2 ? found : undefined;
+    });
+    expect(statuses).toEqual(['RUNNING', 'TERMINATED']);
   });
 });
 
